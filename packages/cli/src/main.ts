@@ -1,0 +1,179 @@
+/**
+ * The `latchkey` command (SPEC §10):
+ *   latchkey serve [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--mqtt-port P] [--demo]
+ *   latchkey sim --server URL --gateway-id ID --gateway-token T [--mqtt-url URL] [--control-port P] [--state-dir D]
+ * Environment: DATABASE_URL, MQTT_URL, LATCHKEY_MASTER_KEY, LATCHKEY_MQTT_PUBLIC_URL, LOG_LEVEL;
+ * for the demo LATCHKEY_DEMO_EMAIL, LATCHKEY_DEMO_PASSWORD, LATCHKEY_DEMO_TIMEZONE;
+ * for sim LATCHKEY_GATEWAY_TOKEN (instead of --gateway-token, which other users of the host can see).
+ */
+import { resolve } from 'node:path'
+import { isLatchkeyError } from '@latchkey/core'
+import { runSim } from '@latchkey/gateway'
+import { DEFAULT_HOST, DEFAULT_PORT, type RunningServer, startServer } from '@latchkey/server'
+import { Command, InvalidArgumentError } from 'commander'
+import { type RunningDemo, startDemo } from './demo.ts'
+
+function port(value: string): number {
+  const n = Number(value)
+  if (!/^\d{1,5}$/.test(value) || n > 65_535) throw new InvalidArgumentError('a port number (0-65535)')
+  return n
+}
+
+const env = process.env
+const blankToUndefined = (value: string | undefined) =>
+  value === undefined || value.trim() === '' ? undefined : value
+
+/** Stops `close` on SIGINT / SIGTERM, once; a second signal exits at once. */
+function closeOnSignal(close: () => Promise<void>, say: (line: string) => void): void {
+  let stopping = false
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130)
+    stopping = true
+    say(`${signal}: stopping`)
+    close().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(error)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+}
+
+function fail(error: unknown): never {
+  console.error(
+    `latchkey: ${isLatchkeyError(error) || error instanceof Error ? error.message : String(error)}`,
+  )
+  process.exit(1)
+}
+
+function serverBanner(server: RunningServer): string[] {
+  return [
+    `Latchkey is running at ${server.url}`,
+    `  API docs:     ${server.url}/api/docs`,
+    `  MQTT broker:  ${server.mqttUrl} (${server.mqtt.kind})`,
+  ]
+}
+
+function demoBanner(demo: RunningDemo): string[] {
+  const { data, server, onlineLocks } = demo
+  const total = data.locks.length
+  return [
+    ...serverBanner(server),
+    '',
+    `Demo organization — sign in as the owner:`,
+    `  Email:        ${data.owner.email}`,
+    `  Password:     ${data.owner.password}`,
+    '',
+    onlineLocks.length === total
+      ? `${total} locks online: ${onlineLocks.join(', ')} (time zone ${demo.timezone})`
+      : `${onlineLocks.length} of ${total} locks online so far: ${onlineLocks.join(', ') || 'none'}`,
+    `  Simulator:    ${server.url}/sim/locks   (type a PIN: POST /sim/locks/{id}/keypad {"digits":"…"})`,
+    `  Time:         POST ${server.url}/sim/clock {"advanceMs":…} moves the server and the locks together`,
+    '',
+    'Ctrl-C stops everything.',
+  ]
+}
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('latchkey')
+    .description('Self-hosted access platform for smart locks')
+    .version('0.1.0')
+
+  program
+    .command('serve')
+    .description('Run the server: HTTP API, database, MQTT broker for gateways, reconciler')
+    .option('--port <port>', 'HTTP port', port, env.PORT ? port(env.PORT) : DEFAULT_PORT)
+    .option('--host <host>', 'interface for HTTP and the embedded MQTT broker', env.HOST ?? DEFAULT_HOST)
+    .option(
+      '--data-dir <dir>',
+      'database (PGlite), master key and demo state',
+      env.LATCHKEY_DATA_DIR ?? './data',
+    )
+    .option(
+      '--mqtt-port <port>',
+      'port of the embedded MQTT broker (default 1884, or a free one if taken)',
+      port,
+    )
+    .option(
+      '--demo',
+      'a demo organization, a gateway and three simulated locks in this process, simulated time',
+    )
+    .action(
+      async (options: { port: number; host: string; dataDir: string; mqttPort?: number; demo?: boolean }) => {
+        const common = {
+          port: options.port,
+          host: options.host,
+          dataDir: resolve(options.dataDir),
+          databaseUrl: blankToUndefined(env.DATABASE_URL),
+          mqttUrl: blankToUndefined(env.MQTT_URL),
+          mqttPublicUrl: blankToUndefined(env.LATCHKEY_MQTT_PUBLIC_URL),
+          mqttPort: options.mqttPort,
+          env,
+          logger: true,
+        }
+        try {
+          if (options.demo) {
+            const demo = await startDemo({ ...common, env: { LOG_LEVEL: 'warn', ...env } })
+            console.log(demoBanner(demo).join('\n'))
+            closeOnSignal(demo.close, (line) => console.log(line))
+          } else {
+            const server = await startServer(common)
+            console.log(serverBanner(server).join('\n'))
+            closeOnSignal(server.close, (line) => console.log(line))
+          }
+        } catch (error) {
+          fail(error)
+        }
+      },
+    )
+
+  program
+    .command('sim')
+    .description('A gateway process with simulated locks, driven over the simulator control API')
+    .option('--server <url>', "the server's URL (to find its MQTT broker)")
+    .requiredOption('--gateway-id <id>', 'the gateway id (POST /api/v1/gateways)', env.LATCHKEY_GATEWAY_ID)
+    .requiredOption(
+      '--gateway-token <token>',
+      'the gateway token (or LATCHKEY_GATEWAY_TOKEN)',
+      env.LATCHKEY_GATEWAY_TOKEN,
+    )
+    .option('--mqtt-url <url>', 'the broker (default: ask the server)')
+    .option('--control-port <port>', 'port of the simulator control API (0: a free one)', port, 8090)
+    .option('--control-host <host>', 'interface of the control API (it has no authentication)', '127.0.0.1')
+    .option('--state-dir <dir>', 'where the simulated locks keep their flash', './sim-state')
+    .action(
+      async (options: {
+        server?: string
+        gatewayId: string
+        gatewayToken: string
+        mqttUrl?: string
+        controlPort: number
+        controlHost: string
+        stateDir: string
+      }) => {
+        try {
+          const sim = await runSim({
+            ...(options.server ? { server: options.server } : {}),
+            ...(options.mqttUrl ? { mqttUrl: options.mqttUrl } : {}),
+            gatewayId: options.gatewayId,
+            gatewayToken: options.gatewayToken,
+            controlPort: options.controlPort,
+            controlHost: options.controlHost,
+            stateDir: resolve(options.stateDir),
+            handleSignals: false,
+          })
+          console.log(`control API ${sim.controlUrl}/sim`)
+          closeOnSignal(sim.close, (line) => console.log(`[latchkey sim] ${line}`))
+        } catch (error) {
+          fail(error)
+        }
+      },
+    )
+  return program
+}
+
+await buildProgram().parseAsync(process.argv)

@@ -1,0 +1,11 @@
+export {
+  DEFAULT_POLL_INTERVAL_MS,
+  DEFAULT_SYNC_INTERVAL_MS,
+  Gateway,
+  type GatewayLockStatus,
+  type GatewayOptions,
+  type GatewayStatus,
+} from './gateway.ts'
+export { discoverBroker, type RunningSim, type RunSimOptions, runSim } from './sim.ts'
+export { type FieldError, type Problem, problemOf, type SimRoutesOptions, simRoutes } from './sim-routes.ts'
+export * from './sim-routes.types.ts'

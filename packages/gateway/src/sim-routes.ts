@@ -1,0 +1,194 @@
+/**
+ * The simulator control API (SPEC §9): drives the simulated locks of a gateway over HTTP, in the
+ * `latchkey sim` process and on the demo server under /sim. Errors are application/problem+json
+ * with a stable `code` (404 not_found for an unknown lock, 400 validation_failed for a bad body).
+ */
+import {
+  ERROR_STATUS,
+  type ErrorCode,
+  isLatchkeyError,
+  LatchkeyError,
+  type SimulatedClock,
+} from '@latchkey/core'
+import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { z } from 'zod'
+import type { Gateway } from './gateway.ts'
+import {
+  ZAttachLockRequest,
+  ZEKeyRequest,
+  ZGatewayLinkRequest,
+  ZKeypadRequest,
+  ZLockClockRequest,
+  ZLockIdParams,
+  ZRadioRequest,
+  ZWorldClockRequest,
+} from './sim-routes.types.ts'
+
+export interface SimRoutesOptions {
+  gateway: Gateway
+  /** The world clock shared by the simulated locks (and by the demo server). */
+  world: SimulatedClock
+  /** GET/POST /sim/clock: only where the server's clock is simulated too (the demo server, tests). */
+  allowWorldClock: boolean
+}
+
+/** RFC 9457 problem details, shaped as the server's API shapes them. */
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  code: ErrorCode
+  detail: string
+  errors?: FieldError[]
+}
+export interface FieldError {
+  in?: 'body' | 'params'
+  field: string
+  message: string
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'params'): T {
+  const parsed = schema.safeParse(value)
+  if (parsed.success) return parsed.data
+  const errors: FieldError[] = parsed.error.issues.map((issue) => ({
+    in: where,
+    field: issue.path.join('.'),
+    message: issue.message,
+  }))
+  const fields = [...new Set(errors.map((e) => e.field).filter((f) => f !== ''))]
+  const detail =
+    fields.length === 0
+      ? `invalid ${where}: ${errors[0]?.message ?? 'malformed'}`
+      : `invalid ${fields.join(', ')}`
+  throw new LatchkeyError('validation_failed', detail, { details: errors })
+}
+
+function problem(
+  code: ErrorCode,
+  detail: string,
+  status: number = ERROR_STATUS[code],
+  errors?: FieldError[],
+): Problem {
+  const words = code.replaceAll('_', ' ')
+  return {
+    type: `urn:latchkey:error:${code}`,
+    title: words.charAt(0).toUpperCase() + words.slice(1),
+    status,
+    code,
+    detail,
+    ...(errors === undefined ? {} : { errors }),
+  }
+}
+
+/** Field errors from a LatchkeyError's details: ours, or zod issues (as the protocol's parsers attach them). */
+function fieldErrors(details: unknown): FieldError[] | undefined {
+  if (!Array.isArray(details)) return undefined
+  const errors = details.flatMap(
+    (item: { field?: unknown; path?: unknown; message?: unknown; in?: unknown }) => {
+      if (typeof item?.message !== 'string') return []
+      if (typeof item.field === 'string') return [item as FieldError]
+      if (Array.isArray(item.path)) return [{ field: item.path.join('.'), message: item.message }]
+      return []
+    },
+  )
+  return errors.length > 0 ? errors : undefined
+}
+
+/** The problem+json body of an error; a 500 says nothing of the internals. */
+export function problemOf(error: unknown): Problem {
+  if (isLatchkeyError(error)) {
+    if (error.status >= 500 && error.code !== 'service_unavailable')
+      return problem('internal', 'internal error')
+    return problem(error.code, error.userMessage, error.status, fieldErrors(error.details))
+  }
+  const status = (error as FastifyError | undefined)?.statusCode
+  // Fastify's own refusals: unparsable JSON, a wrong content type, a body too large.
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return problem('validation_failed', (error as Error).message, status)
+  }
+  return problem('internal', 'internal error')
+}
+
+function sendProblem(reply: FastifyReply, problem: Problem) {
+  return reply.code(problem.status).type('application/problem+json').send(problem)
+}
+
+export const simRoutes: FastifyPluginAsync<SimRoutesOptions> = async (app, options) => {
+  const { gateway, world, allowWorldClock } = options
+
+  app.setErrorHandler((error, request, reply) => {
+    const problem = problemOf(error)
+    if (problem.status >= 500) request.log.error({ err: error }, 'simulator control API failed')
+    return sendProblem(reply, problem)
+  })
+
+  const lockView = (id: string) => ({ ...gateway.requireLock(id).view(), inRange: gateway.isInRange(id) })
+  const lockId = (params: unknown) => parse(ZLockIdParams, params, 'params').id
+
+  app.get('/sim/locks', async () => ({ items: gateway.locks().map((lock) => lockView(lock.id)) }))
+
+  app.post('/sim/locks', async (request, reply) => {
+    const { bundle } = parse(ZAttachLockRequest, request.body, 'body')
+    const lock = await gateway.attach(bundle)
+    return reply.code(201).send(lockView(lock.id))
+  })
+
+  app.get('/sim/locks/:id', async (request) => lockView(lockId(request.params)))
+
+  app.post('/sim/locks/:id/keypad', async (request) => {
+    const id = lockId(request.params)
+    gateway.requireLock(id)
+    const { digits } = parse(ZKeypadRequest, request.body, 'body')
+    return gateway.keypad(id, digits)
+  })
+
+  app.post('/sim/locks/:id/ekey', async (request) => {
+    const id = lockId(request.params)
+    gateway.requireLock(id)
+    const { credential } = parse(ZEKeyRequest, request.body, 'body')
+    return gateway.presentEKey(id, credential)
+  })
+
+  app.post('/sim/locks/:id/clock', async (request) => {
+    const id = lockId(request.params)
+    gateway.requireLock(id)
+    const change = parse(ZLockClockRequest, request.body, 'body')
+    gateway.changeLockClock(id, change)
+    return lockView(id)
+  })
+
+  app.post('/sim/locks/:id/radio', async (request) => {
+    const id = lockId(request.params)
+    gateway.requireLock(id)
+    const { inRange } = parse(ZRadioRequest, request.body, 'body')
+    gateway.setInRange(id, inRange)
+    return { id, inRange: gateway.isInRange(id) }
+  })
+
+  app.get('/sim/gateway', async () => gateway.status())
+
+  app.post('/sim/gateway/link', async (request) => {
+    const { online } = parse(ZGatewayLinkRequest, request.body, 'body')
+    gateway.setOnline(online)
+    return gateway.status()
+  })
+
+  const clockView = () => {
+    const nowMs = world.now()
+    return { nowMs, iso: new Date(nowMs).toISOString(), offsetMs: world.offsetMs }
+  }
+  const worldClockOff = () =>
+    new LatchkeyError('not_found', 'the world clock can be moved only on the demo server (--demo)')
+
+  app.get('/sim/clock', async () => {
+    if (!allowWorldClock) throw worldClockOff()
+    return clockView()
+  })
+
+  app.post('/sim/clock', async (request) => {
+    if (!allowWorldClock) throw worldClockOff()
+    const { advanceMs } = parse(ZWorldClockRequest, request.body, 'body')
+    world.advance(advanceMs)
+    return clockView()
+  })
+}

@@ -1,0 +1,7 @@
+export { EVENT_BATCH_LIMIT } from './event-ring.ts'
+export type { AccessResult } from './keypad.ts'
+export { OFFLINE_PIN_DIGITS } from './keypad.ts'
+export { Lock, type LockOptions, type LockView } from './lock.ts'
+export { FIRST_LOCKOUT_MS, MAX_LOCKOUT_MS, WRONG_CODE_LIMIT } from './lockout.ts'
+export { offlineRevocationId } from './revocations.ts'
+export { MAX_DRIFT_PPM } from './rtc.ts'

@@ -1,0 +1,18 @@
+/**
+ * The revocation list (`set_revocations`), replaced whole by the server each time. It names eKeys by
+ * their keyId and, so that an offline code can be revoked "when the lock is next reached" (SPEC §3),
+ * offline codes as `offline:<H>:<startsAt ms>` (the same pair the lock logs for an offline code).
+ */
+import type { LockState } from './state.ts'
+
+export function offlineRevocationId(code: { h: number; startsAt: number }): string {
+  return `offline:${code.h}:${code.startsAt}`
+}
+
+export function isOfflineRevoked(state: LockState, code: { h: number; startsAt: number }): boolean {
+  return state.ekeys.revoked.includes(offlineRevocationId(code))
+}
+
+export function isKeyRevoked(state: LockState, keyId: string): boolean {
+  return state.ekeys.revoked.includes(keyId)
+}

@@ -1,0 +1,6 @@
+export * from './bundle.ts'
+export * from './crypto.ts'
+export * from './ekey.ts'
+export * from './frame.ts'
+export * from './messages.ts'
+export * from './topics.ts'

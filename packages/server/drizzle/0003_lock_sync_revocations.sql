@@ -1,0 +1,1 @@
+ALTER TABLE "lock_sync" ADD COLUMN "revocations" jsonb;

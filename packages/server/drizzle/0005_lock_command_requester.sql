@@ -1,0 +1,1 @@
+ALTER TABLE "lock_commands" ADD COLUMN "requested_by" jsonb;

@@ -1,0 +1,1 @@
+ALTER TABLE "locks" ADD COLUMN "received_window" bigint DEFAULT 0 NOT NULL;

@@ -1,0 +1,52 @@
+/**
+ * Deleting an access code (owner or admin). A synced code the lock may hold is `removing` until the
+ * lock confirms, then `removed`; one the lock never got is `removed` at once. An offline code cannot
+ * be revoked remotely: it is `removing` until the lock is next reached and takes it on its revocation
+ * list (or until it could no longer open anyway).
+ */
+import { and, eq, isNull } from 'drizzle-orm'
+import type { AuthContext } from '../accounts/sessions.ts'
+import { recordCodeEvent } from '../reconciler/events.ts'
+import { loadLockSync } from '../reconciler/lock-sync.ts'
+import { offlineCouldOpen } from '../reconciler/pass.ts'
+import { requestReconcile } from '../reconciler/reconciler.ts'
+import { type AccessCode, accessCodes } from '../store/schema.ts'
+import type { Deps } from './create-access-code.ts'
+import { findCode } from './lookup.ts'
+
+export async function deleteAccessCode(deps: Deps, auth: AuthContext, codeId: string): Promise<AccessCode> {
+  const nowMs = deps.clock.now()
+  const code = await findCode(deps.db, auth.organizationId, codeId)
+  if (code.deletedAt !== null) return code
+  const now = new Date(nowMs)
+  let mayBeOnLock: boolean
+  if (code.delivery === 'offline') {
+    mayBeOnLock = offlineCouldOpen(code, nowMs)
+  } else {
+    const sync = await loadLockSync(deps.db, code.lockId)
+    mayBeOnLock =
+      code.status === 'set' ||
+      code.status === 'removing' ||
+      (sync !== undefined && (Object.hasOwn(sync.reported, code.id) || Object.hasOwn(sync.pending, code.id)))
+  }
+  const [deleted] = await deps.db
+    .update(accessCodes)
+    .set({
+      deletedAt: now,
+      updatedAt: now,
+      status: mayBeOnLock ? 'removing' : 'removed',
+      errors: [],
+      warnings: code.warnings.filter((w) => w.code !== 'delay_in_setting_on_lock'),
+      pendingSince: mayBeOnLock ? now : null,
+    })
+    .where(and(eq(accessCodes.id, code.id), isNull(accessCodes.deletedAt)))
+    .returning()
+  if (deleted === undefined) return findCode(deps.db, auth.organizationId, codeId)
+  await recordCodeEvent(deps.db, code, 'access_code.deleted', {
+    nowMs,
+    actorUserId: auth.userId,
+    data: { delivery: code.delivery, status: deleted.status },
+  })
+  await requestReconcile(deps, code.lockId, { readTable: false })
+  return deleted
+}

@@ -1,0 +1,405 @@
+/**
+ * "Why doesn't this code work?" (SPEC §8). The checks follow what support asks first — the correct
+ * lock, the correct dates and times, and that the lock isn't full of codes — then the lock's clock,
+ * whether the code has reached the lock, a keypad lockout, and the lock's recent refusals of it.
+ * Each check is `pass`, `warn` or `fail` with a sentence an owner can act on.
+ */
+import {
+  type AccessRule,
+  DEFAULT_GRACE_MS,
+  type DenyReason,
+  decide,
+  nextOpening,
+  windowEnd,
+} from '@latchkey/core'
+import { and, desc, eq, gte } from 'drizzle-orm'
+import { getOrganizationSettings } from '../accounts/organization-settings.ts'
+import { loadLockSync } from '../reconciler/lock-sync.ts'
+import type { Db } from '../store/open-store.ts'
+import { type AccessCode, events, type Lock, locks } from '../store/schema.ts'
+import { ruleOf } from './rule.ts'
+
+export type CheckResult = 'pass' | 'warn' | 'fail'
+export const DIAGNOSIS_CHECKS = ['lock', 'window', 'clock', 'sync', 'capacity', 'lockout', 'denials'] as const
+export type DiagnosisCheckName = (typeof DIAGNOSIS_CHECKS)[number]
+
+export interface DiagnosisCheck {
+  check: DiagnosisCheckName
+  result: CheckResult
+  message: string
+}
+
+export interface Diagnosis {
+  accessCodeId: string
+  lockId: string
+  /** The worst result of the checks. */
+  result: CheckResult
+  checkedAt: string
+  checks: DiagnosisCheck[]
+}
+
+const HOUR_MS = 3_600_000
+const DAY_MS = 24 * HOUR_MS
+/** Refusals looked at: this far back, at most this many. */
+const DENIALS_SINCE_MS = 7 * DAY_MS
+const DENIALS_SHOWN = 5
+
+/** A time as the lock's owner reads it on the lock's wall clock: "Tue 14 Jan 2030, 10:00 (Europe/Berlin)". */
+export function localTime(ms: number, timezone: string): string {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: timezone,
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(ms)
+  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? ''
+  return `${get('weekday')} ${get('day')} ${get('month')} ${get('year')}, ${get('hour')}:${get('minute')} (${timezone})`
+}
+
+const REASONS: Record<DenyReason, string> = {
+  unknown_code: 'the lock does not know it',
+  outside_schedule: 'outside its window or schedule',
+  expired: 'its window had ended',
+  already_used: 'it had been used already (one-time)',
+  uses_exhausted: 'its uses were used up',
+  locked_out: 'the keypad was locked out after wrong codes',
+  clock_not_set: 'the lock’s clock was not set',
+  revoked: 'it had been revoked',
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
+
+export async function diagnoseAccessCode(db: Db, code: AccessCode, nowMs: number): Promise<Diagnosis> {
+  const [lock] = await db.select().from(locks).where(eq(locks.id, code.lockId))
+  const checks: DiagnosisCheck[] = []
+  const add = (check: DiagnosisCheckName, result: CheckResult, message: string) =>
+    checks.push({ check, result, message })
+  const rule = ruleOf(code)
+
+  // 1. The correct lock.
+  if (lock === undefined || lock.deletedAt !== null) {
+    add('lock', 'fail', 'The lock this code was made for has been deleted.')
+  } else if (code.deletedAt !== null) {
+    add(
+      'lock',
+      'fail',
+      `The code was deleted on ${localTime(code.deletedAt.getTime(), lock.timezone)}; it is for the lock “${lock.name}”.`,
+    )
+  } else {
+    add('lock', 'pass', `The code is for the lock “${lock.name}” only; it does not open other locks.`)
+  }
+  if (lock === undefined) return finish(code, nowMs, checks)
+
+  // The lock's own reading of the time, as last seen.
+  const lockNow = nowMs + (lock.clockOffsetMs ?? 0)
+  checks.push(windowCheck(code, rule, lock, lockNow))
+  checks.push(clockCheck(code, rule, lock))
+  checks.push(await syncCheck(db, code, lock, nowMs))
+  checks.push(await capacityCheck(db, code, lock))
+  checks.push(await lockoutCheck(db, lock, nowMs))
+  checks.push(await denialsCheck(db, code, lock, nowMs))
+  return finish(code, nowMs, checks)
+}
+
+function finish(code: AccessCode, nowMs: number, checks: DiagnosisCheck[]): Diagnosis {
+  const result: CheckResult = checks.some((c) => c.result === 'fail')
+    ? 'fail'
+    : checks.some((c) => c.result === 'warn')
+      ? 'warn'
+      : 'pass'
+  return {
+    accessCodeId: code.id,
+    lockId: code.lockId,
+    result,
+    checkedAt: new Date(nowMs).toISOString(),
+    checks,
+  }
+}
+
+function windowText(code: AccessCode, rule: AccessRule, tz: string): string {
+  if (rule.kind === 'recurring' && rule.schedule) {
+    const days = ['', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']
+    const slots = rule.schedule.slots
+      .map((s) => `${s.days.map((d) => days[d]).join(', ')} ${s.start}–${s.end}`)
+      .join('; ')
+    const range = [
+      rule.schedule.startsOn ? `from ${rule.schedule.startsOn}` : '',
+      rule.schedule.endsOn ? `until ${rule.schedule.endsOn}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ')
+    return `every ${slots}${range ? ` ${range}` : ''}`
+  }
+  const from = code.startsAt ? `from ${localTime(code.startsAt.getTime(), tz)}` : ''
+  const to = code.endsAt ? `until ${localTime(code.endsAt.getTime(), tz)}` : ''
+  return [from, to].filter(Boolean).join(' ') || 'at any time'
+}
+
+function windowCheck(code: AccessCode, rule: AccessRule, lock: Lock, lockNow: number): DiagnosisCheck {
+  const tz = lock.timezone
+  const at = `It is ${localTime(lockNow, tz)} at the lock`
+  const valid = `it is valid ${windowText(code, rule, tz)}`
+  if (
+    code.delivery === 'offline' &&
+    code.uses === 0 &&
+    code.offlineFirstUseBy !== null &&
+    code.offlineFirstUseBy.getTime() <= lockNow
+  ) {
+    return {
+      check: 'window',
+      result: 'fail',
+      message: `${at}: the offline code had to be typed for the first time before ${localTime(code.offlineFirstUseBy.getTime(), tz)}, and never opens now.`,
+    }
+  }
+  const clock = { nowMs: lockNow, timezone: tz, graceMs: DEFAULT_GRACE_MS }
+  const decision = decide(rule, { uses: code.uses }, clock)
+  if (decision.allow) {
+    const firstUse =
+      code.delivery === 'offline' && code.uses === 0 && code.offlineFirstUseBy !== null
+        ? ` It must be typed for the first time before ${localTime(code.offlineFirstUseBy.getTime(), tz)}.`
+        : ''
+    return { check: 'window', result: 'pass', message: `${at}; ${valid}, so it opens now.${firstUse}` }
+  }
+  switch (decision.reason) {
+    case 'outside_schedule': {
+      const next = nextOpening(rule, { uses: code.uses }, { ...clock, graceMs: 0 })
+      const when = next === null ? 'and will not open again' : `and opens next on ${localTime(next, tz)}`
+      return { check: 'window', result: 'fail', message: `${at}; ${valid}, so it does not open now ${when}.` }
+    }
+    case 'expired': {
+      const end = windowEnd(rule, tz)
+      const ended = end === null ? 'its window has ended' : `its window ended on ${localTime(end, tz)}`
+      return { check: 'window', result: 'fail', message: `${at}; ${ended}, so it no longer opens.` }
+    }
+    case 'already_used':
+      return {
+        check: 'window',
+        result: 'fail',
+        message: `It is a one-time code and was used already${code.lastUsedAt ? ` (${localTime(code.lastUsedAt.getTime(), tz)})` : ''}.`,
+      }
+    case 'uses_exhausted':
+      return {
+        check: 'window',
+        result: 'fail',
+        message: `It was used ${plural(code.uses, 'time')}, its limit of ${code.maxUses ?? code.uses}.`,
+      }
+    default:
+      return {
+        check: 'window',
+        result: 'fail',
+        message: `${at}; ${valid}, but it does not open now (${REASONS[decision.reason]}).`,
+      }
+  }
+}
+
+function clockCheck(code: AccessCode, rule: AccessRule, lock: Lock): DiagnosisCheck {
+  const timeBound = !(
+    rule.kind === 'permanent' ||
+    (rule.kind === 'one_time' && code.startsAt === null && code.endsAt === null)
+  )
+  if (lock.lastSeenAt === null) {
+    return {
+      check: 'clock',
+      result: 'warn',
+      message: 'The lock has not been in touch yet, so its clock is unknown.',
+    }
+  }
+  if (!lock.clockSet) {
+    return timeBound
+      ? {
+          check: 'clock',
+          result: 'fail',
+          message:
+            'The lock’s clock is not set (it lost power?): codes with dates or times are refused until a gateway sets it.',
+        }
+      : {
+          check: 'clock',
+          result: 'warn',
+          message:
+            'The lock’s clock is not set (it lost power?); this code has no time limit, so it still opens.',
+        }
+  }
+  const offset = lock.clockOffsetMs ?? 0
+  const synced = lock.clockSyncedAt
+    ? ` when last synced on ${localTime(lock.clockSyncedAt.getTime(), lock.timezone)}`
+    : ''
+  if (Math.abs(offset) > DEFAULT_GRACE_MS) {
+    return {
+      check: 'clock',
+      result: 'warn',
+      message: `The lock’s clock was off by ${Math.round(Math.abs(offset) / 1000)} s${synced} (lock_clock_drift): times near the start or end of a window may be judged differently.`,
+    }
+  }
+  return {
+    check: 'clock',
+    result: 'pass',
+    message: `The lock’s clock is set (off by ${Math.round(Math.abs(offset) / 1000)} s${synced}).`,
+  }
+}
+
+async function syncCheck(db: Db, code: AccessCode, lock: Lock, nowMs: number): Promise<DiagnosisCheck> {
+  const errors = code.errors.map((e) => `${e.message} (${e.code})`).join('; ')
+  const warnings = code.warnings
+    .filter((w) => w.code === 'delay_in_setting_on_lock')
+    .map((w) => w.message)
+    .join('; ')
+  if (code.delivery === 'offline') {
+    if (code.status === 'removing') {
+      return {
+        check: 'sync',
+        result: 'warn',
+        message:
+          'Deleted offline code: it still opens until the lock is next reached through a gateway and revokes it.',
+      }
+    }
+    if (code.status === 'removed')
+      return { check: 'sync', result: 'fail', message: 'The code was deleted and the lock has revoked it.' }
+    return {
+      check: 'sync',
+      result: 'pass',
+      message: 'An offline code: nothing needs to reach the lock, it works without a gateway.',
+    }
+  }
+  switch (code.status) {
+    case 'set':
+      return {
+        check: 'sync',
+        result: 'pass',
+        message: `The code is on the lock${code.setOnLockAt ? ` since ${localTime(code.setOnLockAt.getTime(), lock.timezone)}` : ''}.`,
+      }
+    case 'scheduled': {
+      const settings = await getOrganizationSettings(db, lock.organizationId)
+      const start = nextOpening(
+        ruleOf(code),
+        { uses: code.uses },
+        { nowMs, timezone: lock.timezone, graceMs: 0 },
+      )
+      const when =
+        start === null ? '' : ` around ${localTime(start - settings.syncLeadHours * HOUR_MS, lock.timezone)}`
+      return {
+        check: 'sync',
+        result: 'pass',
+        message: `The code goes onto the lock ${plural(settings.syncLeadHours, 'hour')} before it first opens${when}.`,
+      }
+    }
+    case 'setting':
+      return {
+        check: 'sync',
+        result: 'warn',
+        message: `The code is on its way to the lock and does not open yet${errors ? `: ${errors}` : ''}${warnings ? `; ${warnings}` : ''}.`,
+      }
+    case 'failed':
+      return {
+        check: 'sync',
+        result: 'fail',
+        message: `The code could not be put on the lock: ${errors || 'the lock refused it'}.`,
+      }
+    case 'removing':
+      return {
+        check: 'sync',
+        result: 'warn',
+        message: `The code is being taken off the lock${warnings ? `: ${warnings}` : ''}.`,
+      }
+    default:
+      return { check: 'sync', result: 'fail', message: 'The code has been taken off the lock.' }
+  }
+}
+
+async function capacityCheck(db: Db, code: AccessCode, lock: Lock): Promise<DiagnosisCheck> {
+  const sync = await loadLockSync(db, lock.id)
+  const used = sync === undefined ? lock.codesOnLock : Object.keys(sync.reported).length
+  const slots = `${used} of ${lock.capacity} slots are in use`
+  if (code.errors.some((e) => e.code === 'lock_full')) {
+    return {
+      check: 'capacity',
+      result: 'fail',
+      message: `The lock is full (${slots}): delete a code on it, or wait for one to end, to make room.`,
+    }
+  }
+  if (code.delivery === 'offline')
+    return { check: 'capacity', result: 'pass', message: `An offline code takes no slot (${slots}).` }
+  if (used >= lock.capacity) {
+    return {
+      check: 'capacity',
+      result: 'warn',
+      message: `The lock is full (${slots}); codes that are not on it yet must wait for a free slot.`,
+    }
+  }
+  return { check: 'capacity', result: 'pass', message: `The lock is not full: ${slots}.` }
+}
+
+async function lockoutCheck(db: Db, lock: Lock, nowMs: number): Promise<DiagnosisCheck> {
+  const [last] = await db
+    .select({ occurredAt: events.occurredAt, data: events.data })
+    .from(events)
+    .where(
+      and(
+        eq(events.lockId, lock.id),
+        eq(events.type, 'lock.locked_out'),
+        gte(events.occurredAt, new Date(nowMs - DAY_MS)),
+      ),
+    )
+    .orderBy(desc(events.occurredAt))
+    .limit(1)
+  if (last === undefined)
+    return {
+      check: 'lockout',
+      result: 'pass',
+      message: 'The keypad has not been locked out in the last 24 hours.',
+    }
+  const until = typeof last.data.until === 'string' ? Date.parse(last.data.until) : Number.NaN
+  const wrong =
+    typeof last.data.wrongAttempts === 'number'
+      ? ` after ${plural(last.data.wrongAttempts, 'wrong code')}`
+      : ''
+  if (Number.isFinite(until) && until > nowMs + (lock.clockOffsetMs ?? 0)) {
+    return {
+      check: 'lockout',
+      result: 'fail',
+      message: `The keypad is locked out${wrong} until ${localTime(until, lock.timezone)}: every code is refused until then.`,
+    }
+  }
+  return {
+    check: 'lockout',
+    result: 'warn',
+    message: `The keypad was locked out${wrong} on ${localTime(last.occurredAt.getTime(), lock.timezone)}; it accepts codes again now.`,
+  }
+}
+
+async function denialsCheck(db: Db, code: AccessCode, lock: Lock, nowMs: number): Promise<DiagnosisCheck> {
+  const rows = await db
+    .select({ occurredAt: events.occurredAt, data: events.data })
+    .from(events)
+    .where(
+      and(
+        eq(events.lockId, lock.id),
+        eq(events.accessCodeId, code.id),
+        eq(events.type, 'lock.access_denied'),
+        gte(events.occurredAt, new Date(nowMs - DENIALS_SINCE_MS)),
+      ),
+    )
+    .orderBy(desc(events.occurredAt), desc(events.id))
+    .limit(DENIALS_SHOWN)
+  if (rows.length === 0) {
+    return {
+      check: 'denials',
+      result: 'pass',
+      message: 'The lock has not refused this code in the last 7 days.',
+    }
+  }
+  const list = rows
+    .map((row) => {
+      const reason = row.data.reason as DenyReason | undefined
+      return `${localTime(row.occurredAt.getTime(), lock.timezone)}: ${reason && reason in REASONS ? `${REASONS[reason]} (${reason})` : 'refused'}`
+    })
+    .join('; ')
+  return {
+    check: 'denials',
+    result: 'warn',
+    message: `The lock refused this code recently (latest first) — ${list}.`,
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * PINs live on a lock: every code that the lock holds or may still accept — synced codes not yet
+ * removed and not ended, offline codes that can still be typed (deleted ones too, until the lock
+ * revokes them). A new PIN must differ from all of them (SPEC §3, §6).
+ */
+import { and, eq, gt, isNull, lte, ne, not, or, type SQL, sql } from 'drizzle-orm'
+import type { Secrets } from '../secrets.ts'
+import type { Db } from '../store/open-store.ts'
+import { accessCodes } from '../store/schema.ts'
+import { decryptPin } from './rule.ts'
+
+function live(lockId: string, nowMs: number, exceptId?: string): SQL {
+  const now = new Date(nowMs)
+  return and(
+    eq(accessCodes.lockId, lockId),
+    ne(accessCodes.status, 'removed'),
+    isNull(accessCodes.expiredAt),
+    or(isNull(accessCodes.endsAt), gt(accessCodes.endsAt, now)),
+    // An offline code never typed before its first-use limit can no longer be.
+    not(
+      and(
+        eq(accessCodes.delivery, 'offline'),
+        eq(accessCodes.uses, 0),
+        lte(accessCodes.offlineFirstUseBy, now),
+      ) as SQL,
+    ),
+    exceptId === undefined ? sql`true` : ne(accessCodes.id, exceptId),
+  ) as SQL
+}
+
+/** Whether a live code of the lock has this PIN (by its keyed hash, nothing decrypted). */
+export async function isPinLive(
+  db: Db,
+  secrets: Secrets,
+  lockId: string,
+  pin: string,
+  nowMs: number,
+  exceptId?: string,
+): Promise<boolean> {
+  const [row] = await db
+    .select({ id: accessCodes.id })
+    .from(accessCodes)
+    .where(and(live(lockId, nowMs, exceptId), eq(accessCodes.pinHash, secrets.lookupHash('pin', pin))))
+    .limit(1)
+  return row !== undefined
+}
+
+/** Every live PIN of the lock, decrypted (one lock: at most its capacity plus its offline codes). */
+export async function livePins(
+  db: Db,
+  secrets: Secrets,
+  lockId: string,
+  nowMs: number,
+): Promise<Set<string>> {
+  const rows = await db
+    .select({ id: accessCodes.id, pinEncrypted: accessCodes.pinEncrypted })
+    .from(accessCodes)
+    .where(live(lockId, nowMs))
+  return new Set(rows.map((row) => decryptPin(secrets, row)))
+}

@@ -1,0 +1,28 @@
+/** Finding a lock or a code within the caller's organization: anything else is `not_found`. */
+import { LatchkeyError } from '@latchkey/core'
+import { and, eq, isNull } from 'drizzle-orm'
+import { isUuid } from '../accounts/db-errors.ts'
+import type { Db } from '../store/open-store.ts'
+import { type AccessCode, accessCodes, type Lock, locks } from '../store/schema.ts'
+
+export async function findLock(db: Db, organizationId: string, lockId: string): Promise<Lock> {
+  const [lock] = isUuid(lockId)
+    ? await db
+        .select()
+        .from(locks)
+        .where(and(eq(locks.id, lockId), eq(locks.organizationId, organizationId), isNull(locks.deletedAt)))
+    : []
+  if (lock === undefined) throw new LatchkeyError('not_found', `no lock ${lockId}`)
+  return lock
+}
+
+export async function findCode(db: Db, organizationId: string, codeId: string): Promise<AccessCode> {
+  const [code] = isUuid(codeId)
+    ? await db
+        .select()
+        .from(accessCodes)
+        .where(and(eq(accessCodes.id, codeId), eq(accessCodes.organizationId, organizationId)))
+    : []
+  if (code === undefined) throw new LatchkeyError('not_found', `no access code ${codeId}`)
+  return code
+}

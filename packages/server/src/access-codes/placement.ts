@@ -1,0 +1,81 @@
+/**
+ * Where a synced code stands when it is created or changed: waiting for its lead time
+ * (`scheduled`), on its way to the lock (`setting`), or `failed` with `lock_full` when the lock's
+ * slots are taken by codes that must be on it now. The reconciler's own plan decides, so the API and
+ * the reconciler never disagree.
+ */
+import type { AccessRule } from '@latchkey/core'
+import { and, asc, eq, isNull, ne } from 'drizzle-orm'
+import { getOrganizationSettings } from '../accounts/organization-settings.ts'
+import { loadLockSync } from '../reconciler/lock-sync.ts'
+import { type PlannedCode, planLock } from '../reconciler/plan.ts'
+import { lockFullIssue } from '../reconciler/status.ts'
+import type { Db } from '../store/open-store.ts'
+import { type AccessCodeStatus, accessCodes, type CodeIssue, type Lock } from '../store/schema.ts'
+import { ruleOf } from './rule.ts'
+
+const HOUR_MS = 3_600_000
+/** A used-up code stays on the lock a day (the reconciler's default). */
+const USED_UP_RETENTION_MS = 24 * HOUR_MS
+
+export interface Placement {
+  status: AccessCodeStatus
+  errors: CodeIssue[]
+  /** Set when the code now waits for the lock. */
+  pendingSince: Date | null
+}
+
+export async function placeSyncedCode(
+  db: Db,
+  lock: Lock,
+  candidate: { id: string; rule: AccessRule; uses: number; lastUsedAt: Date | null; createdAt: Date },
+  nowMs: number,
+): Promise<Placement> {
+  const settings = await getOrganizationSettings(db, lock.organizationId)
+  const others = await db
+    .select()
+    .from(accessCodes)
+    .where(
+      and(
+        eq(accessCodes.lockId, lock.id),
+        eq(accessCodes.delivery, 'synced'),
+        isNull(accessCodes.deletedAt),
+        ne(accessCodes.status, 'removed'),
+        ne(accessCodes.id, candidate.id),
+      ),
+    )
+    .orderBy(asc(accessCodes.createdAt), asc(accessCodes.id))
+  const planned: PlannedCode[] = others.map((code) => ({
+    id: code.id,
+    rule: ruleOf(code),
+    digest: '',
+    deleted: false,
+    uses: code.uses,
+    lastUsedAt: code.lastUsedAt?.getTime() ?? null,
+  }))
+  const mine: PlannedCode = {
+    id: candidate.id,
+    rule: candidate.rule,
+    digest: '',
+    deleted: false,
+    uses: candidate.uses,
+    lastUsedAt: candidate.lastUsedAt?.getTime() ?? null,
+  }
+  // In creation order, as the reconciler sees them.
+  const at = others.findIndex((c) => c.createdAt > candidate.createdAt)
+  planned.splice(at < 0 ? planned.length : at, 0, mine)
+  const sync = await loadLockSync(db, lock.id)
+  const plan = planLock(planned, sync?.reported ?? {}, {
+    nowMs,
+    leadMs: settings.syncLeadHours * HOUR_MS,
+    timezone: lock.timezone,
+    capacity: lock.capacity,
+    usedUpRetentionMs: USED_UP_RETENTION_MS,
+  })
+  const phase = plan.codes.get(candidate.id)?.phase
+  if (phase === 'scheduled') return { status: 'scheduled', errors: [], pendingSince: null }
+  if (plan.diff.full.includes(candidate.id)) {
+    return { status: 'failed', errors: [lockFullIssue(lock.capacity)], pendingSince: null }
+  }
+  return { status: 'setting', errors: [], pendingSince: new Date(nowMs) }
+}

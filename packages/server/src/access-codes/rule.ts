@@ -1,0 +1,33 @@
+/** An access code row as the rule the lock decides with, and the secrets around its PIN. */
+import type { AccessRule } from '@latchkey/core'
+import type { Secrets } from '../secrets.ts'
+import type { AccessCode } from '../store/schema.ts'
+
+export type RuleFields = Pick<
+  AccessCode,
+  'kind' | 'delivery' | 'startsAt' | 'endsAt' | 'schedule' | 'maxUses'
+>
+
+export function ruleOf(code: RuleFields): AccessRule {
+  const rule: AccessRule = { kind: code.kind }
+  // A permanent offline code's start only bounds its first use (offlineFirstUseBy); it has no window.
+  const windowless = code.kind === 'permanent' && code.delivery === 'offline'
+  if (code.startsAt !== null && !windowless) rule.startsAt = code.startsAt.getTime()
+  if (code.endsAt !== null) rule.endsAt = code.endsAt.getTime()
+  if (code.schedule !== null) rule.schedule = code.schedule
+  if (code.maxUses !== null) rule.maxUses = code.maxUses
+  return rule
+}
+
+/** The associated data binding an encrypted PIN to its row. */
+export const pinContext = (codeId: string) => `access_code:${codeId}`
+
+export function decryptPin(secrets: Secrets, code: Pick<AccessCode, 'id' | 'pinEncrypted'>): string {
+  return secrets.decryptText(code.pinEncrypted, pinContext(code.id))
+}
+
+/** How the lock and the revocation list name an offline code: `offline:<H>:<startsAt ms>`. */
+export function offlineRevocationId(code: { offlineH: number | null; startsAt: Date | null }): string | null {
+  if (code.offlineH === null || code.startsAt === null) return null
+  return `offline:${code.offlineH}:${code.startsAt.getTime()}`
+}

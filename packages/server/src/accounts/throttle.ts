@@ -1,0 +1,98 @@
+/**
+ * Attempt throttling kept in the store, so it holds across several server processes.
+ *
+ * `beginAttempt` records an attempt under each key (email, client address, device...) unless a key
+ * already has `limit` attempts inside its window: then 429 `rate_limited` with Retry-After.
+ * A failed attempt keeps its rows; a successful one removes them (`forgetAttempt`).
+ */
+import { LatchkeyError } from '@latchkey/core'
+import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm'
+import type { Db } from '../store/open-store.ts'
+import { loginAttempts } from '../store/schema.ts'
+
+export interface ThrottleRule {
+  /** Attempts allowed inside the window. */
+  limit: number
+  windowMs: number
+}
+
+export interface LoginThrottleConfig {
+  perEmail: ThrottleRule
+  perAddress: ThrottleRule
+}
+
+export const DEFAULT_LOGIN_THROTTLE: LoginThrottleConfig = {
+  perEmail: { limit: 10, windowMs: 15 * 60_000 },
+  perAddress: { limit: 50, windowMs: 15 * 60_000 },
+}
+
+export interface ThrottleKey {
+  scope: string
+  key: string
+  rule: ThrottleRule
+}
+
+export interface Attempt {
+  ids: number[]
+}
+
+/** Namespace of the advisory locks that serialize attempts on one key (two-int form). */
+const THROTTLE_LOCK_SPACE = 0x4c4b_5431 // "LKT1"
+
+/** Records an attempt under every key; throws 429 `rate_limited` (Retry-After) when one is over its limit. */
+export async function beginAttempt(db: Db, nowMs: number, keys: ThrottleKey[]): Promise<Attempt> {
+  const now = new Date(nowMs)
+  const longest = Math.max(...keys.map((k) => k.rule.windowMs))
+  // Only the scopes of this call: another kind of attempt may be counted over a longer window.
+  const scopes = [...new Set(keys.map((k) => k.scope))]
+  await db
+    .delete(loginAttempts)
+    .where(and(inArray(loginAttempts.scope, scopes), lt(loginAttempts.at, new Date(nowMs - longest))))
+  // One short transaction: attempts on the same key queue on an advisory lock (on every server
+  // process), so a burst lets exactly `limit` through; a refused attempt leaves no row.
+  return db.transaction(async (tx) => {
+    const ordered = [...keys].sort((a, b) => `${a.scope}:${a.key}`.localeCompare(`${b.scope}:${b.key}`))
+    for (const { scope, key } of ordered) {
+      await tx.execute(
+        sql`select pg_advisory_xact_lock(${THROTTLE_LOCK_SPACE}, hashtext(${`${scope}:${key}`}))`,
+      )
+    }
+    for (const { scope, key, rule } of keys) {
+      const [stats] = await tx
+        .select({
+          n: sql<number>`count(*)::int`,
+          oldest: sql<number | null>`(extract(epoch from min(${loginAttempts.at})) * 1000)::float8`,
+        })
+        .from(loginAttempts)
+        .where(
+          and(
+            eq(loginAttempts.scope, scope),
+            eq(loginAttempts.key, key),
+            gt(loginAttempts.at, new Date(nowMs - rule.windowMs)),
+          ),
+        )
+      if (stats !== undefined && stats.n >= rule.limit) {
+        const oldest = stats.oldest ?? nowMs
+        const retryAfterSeconds = Math.max(1, Math.ceil((oldest + rule.windowMs - nowMs) / 1000))
+        throw new LatchkeyError('rate_limited', `too many attempts; try again in ${retryAfterSeconds} s`, {
+          details: { retryAfterSeconds },
+        })
+      }
+    }
+    const inserted = await tx
+      .insert(loginAttempts)
+      .values(keys.map(({ scope, key }) => ({ scope, key, at: now })))
+      .returning({ id: loginAttempts.id })
+    return { ids: inserted.map((row) => row.id) }
+  })
+}
+
+/** Removes this attempt's rows (it succeeded, or it was refused before it was tried). */
+export async function forgetAttempt(db: Db, attempt: Attempt): Promise<void> {
+  if (attempt.ids.length > 0) await db.delete(loginAttempts).where(inArray(loginAttempts.id, attempt.ids))
+}
+
+/** Clears the failures counted against a key (e.g. an email after a successful login). */
+export async function forgetKey(db: Db, scope: string, key: string): Promise<void> {
+  await db.delete(loginAttempts).where(and(eq(loginAttempts.scope, scope), eq(loginAttempts.key, key)))
+}

@@ -1,0 +1,56 @@
+/**
+ * The eKeys a lock must refuse (SPEC §4): every eKey the server signs is recorded; revoking a share
+ * or deleting a unique code marks its unexpired keys revoked. The reconciler sends each lock the
+ * list of its revoked keys that have not yet expired (`set_revocations`): an expired key is refused
+ * by its window anyway, so the list stays short (eKeys live at most 24 h).
+ */
+import { and, asc, eq, gt, isNotNull, isNull } from 'drizzle-orm'
+import { requestReconcile } from '../reconciler/reconciler.ts'
+import type { Db } from '../store/open-store.ts'
+import { ekeys } from '../store/schema.ts'
+
+const toDate = (now: Date | number): Date => (typeof now === 'number' ? new Date(now) : now)
+
+/** keyIds of the lock's revoked eKeys that have not expired at `now`, sorted (a stable list to compare). */
+export async function revokedKeyIds(db: Db, lockId: string, now: Date | number): Promise<string[]> {
+  const rows = await db
+    .select({ keyId: ekeys.keyId })
+    .from(ekeys)
+    .where(and(eq(ekeys.lockId, lockId), gt(ekeys.notAfter, toDate(now)), isNotNull(ekeys.revokedAt)))
+    .orderBy(asc(ekeys.keyId))
+  return rows.map((row) => row.keyId)
+}
+
+/** What to revoke: the keys of one share, or of every share of a unique code. */
+export type EKeyScope = { permissionId: string } | { uniqueCodeId: string }
+
+/**
+ * Marks the unexpired, not yet revoked eKeys of `scope` revoked; returns the locks whose revocation
+ * list changed (pass them to `requestRevocationSync` once the transaction has committed).
+ */
+export async function revokeEKeys(db: Db, scope: EKeyScope, now: Date | number): Promise<string[]> {
+  const at = toDate(now)
+  const owner =
+    'permissionId' in scope
+      ? eq(ekeys.permissionId, scope.permissionId)
+      : eq(ekeys.uniqueCodeId, scope.uniqueCodeId)
+  const revoked = await db
+    .update(ekeys)
+    .set({ revokedAt: at })
+    .where(and(owner, isNull(ekeys.revokedAt), gt(ekeys.notAfter, at)))
+    .returning({ lockId: ekeys.lockId })
+  return [...new Set(revoked.map((row) => row.lockId))]
+}
+
+/**
+ * Asks the reconciler to look at these locks now: their revocation list changed, and it sends them
+ * the new one (`set_revocations`) as soon as they can be reached.
+ */
+export async function requestRevocationSync(
+  db: Db,
+  nowMs: number,
+  lockIds: readonly string[],
+): Promise<void> {
+  const clock = { now: () => nowMs }
+  for (const lockId of new Set(lockIds)) await requestReconcile({ db, clock }, lockId, { readTable: false })
+}

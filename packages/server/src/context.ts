@@ -1,0 +1,21 @@
+/** What every route and operation of the server works with. */
+import type { Clock } from '@latchkey/core'
+import type { LoginThrottleConfig } from './accounts/throttle.ts'
+import type { BrokerAccess } from './devices/broker-access.ts'
+import type { LockChannel } from './devices/lock-channel.ts'
+import type { MetricsRegistry } from './http/metrics.ts'
+import type { Secrets } from './secrets.ts'
+import type { Db, Store } from './store/open-store.ts'
+
+export interface ServerDeps {
+  readonly store: Store
+  readonly db: Db
+  readonly secrets: Secrets
+  readonly clock: Clock
+  readonly metrics: MetricsRegistry
+  readonly loginThrottle: LoginThrottleConfig
+  /** Sealed commands to locks and what they send back (devices/lock-channel.ts). */
+  readonly channel: LockChannel
+  /** Where gateways find the MQTT broker, and their logins on it. */
+  readonly broker: BrokerAccess
+}

@@ -1,0 +1,237 @@
+/**
+ * What the handlers of the lock channel share: the store, the keys, the logger, the handlers
+ * registered by other parts of the server, and the transitions of online state (each one recorded
+ * once as an event, by a conditional update, whichever server process sees it first).
+ */
+import type { Clock } from '@latchkey/core'
+import type { Command } from '@latchkey/protocol'
+import { and, eq, isNull, ne } from 'drizzle-orm'
+import type { MetricsRegistry } from '../http/metrics.ts'
+import type { Secrets } from '../secrets.ts'
+import { recordEvent } from '../store/events.ts'
+import type { Db } from '../store/open-store.ts'
+import { gateways, locks } from '../store/schema.ts'
+import type { LockEventsHandler, ReplyHandler } from './lock-channel.ts'
+import type { LockKeyCache } from './lock-keys.ts'
+
+export interface LockChannelDeps {
+  readonly db: Db
+  readonly secrets: Secrets
+  readonly clock: Clock
+  readonly metrics: MetricsRegistry
+}
+
+/** The part of a pino logger the channel uses (fastify's logger fits). */
+export interface ChannelLogger {
+  debug(object: object, message: string): void
+  info(object: object, message: string): void
+  warn(object: object, message: string): void
+  error(object: object, message: string): void
+}
+
+export const silentLogger: ChannelLogger = { debug() {}, info() {}, warn() {}, error() {} }
+
+/** How a message received from the broker ended, for `/metrics`. */
+export type MessageOutcome =
+  | 'accepted'
+  | 'unknown_topic'
+  | 'unknown_lock'
+  | 'unknown_gateway'
+  | 'wrong_gateway'
+  | 'invalid_payload'
+  | 'frame_rejected'
+  | 'replayed'
+  | 'unknown_command'
+  | 'throttled'
+  | 'overloaded'
+  | 'error'
+
+export interface ChannelContext {
+  readonly deps: LockChannelDeps
+  readonly keys: LockKeyCache
+  readonly log: ChannelLogger
+  readonly replyHandlers: ReplyHandler[]
+  readonly eventHandlers: LockEventsHandler[]
+  send(lockId: string, command: Command): Promise<{ commandId: string }>
+}
+
+/** The lock as the handlers of one message need it. */
+export interface ChannelLock {
+  id: string
+  organizationId: string
+  gatewayId: string | null
+  name: string
+  timezone: string
+  secretEncrypted: string
+  lastReceivedCounter: number
+  capacity: number
+  codesOnLock: number
+  clockSyncedAt: Date | null
+}
+
+const lockColumns = {
+  id: locks.id,
+  organizationId: locks.organizationId,
+  gatewayId: locks.gatewayId,
+  name: locks.name,
+  timezone: locks.timezone,
+  secretEncrypted: locks.secretEncrypted,
+  lastReceivedCounter: locks.lastReceivedCounter,
+  capacity: locks.capacity,
+  codesOnLock: locks.codesOnLock,
+  clockSyncedAt: locks.clockSyncedAt,
+}
+
+export type LoadOutcome = { lock: ChannelLock } | { refused: 'unknown_lock' | 'wrong_gateway' }
+
+/**
+ * The lock a message on gateway `gatewayId`'s topics speaks of. A gateway speaks only for its own
+ * locks; a lock registered without a gateway is adopted by the first gateway of its organization
+ * that reports it (commands stay sealed: adopting a lock only decides where they are published).
+ */
+export async function loadLockForGateway(
+  ctx: ChannelContext,
+  gatewayId: string,
+  lockId: string,
+): Promise<LoadOutcome> {
+  const { db } = ctx.deps
+  const [lock] = await db
+    .select(lockColumns)
+    .from(locks)
+    .where(and(eq(locks.id, lockId), isNull(locks.deletedAt)))
+  if (lock === undefined) return { refused: 'unknown_lock' }
+  if (lock.gatewayId === gatewayId) return { lock }
+  if (lock.gatewayId !== null) return { refused: 'wrong_gateway' }
+  const [gateway] = await db
+    .select({ organizationId: gateways.organizationId })
+    .from(gateways)
+    .where(and(eq(gateways.id, gatewayId), isNull(gateways.deletedAt)))
+  if (gateway?.organizationId !== lock.organizationId) return { refused: 'wrong_gateway' }
+  const adopted = await db
+    .update(locks)
+    .set({ gatewayId, updatedAt: new Date(ctx.deps.clock.now()) })
+    .where(and(eq(locks.id, lockId), isNull(locks.gatewayId)))
+    .returning({ id: locks.id })
+  if (adopted.length === 1) ctx.log.info({ lockId, gatewayId }, 'lock adopted by the gateway that reports it')
+  return { lock: { ...lock, gatewayId } }
+}
+
+/** How far below the highest counter accepted a frame from the lock may still be taken (once). */
+export const RECEIVE_WINDOW = 48
+
+export interface ReceiveWindow {
+  /** The highest counter accepted. */
+  last: number
+  /** Bit i: the counter `last − 1 − i` was accepted too. */
+  seen: number
+}
+
+/**
+ * Takes `counter` into the window, or answers null for a replay or a frame older than the window.
+ * Several server processes share a lock's frames (shared subscriptions), so they can be handled out
+ * of order; each is still taken at most once.
+ */
+export function acceptCounter(window: ReceiveWindow, counter: number): ReceiveWindow | null {
+  const mask = (1n << BigInt(RECEIVE_WINDOW)) - 1n
+  if (counter > window.last) {
+    const shift = BigInt(counter - window.last)
+    const moved =
+      shift > BigInt(RECEIVE_WINDOW) ? 0n : ((BigInt(window.seen) << shift) | (1n << (shift - 1n))) & mask
+    return { last: counter, seen: Number(window.last === 0 ? 0n : moved) }
+  }
+  const distance = window.last - counter
+  if (distance === 0 || distance > RECEIVE_WINDOW) return null
+  const bit = 1n << BigInt(distance - 1)
+  if ((BigInt(window.seen) & bit) !== 0n) return null
+  return { last: window.last, seen: Number(BigInt(window.seen) | bit) }
+}
+
+/** The lowest counter the frame check may let through (the window decides about the rest). */
+export const lowestReceivable = (last: number): number => Math.max(0, last - RECEIVE_WINDOW - 1)
+
+/**
+ * Atomically takes the frame's counter into the lock's receive window (row lock for the rest of the
+ * caller's transaction); false for a replay or a frame older than the window.
+ */
+export async function advanceReceiveCounter(
+  db: Db,
+  lockId: string,
+  counter: number,
+  now: Date,
+): Promise<boolean> {
+  const [row] = await db
+    .select({ last: locks.lastReceivedCounter, seen: locks.receivedWindow })
+    .from(locks)
+    .where(eq(locks.id, lockId))
+    .for('update')
+  const next = row === undefined ? null : acceptCounter(row, counter)
+  if (next === null) return false
+  await db
+    .update(locks)
+    .set({ lastReceivedCounter: next.last, receivedWindow: next.seen, lastSeenAt: now })
+    .where(eq(locks.id, lockId))
+  return true
+}
+
+/** Sets a lock online or offline; records `lock.online|offline` when that changed it. */
+export async function setLockOnline(
+  db: Db,
+  lockId: string,
+  online: boolean,
+  now: Date,
+  reason: string,
+  extra: Partial<{ battery: number; lastSeenAt: Date }> = {},
+): Promise<boolean> {
+  if (Object.keys(extra).length > 0) await db.update(locks).set(extra).where(eq(locks.id, lockId))
+  const changed = await db
+    .update(locks)
+    .set({ online })
+    .where(and(eq(locks.id, lockId), ne(locks.online, online)))
+    .returning({ organizationId: locks.organizationId, name: locks.name, gatewayId: locks.gatewayId })
+  for (const lock of changed) {
+    await recordEvent(db, {
+      organizationId: lock.organizationId,
+      type: online ? 'lock.online' : 'lock.offline',
+      occurredAt: now,
+      lockId,
+      gatewayId: lock.gatewayId,
+      data: { lockName: lock.name, reason },
+    })
+  }
+  return changed.length > 0
+}
+
+/** Sets a gateway online or offline; records `gateway.online|offline` when that changed it. */
+export async function setGatewayOnline(
+  db: Db,
+  gatewayId: string,
+  online: boolean,
+  now: Date,
+  reason: string,
+): Promise<boolean> {
+  if (online) await db.update(gateways).set({ lastSeenAt: now }).where(eq(gateways.id, gatewayId))
+  const changed = await db
+    .update(gateways)
+    .set({ online })
+    .where(and(eq(gateways.id, gatewayId), isNull(gateways.deletedAt), ne(gateways.online, online)))
+    .returning({ organizationId: gateways.organizationId, name: gateways.name })
+  for (const gateway of changed) {
+    await recordEvent(db, {
+      organizationId: gateway.organizationId,
+      type: online ? 'gateway.online' : 'gateway.offline',
+      occurredAt: now,
+      gatewayId,
+      label: gateway.name,
+      data: { reason },
+    })
+  }
+  if (!online) {
+    // Behind a gateway that is gone, no lock can be reached.
+    const behind = await db
+      .select({ id: locks.id })
+      .from(locks)
+      .where(and(eq(locks.gatewayId, gatewayId), eq(locks.online, true)))
+    for (const lock of behind) await setLockOnline(db, lock.id, false, now, 'gateway_offline')
+  }
+  return changed.length > 0
+}

@@ -1,0 +1,119 @@
+/**
+ * Frames from a lock handled in another order than the lock sent them (two server processes each
+ * take some of them from the shared subscription): what a frame says about the lock's own state is
+ * taken only over what an older frame said.
+ */
+import { randomUUID } from 'node:crypto'
+import { deriveLockKeys, type LockMessage, sealLockMessage } from '@latchkey/protocol'
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { lockCommands } from '../store/schema.ts'
+import { buildTestApp, signupOwner, type TestAccount, type TestApp } from '../testing.ts'
+import { silentLogger } from './channel-context.ts'
+import { LockKeyCache } from './lock-keys.ts'
+import { handleLockUp } from './lock-up.ts'
+
+let t: TestApp
+let app: FastifyInstance
+let owner: TestAccount
+let gatewayId: string
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  app = t.app
+  owner = await signupOwner(app)
+  const gateway = await app.inject({
+    method: 'POST',
+    url: '/api/v1/gateways',
+    headers: owner.headers,
+    payload: { name: 'Hall' },
+  })
+  gatewayId = gateway.json().id
+})
+afterAll(() => t.close())
+
+const ctx = () => ({
+  deps: app.deps,
+  keys: new LockKeyCache(app.deps.secrets),
+  log: silentLogger,
+  replyHandlers: [],
+  eventHandlers: [],
+  send: async () => ({ commandId: randomUUID() }),
+})
+
+/** A lock on the gateway, and a way to answer commands as that lock (with a chosen frame counter). */
+async function lockWithFrames() {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/api/v1/locks',
+    headers: owner.headers,
+    payload: { name: 'Side door', timezone: 'UTC', gatewayId },
+  })
+  const lock = response.json()
+  const key = deriveLockKeys(new Uint8Array(Buffer.from(lock.bundle.secret, 'base64'))).command
+  let sent = 0
+  /** A command the server sent (its row), answered by the lock in frame `counter`. */
+  const answer = async (type: 'set_time' | 'read_table', data: unknown, counter: number) => {
+    const id = randomUUID()
+    await t.store.db.insert(lockCommands).values({
+      id,
+      organizationId: owner.organizationId,
+      lockId: lock.id,
+      type,
+      counter: ++sent,
+      command: type === 'set_time' ? { type, nowMs: t.clock.now() } : { type },
+      status: 'pending',
+      sentAt: new Date(t.clock.now()),
+    })
+    const message: LockMessage = { kind: 'reply', id, status: 'ok', data }
+    return () => handleLockUp(ctx(), gatewayId, lock.id, sealLockMessage(key, lock.id, counter, message))
+  }
+  const view = async () =>
+    (await app.inject({ method: 'GET', url: `/api/v1/locks/${lock.id}`, headers: owner.headers })).json()
+  return { id: lock.id as string, answer, view }
+}
+
+const report = (clockMs: number | null, codes: number) => ({
+  capacity: 250,
+  codes: Array.from({ length: codes }, (_, i) => ({
+    codeId: randomUUID(),
+    pin: `50${i}913`,
+    rule: { kind: 'permanent' },
+    uses: 0,
+  })),
+  ledgerUsed: 0,
+  ledgerCapacity: 64,
+  revocations: [],
+  clockMs,
+  timezone: 'UTC',
+})
+
+describe('the lock state a frame reports', () => {
+  it('an older table report (clock unset) handled after a newer set_time reply leaves the clock set', async () => {
+    const lock = await lockWithFrames()
+    // the lock reported its table (frame 1, clock not set yet), then took the time (frame 2)
+    const table = await lock.answer('read_table', report(null, 0), 1)
+    const time = await lock.answer('set_time', { offsetMs: 1500 }, 2)
+    expect(await time()).toBe('accepted')
+    expect(await table()).toBe('accepted')
+    expect(await lock.view()).toMatchObject({ clockSet: true, clockOffsetMs: -1500 })
+  })
+
+  it('a newer table report is taken: the lock lost its clock, and holds two codes', async () => {
+    const lock = await lockWithFrames()
+    const time = await lock.answer('set_time', { offsetMs: 0 }, 1)
+    const table = await lock.answer('read_table', report(null, 2), 2)
+    expect(await time()).toBe('accepted')
+    expect(await table()).toBe('accepted')
+    expect(await lock.view()).toMatchObject({ clockSet: false, capacity: { used: 2, total: 250 } })
+  })
+
+  it('an older table report does not undo the code count of a newer one', async () => {
+    const lock = await lockWithFrames()
+    const older = await lock.answer('read_table', report(Date.now(), 1), 1)
+    const newer = await lock.answer('read_table', report(Date.now(), 3), 2)
+    expect(await newer()).toBe('accepted')
+    expect(await older()).toBe('accepted')
+    expect(await lock.view()).toMatchObject({ clockSet: true, capacity: { used: 3, total: 250 } })
+  })
+})

@@ -1,0 +1,282 @@
+/**
+ * Locks of an organization (SPEC §5, §8). Registering a lock makes its 256-bit secret (stored
+ * encrypted, AAD `lock:<id>`) and answers, this once, the provisioning bundle the lock is set up
+ * with. The lock's status (online, battery, clock, capacity used) is what the lock and its gateway
+ * last reported over the lock channel.
+ */
+import { randomUUID } from 'node:crypto'
+import { isValidTimezone, LatchkeyError } from '@latchkey/core'
+import {
+  DEFAULT_LOCK_MODEL,
+  LOCK_MODELS,
+  type ProvisioningBundle,
+  parseBundle,
+  randomSecret,
+} from '@latchkey/protocol'
+import { and, asc, eq, gt, isNull, or } from 'drizzle-orm'
+import { isUuid } from '../accounts/db-errors.ts'
+import type { Secrets } from '../secrets.ts'
+import { recordEvent } from '../store/events.ts'
+import type { Db } from '../store/open-store.ts'
+import { gateways, type Lock, locks } from '../store/schema.ts'
+import { decryptLockSecret, lockSecretContext } from './lock-keys.ts'
+
+export type LockView = Pick<
+  Lock,
+  | 'id'
+  | 'name'
+  | 'timezone'
+  | 'model'
+  | 'gatewayId'
+  | 'online'
+  | 'lastSeenAt'
+  | 'battery'
+  | 'clockOffsetMs'
+  | 'clockSyncedAt'
+  | 'clockSet'
+  | 'capacity'
+  | 'codesOnLock'
+  | 'createdAt'
+  | 'updatedAt'
+>
+
+const columns = {
+  id: locks.id,
+  name: locks.name,
+  timezone: locks.timezone,
+  model: locks.model,
+  gatewayId: locks.gatewayId,
+  online: locks.online,
+  lastSeenAt: locks.lastSeenAt,
+  battery: locks.battery,
+  clockOffsetMs: locks.clockOffsetMs,
+  clockSyncedAt: locks.clockSyncedAt,
+  clockSet: locks.clockSet,
+  capacity: locks.capacity,
+  codesOnLock: locks.codesOnLock,
+  createdAt: locks.createdAt,
+  updatedAt: locks.updatedAt,
+}
+
+function checkTimezone(timezone: string): string {
+  if (!isValidTimezone(timezone))
+    throw new LatchkeyError('invalid_timezone', `${timezone} is not an IANA time zone`)
+  return timezone
+}
+
+async function checkGateway(db: Db, organizationId: string, gatewayId: string): Promise<void> {
+  const [row] = isUuid(gatewayId)
+    ? await db
+        .select({ id: gateways.id })
+        .from(gateways)
+        .where(
+          and(
+            eq(gateways.id, gatewayId),
+            eq(gateways.organizationId, organizationId),
+            isNull(gateways.deletedAt),
+          ),
+        )
+    : []
+  if (row === undefined) throw new LatchkeyError('not_found', `no gateway ${gatewayId}`)
+}
+
+export interface CreateLockInput {
+  name: string
+  timezone: string
+  gatewayId?: string | null | undefined
+  model?: string | undefined
+}
+
+export interface Actor {
+  organizationId: string
+  userId?: string | null
+}
+
+/** The bundle a lock is provisioned with (it holds the secret: hand it over once). */
+export function provisioningBundle(secrets: Secrets, lock: Lock): ProvisioningBundle {
+  return parseBundle({
+    v: 1,
+    lockId: lock.id,
+    name: lock.name,
+    secret: Buffer.from(decryptLockSecret(secrets, lock)).toString('base64'),
+    model: lock.model,
+    capacity: lock.capacity,
+    ledgerCapacity: lock.ledgerCapacity,
+    eventCapacity: lock.eventCapacity,
+    timezone: lock.timezone,
+    serverPublicKey: secrets.serverKeyPair.publicKey,
+    gatewayId: lock.gatewayId,
+  })
+}
+
+export async function createLock(
+  db: Db,
+  secrets: Secrets,
+  nowMs: number,
+  actor: Actor,
+  input: CreateLockInput,
+): Promise<{ lock: LockView; bundle: ProvisioningBundle }> {
+  const timezone = checkTimezone(input.timezone)
+  const model = input.model ?? DEFAULT_LOCK_MODEL
+  const spec = LOCK_MODELS[model]
+  if (spec === undefined) {
+    throw new LatchkeyError(
+      'validation_failed',
+      `unknown lock model ${model} (known: ${Object.keys(LOCK_MODELS).join(', ')})`,
+      {
+        details: {
+          errors: [{ in: 'body', field: 'model', message: `one of ${Object.keys(LOCK_MODELS).join(', ')}` }],
+        },
+      },
+    )
+  }
+  const gatewayId = input.gatewayId ?? null
+  if (gatewayId !== null) await checkGateway(db, actor.organizationId, gatewayId)
+  const id = randomUUID()
+  const now = new Date(nowMs)
+  const [row] = await db
+    .insert(locks)
+    .values({
+      id,
+      organizationId: actor.organizationId,
+      gatewayId,
+      name: input.name.trim(),
+      timezone,
+      model,
+      capacity: spec.capacity,
+      ledgerCapacity: spec.ledgerCapacity,
+      eventCapacity: spec.eventCapacity,
+      secretEncrypted: secrets.encrypt(randomSecret(), lockSecretContext(id)),
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning()
+  await recordEvent(db, {
+    organizationId: actor.organizationId,
+    type: 'lock.created',
+    occurredAt: now,
+    lockId: id,
+    gatewayId,
+    actorUserId: actor.userId ?? null,
+    data: { lockName: row!.name, timezone, model },
+  })
+  return { lock: pick(row!), bundle: provisioningBundle(secrets, row!) }
+}
+
+function pick(row: Lock): LockView {
+  return Object.fromEntries(Object.keys(columns).map((key) => [key, row[key as keyof Lock]])) as LockView
+}
+
+/** Page of locks in creation order; `after` is the id of the last lock of the previous page. */
+export async function listLocks(
+  db: Db,
+  organizationId: string,
+  options: { gatewayId?: string | undefined; after?: string | undefined; limit: number },
+): Promise<{ items: LockView[]; nextCursor?: string }> {
+  const conditions = [eq(locks.organizationId, organizationId), isNull(locks.deletedAt)]
+  if (options.gatewayId !== undefined) {
+    if (!isUuid(options.gatewayId)) return { items: [] }
+    conditions.push(eq(locks.gatewayId, options.gatewayId))
+  }
+  if (options.after !== undefined) {
+    const [cursor] = isUuid(options.after)
+      ? await db
+          .select({ createdAt: locks.createdAt, id: locks.id })
+          .from(locks)
+          .where(and(eq(locks.id, options.after), eq(locks.organizationId, organizationId)))
+      : []
+    if (cursor === undefined) throw new LatchkeyError('validation_failed', 'unknown cursor `after`')
+    conditions.push(
+      or(
+        gt(locks.createdAt, cursor.createdAt),
+        and(eq(locks.createdAt, cursor.createdAt), gt(locks.id, cursor.id)),
+      )!,
+    )
+  }
+  const rows = await db
+    .select(columns)
+    .from(locks)
+    .where(and(...conditions))
+    .orderBy(asc(locks.createdAt), asc(locks.id))
+    .limit(options.limit + 1)
+  const items = rows.slice(0, options.limit)
+  return rows.length > options.limit ? { items, nextCursor: items[items.length - 1]!.id } : { items }
+}
+
+export async function getLock(db: Db, organizationId: string, id: string): Promise<LockView> {
+  const [row] = isUuid(id)
+    ? await db
+        .select(columns)
+        .from(locks)
+        .where(and(eq(locks.id, id), eq(locks.organizationId, organizationId), isNull(locks.deletedAt)))
+    : []
+  if (row === undefined) throw new LatchkeyError('not_found', `no lock ${id}`)
+  return row
+}
+
+export interface UpdateLockInput {
+  name?: string | undefined
+  timezone?: string | undefined
+  gatewayId?: string | null | undefined
+}
+
+/** Changes the fields given; answers the lock and what changed. */
+export async function updateLock(
+  db: Db,
+  nowMs: number,
+  actor: Actor,
+  id: string,
+  input: UpdateLockInput,
+): Promise<{ lock: LockView; changed: Array<keyof UpdateLockInput> }> {
+  const before = await getLock(db, actor.organizationId, id)
+  const set: Partial<Lock> = {}
+  if (input.name !== undefined && input.name.trim() !== before.name) set.name = input.name.trim()
+  if (input.timezone !== undefined && input.timezone !== before.timezone)
+    set.timezone = checkTimezone(input.timezone)
+  if (input.gatewayId !== undefined && input.gatewayId !== before.gatewayId) {
+    if (input.gatewayId !== null) await checkGateway(db, actor.organizationId, input.gatewayId)
+    set.gatewayId = input.gatewayId
+    // behind another gateway (or none) it is not known to be reachable until that one reports it
+    set.online = false
+  }
+  const changed = Object.keys(set).filter((k) => k !== 'online') as Array<keyof UpdateLockInput>
+  if (changed.length === 0) return { lock: before, changed }
+  const now = new Date(nowMs)
+  const [row] = await db
+    .update(locks)
+    .set({ ...set, updatedAt: now })
+    .where(and(eq(locks.id, before.id), eq(locks.organizationId, actor.organizationId)))
+    .returning(columns)
+  await recordEvent(db, {
+    organizationId: actor.organizationId,
+    type: 'lock.updated',
+    occurredAt: now,
+    lockId: before.id,
+    gatewayId: row!.gatewayId,
+    actorUserId: actor.userId ?? null,
+    data: {
+      lockName: row!.name,
+      changes: Object.fromEntries(changed.map((key) => [key, { from: before[key], to: row![key] }])),
+    },
+  })
+  return { lock: row!, changed }
+}
+
+/** Removes a lock from the organization (its audit stays). */
+export async function deleteLock(db: Db, nowMs: number, actor: Actor, id: string): Promise<void> {
+  const lock = await getLock(db, actor.organizationId, id)
+  const now = new Date(nowMs)
+  await db
+    .update(locks)
+    .set({ deletedAt: now, updatedAt: now, online: false })
+    .where(and(eq(locks.id, lock.id), eq(locks.organizationId, actor.organizationId)))
+  await recordEvent(db, {
+    organizationId: actor.organizationId,
+    type: 'lock.deleted',
+    occurredAt: now,
+    lockId: lock.id,
+    gatewayId: lock.gatewayId,
+    actorUserId: actor.userId ?? null,
+    data: { lockName: lock.name },
+  })
+}

@@ -1,0 +1,190 @@
+/**
+ * The broker the server and its gateways use (SPEC §1, §2, §10):
+ * - embedded (default): aedes inside the server process, on `--mqtt-port` (default 1884, so that it
+ *   never collides with a Mosquitto already on 1883; when 1884 is taken too and no port was asked
+ *   for, a free port is picked and logged). Gateways log in with their id and token, checked against
+ *   the store; the server's own client with a random credential made at each start.
+ * - `MQTT_URL` (a real Mosquitto with the dynamic-security plugin): the URL's user and password are
+ *   a dynamic-security admin; through it the server makes its own login (allowed on every topic) and,
+ *   for each gateway registered later, a login and a role confined to that gateway's topics. With a
+ *   login that is no admin, the server uses it for itself and gateway logins are made by hand.
+ *   Shared subscriptions let several server processes split the work.
+ */
+import { randomBytes } from 'node:crypto'
+import { LatchkeyError } from '@latchkey/core'
+import mqtt from 'mqtt'
+import { type EmbeddedBroker, isPortInUse, startEmbeddedBroker } from '../broker/embedded-broker.ts'
+import { MosquittoDynsec } from '../broker/mosquitto-dynsec.ts'
+import type { BrokerPrincipal } from '../broker/policy.ts'
+import { secretsEqual } from '../credentials.ts'
+import type { Db } from '../store/open-store.ts'
+import type { GatewayRegistrar } from './broker-access.ts'
+import type { ChannelLogger } from './channel-context.ts'
+import { checkGatewayLogin } from './gateways.ts'
+
+export const DEFAULT_EMBEDDED_MQTT_PORT = 1884
+/** The group of the server's shared subscriptions on a real broker. */
+export const SHARED_GROUP = 'latchkey'
+
+export interface ServerMqtt {
+  readonly kind: 'embedded' | 'external'
+  /** Where the server's own client connects. */
+  readonly url: string
+  readonly login: { username: string; password: string }
+  /** `$share/<group>/` for the server's subscriptions, or null (the embedded broker has none). */
+  readonly sharedGroup: string | null
+  readonly registrar: GatewayRegistrar
+  /** Where gateways connect (no credentials); `hostname` is the host a gateway reached the server at. */
+  publicUrl(hostname?: string): string
+  close(): Promise<void>
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', ''])
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}
+
+export interface EmbeddedMqttOptions {
+  db: Db
+  /** Where it listens (default 127.0.0.1). */
+  host?: string
+  /** Exactly this port (refused when taken); without it 1884, or a free port when 1884 is taken. */
+  port?: number
+  log: ChannelLogger
+}
+
+export async function startEmbeddedMqtt(options: EmbeddedMqttOptions): Promise<ServerMqtt> {
+  const host = options.host ?? '127.0.0.1'
+  const login = {
+    username: `latchkey-server-${randomBytes(6).toString('hex')}`,
+    password: randomBytes(32).toString('base64url'),
+  }
+  const authenticate = async (username: string, password: string): Promise<BrokerPrincipal | null> => {
+    if (username === login.username) return secretsEqual(password, login.password) ? { kind: 'server' } : null
+    return (await checkGatewayLogin(options.db, username, password))
+      ? { kind: 'gateway', gatewayId: username }
+      : null
+  }
+  let broker: EmbeddedBroker
+  if (options.port !== undefined) {
+    broker = await startEmbeddedBroker({ host, port: options.port, authenticate })
+  } else {
+    try {
+      broker = await startEmbeddedBroker({ host, port: DEFAULT_EMBEDDED_MQTT_PORT, authenticate })
+    } catch (error) {
+      if (!isPortInUse(error)) throw error
+      broker = await startEmbeddedBroker({ host, port: 0, authenticate })
+      options.log.warn(
+        { port: broker.port },
+        `port ${DEFAULT_EMBEDDED_MQTT_PORT} is taken: the embedded MQTT broker listens on ${broker.port} instead`,
+      )
+    }
+  }
+  const connectHost = WILDCARD_HOSTS.has(host) ? '127.0.0.1' : host
+  return {
+    kind: 'embedded',
+    url: `mqtt://${urlHost(connectHost)}:${broker.port}`,
+    login,
+    sharedGroup: null,
+    registrar: { register: async () => {} },
+    publicUrl: (hostname) =>
+      `mqtt://${urlHost(WILDCARD_HOSTS.has(host) ? (hostname ?? connectHost) : host)}:${broker.port}`,
+    close: () => broker.close(),
+  }
+}
+
+export interface ExternalMqttOptions {
+  /** `mqtt://user:password@host:port` (MQTT_URL). */
+  url: string
+  /** Where gateways connect, when not the same URL without credentials (LATCHKEY_MQTT_PUBLIC_URL). */
+  publicUrl?: string
+  /** The server's own login, made through dynamic security when MQTT_URL's login is its admin. */
+  serverLogin: { username: string; password: string }
+  log: ChannelLogger
+}
+
+/** Whether this login is accepted by the broker now. */
+async function canLogIn(url: string, login: { username: string; password: string }): Promise<boolean> {
+  try {
+    const client = await mqtt.connectAsync(
+      url,
+      {
+        ...login,
+        clientId: `latchkey-probe-${randomBytes(6).toString('hex')}`,
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+      },
+      false,
+    )
+    await client.endAsync(true)
+    return true
+  } catch {
+    return false
+  }
+}
+
+export async function connectExternalMqtt(options: ExternalMqttOptions): Promise<ServerMqtt> {
+  let parsed: URL
+  try {
+    parsed = new URL(options.url)
+  } catch (cause) {
+    throw new LatchkeyError('service_unavailable', 'MQTT_URL is not a URL (mqtt://user:password@host:port)', {
+      cause,
+    })
+  }
+  if (!['mqtt:', 'mqtts:'].includes(parsed.protocol)) {
+    throw new LatchkeyError('service_unavailable', 'MQTT_URL must start with mqtt:// or mqtts://')
+  }
+  const adminLogin = {
+    username: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+  }
+  if (adminLogin.username === '') {
+    throw new LatchkeyError(
+      'service_unavailable',
+      "MQTT_URL must carry the server's login (mqtt://user:password@host:port)",
+    )
+  }
+  parsed.username = ''
+  parsed.password = ''
+  const bare = parsed.toString().replace(/\/$/, '')
+
+  let dynsec: MosquittoDynsec | null = null
+  try {
+    dynsec = await MosquittoDynsec.connect({ url: bare, ...adminLogin })
+  } catch (error) {
+    if (!(error instanceof LatchkeyError && error.code === 'forbidden')) throw error
+    options.log.warn(
+      { url: bare },
+      "MQTT_URL's login is not a dynamic-security admin: the server uses it for itself, and gateway logins must be created on the broker by hand",
+    )
+  }
+  // As a dynamic-security admin the server keeps a login of its own (the same in every server
+  // process: its password is derived from the master key), created once and left alone after that:
+  // changing a Mosquitto client's password or roles disconnects every session of it.
+  let login = adminLogin
+  if (dynsec !== null) {
+    login = options.serverLogin
+    const existing = await dynsec.send({ command: 'getClient', username: login.username })
+    if (existing.error !== undefined || !(await canLogIn(bare, login))) {
+      await dynsec.ensureServerClient(login.username, login.password)
+    }
+  }
+  const admin = dynsec
+  return {
+    kind: 'external',
+    url: bare,
+    login,
+    sharedGroup: SHARED_GROUP,
+    registrar: {
+      register: async (gatewayId, token) => {
+        await admin?.upsertGateway(gatewayId, token)
+      },
+    },
+    publicUrl: () => options.publicUrl ?? bare,
+    close: async () => {
+      await admin?.close()
+    },
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Every error leaves as `application/problem+json` (RFC 9457) with the stable `code`:
+ *   { type, title, status, code, detail, errors? }
+ * - LatchkeyError → its status (ERROR_STATUS) and its user message;
+ * - request validation → 400 `validation_failed` with `errors: [{in, field, message}]`;
+ * - an unknown route → 404 `not_found`;
+ * - anything else → 500 `internal`, logged, and nothing of it in the body.
+ */
+import { ERROR_STATUS, type ErrorCode, isLatchkeyError } from '@latchkey/core'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
+
+export const ZFieldError = z.object({
+  in: z.enum(['body', 'querystring', 'params', 'headers']).optional(),
+  field: z.string(),
+  message: z.string(),
+})
+export type FieldError = z.infer<typeof ZFieldError>
+
+export const ZProblem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string(),
+    detail: z.string(),
+    errors: z.array(ZFieldError).optional(),
+  })
+  .meta({ id: 'Problem' })
+export type Problem = z.infer<typeof ZProblem>
+
+/** Details a LatchkeyError may carry that shape the response. */
+export interface ProblemDetails {
+  errors?: FieldError[]
+  /** rate_limited: seconds until a new attempt can succeed (the Retry-After header). */
+  retryAfterSeconds?: number
+}
+
+export function problemType(code: ErrorCode): string {
+  return `urn:latchkey:error:${code}`
+}
+
+export function problemTitle(code: ErrorCode): string {
+  const words = code.replaceAll('_', ' ')
+  return words.charAt(0).toUpperCase() + words.slice(1)
+}
+
+export function problem(
+  code: ErrorCode,
+  detail: string,
+  status: number = ERROR_STATUS[code],
+  errors?: FieldError[],
+): Problem {
+  return {
+    type: problemType(code),
+    title: problemTitle(code),
+    status,
+    code,
+    detail,
+    ...(errors === undefined ? {} : { errors }),
+  }
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body)
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { body, retryAfterSeconds } = toProblem(error, request)
+    if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds))
+    if (body.status === 401) reply.header('www-authenticate', 'Bearer')
+    return sendProblem(reply, body)
+  })
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]
+    return sendProblem(reply, problem('not_found', `no route ${request.method} ${path}`))
+  })
+}
+
+function toProblem(
+  error: FastifyError,
+  request: FastifyRequest,
+): { body: Problem; retryAfterSeconds?: number } {
+  if (isLatchkeyError(error)) {
+    if (error.status >= 500 && error.code !== 'service_unavailable') return internal(error, request)
+    if (error.status >= 500) request.log.warn({ err: error }, error.message)
+    const details = detailsOf(error.details)
+    return {
+      body: problem(error.code, error.userMessage, error.status, details.errors),
+      ...(details.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: details.retryAfterSeconds }),
+    }
+  }
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = error.validationContext as FieldError['in']
+    const errors = error.validation.map((issue) => ({
+      in: where,
+      field: issue.instancePath.replace(/^\//, '').replaceAll('/', '.'),
+      message: issue.message ?? 'invalid',
+    }))
+    return { body: problem('validation_failed', describeValidation(errors), 400, errors) }
+  }
+  // fastify's own client errors: malformed JSON, unsupported media type, body too large...
+  const status = error.statusCode ?? 500
+  if (status === 404) return { body: problem('not_found', error.message, 404) }
+  if (status === 429) return { body: problem('rate_limited', error.message, 429) }
+  if (status >= 400 && status < 500) return { body: problem('validation_failed', error.message, status) }
+  return internal(error, request)
+}
+
+function internal(error: unknown, request: FastifyRequest): { body: Problem } {
+  request.log.error({ err: error }, 'internal error')
+  return { body: problem('internal', `An internal error occurred (request ${request.id}).`) }
+}
+
+function describeValidation(errors: FieldError[]): string {
+  const fields = [...new Set(errors.map((e) => e.field).filter((f) => f !== ''))]
+  if (fields.length === 0) return 'the request is not valid'
+  return `invalid ${fields.join(', ')}`
+}
+
+/** Accepts `{errors, retryAfterSeconds}` or a list of zod issues (as parse helpers attach them). */
+function detailsOf(details: unknown): ProblemDetails {
+  if (Array.isArray(details)) {
+    const errors = details.flatMap((issue) => {
+      if (typeof issue !== 'object' || issue === null) return []
+      const { path, message } = issue as { path?: unknown; message?: unknown }
+      if (!Array.isArray(path) || typeof message !== 'string') return []
+      return [{ field: path.join('.'), message }]
+    })
+    return errors.length > 0 ? { errors } : {}
+  }
+  if (typeof details !== 'object' || details === null) return {}
+  const { errors, retryAfterSeconds } = details as ProblemDetails
+  return {
+    ...(Array.isArray(errors) ? { errors } : {}),
+    ...(typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {}),
+  }
+}

@@ -1,0 +1,38 @@
+/** Schemas and helpers shared by the route schema files. */
+import { z } from 'zod'
+import { PROBLEM_CONTENT_TYPE, ZProblem } from './errors.ts'
+
+/** ISO-8601 UTC instant, as every time in the API. */
+export const ZTimestamp = z.iso.datetime()
+
+export const iso = (date: Date): string => date.toISOString()
+export const isoOrNull = (date: Date | null): string | null => (date === null ? null : date.toISOString())
+
+/** Trimmed and lower-cased before it is checked. */
+export const ZEmail = z.string().trim().toLowerCase().pipe(z.email().max(254))
+export const ZPassword = z.string().min(8, 'at least 8 characters').max(256)
+export const ZRole = z.enum(['owner', 'admin', 'member'])
+
+export const ZIdParams = z.object({ id: z.string().max(64) })
+
+/** A list answers `{items, nextCursor?}`. */
+export const list = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().optional() })
+
+const problemResponse = (description: string) => ({
+  description,
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: ZProblem } },
+})
+
+/** Error responses, documented in OpenAPI (the body is always a Problem). */
+export const PROBLEMS = {
+  400: problemResponse('The request is not valid (`validation_failed`).'),
+  401: problemResponse('No valid credential (`unauthorized`, `invalid_credentials`).'),
+  403: problemResponse('The role does not allow it (`forbidden`).'),
+  404: problemResponse('No such resource in this organization (`not_found`).'),
+  409: problemResponse('It conflicts with the current state (`conflict`, `email_taken`).'),
+  429: problemResponse('Too many attempts (`rate_limited`); see Retry-After.'),
+} as const
+
+export const problems = <K extends keyof typeof PROBLEMS>(...statuses: K[]) =>
+  Object.fromEntries(statuses.map((s) => [s, PROBLEMS[s]])) as Pick<typeof PROBLEMS, K>

@@ -1,0 +1,3 @@
+export { type DesiredEntry, diffTable, type TableDiff } from './diff.ts'
+export type { ReconcilerOptions } from './options.ts'
+export { type Reconciler, type ReconcilerDeps, requestReconcile, startReconciler } from './reconciler.ts'

@@ -1,0 +1,142 @@
+import { ACCESS_CODE_KINDS } from '@latchkey/core'
+import { z } from 'zod'
+import { PROBLEM_CONTENT_TYPE, ZProblem } from '../http/errors.ts'
+import { list, ZTimestamp } from '../http/schemas.ts'
+
+const problemResponse = (description: string) => ({
+  description,
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: ZProblem } },
+})
+
+/** Error responses of the access-code routes beyond the common ones. */
+export const ACCESS_CODE_PROBLEMS = {
+  duplicate: problemResponse(
+    'The PIN is already live on the lock (`duplicate_code_on_lock`), or the code was deleted (`conflict`).',
+  ),
+  invalid: problemResponse(
+    'A PIN, window or schedule the lock cannot take (`invalid_pin`, `weak_pin`, `invalid_window`, `invalid_schedule`), or an offline code the scheme cannot give (`offline_code_unavailable`).',
+  ),
+} as const
+
+const ZHhmm = z.string().max(5).describe('"HH:MM", 24 h; "24:00" is midnight at the end of the day.')
+const ZLocalDate = z.string().max(10).describe('A local date of the lock, "YYYY-MM-DD" (inclusive).')
+
+export const ZWeeklySchedule = z
+  .object({
+    slots: z
+      .array(
+        z.object({
+          days: z
+            .array(z.literal([1, 2, 3, 4, 5, 6, 7]))
+            .min(1)
+            .max(7)
+            .describe('ISO weekdays: 1 Monday … 7 Sunday.'),
+          start: ZHhmm,
+          end: ZHhmm.describe('An end at or before the start runs past midnight into the next day.'),
+        }),
+      )
+      .min(1)
+      .max(14),
+    startsOn: ZLocalDate.optional(),
+    endsOn: ZLocalDate.optional(),
+  })
+  .describe('A weekly schedule in the lock’s local time.')
+  .meta({ id: 'WeeklySchedule' })
+
+const ZName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .describe('The label owners audit by, e.g. “Cleaner – Tuesday”.')
+const ZPin = z
+  .string()
+  .max(32)
+  .describe('A PIN of 4–10 digits (synced codes); generated (6 digits) when left out.')
+const ZKind = z.enum(ACCESS_CODE_KINDS)
+const ZIssue = z.object({ code: z.string(), message: z.string() }).meta({ id: 'CodeIssue' })
+
+export const ZCreateAccessCodeRequest = z.strictObject({
+  name: ZName,
+  kind: ZKind,
+  code: ZPin.optional(),
+  startsAt: ZTimestamp.optional().describe('timed: required; one_time: optional window start.'),
+  endsAt: ZTimestamp.optional().describe('timed: required; one_time: optional window end.'),
+  schedule: ZWeeklySchedule.optional().describe('recurring: required.'),
+  maxUses: z.number().int().min(1).max(1_000_000).optional().describe('Stops after this many opens.'),
+  delivery: z
+    .enum(['synced', 'offline', 'auto'])
+    .optional()
+    .describe(
+      '`synced`: stored on the lock through a gateway; `offline`: derived from the lock’s secret, works with no gateway; `auto` (default): synced when the lock is reachable, else offline.',
+    ),
+})
+export type TCreateAccessCodeRequest = z.infer<typeof ZCreateAccessCodeRequest>
+
+export const ZUpdateAccessCodeRequest = z.strictObject({
+  name: ZName.optional(),
+  code: ZPin.optional(),
+  kind: ZKind.optional(),
+  startsAt: ZTimestamp.nullable().optional(),
+  endsAt: ZTimestamp.nullable().optional(),
+  schedule: ZWeeklySchedule.nullable().optional(),
+  maxUses: z.number().int().min(1).max(1_000_000).nullable().optional(),
+})
+export type TUpdateAccessCodeRequest = z.infer<typeof ZUpdateAccessCodeRequest>
+
+export const ZAccessCode = z
+  .object({
+    id: z.uuid(),
+    lockId: z.uuid(),
+    name: z.string(),
+    kind: ZKind,
+    delivery: z.enum(['synced', 'offline']),
+    code: z.string().nullable().describe('The PIN; shown to owners and admins only (null for members).'),
+    startsAt: ZTimestamp.nullable(),
+    endsAt: ZTimestamp.nullable(),
+    schedule: ZWeeklySchedule.nullable(),
+    maxUses: z.number().int().nullable(),
+    uses: z.number().int().describe('Successful opens the lock reported.'),
+    firstUsedAt: ZTimestamp.nullable(),
+    lastUsedAt: ZTimestamp.nullable(),
+    status: z.enum(['scheduled', 'setting', 'set', 'removing', 'removed', 'failed', 'issued']),
+    errors: z.array(ZIssue),
+    warnings: z.array(ZIssue),
+    firstUseBy: ZTimestamp.nullable().describe('Offline codes: the first use must come before this.'),
+    setOnLockAt: ZTimestamp.nullable().describe('When the lock confirmed holding it.'),
+    expiredAt: ZTimestamp.nullable().describe('When its window ended.'),
+    createdAt: ZTimestamp,
+    updatedAt: ZTimestamp.describe('The last change by a user.'),
+    deletedAt: ZTimestamp.nullable(),
+  })
+  .meta({ id: 'AccessCode' })
+export type TAccessCode = z.infer<typeof ZAccessCode>
+
+export const ZListAccessCodesQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional(),
+  includeRemoved: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true')
+    .describe('Also list codes deleted and taken off the lock.'),
+})
+export const ZListAccessCodesResponse = list(ZAccessCode)
+
+export const ZLockIdParams = z.object({ lockId: z.string().max(64) })
+
+export const ZDiagnosis = z
+  .object({
+    accessCodeId: z.uuid(),
+    lockId: z.uuid(),
+    result: z.enum(['pass', 'warn', 'fail']).describe('The worst result of the checks.'),
+    checkedAt: ZTimestamp,
+    checks: z.array(
+      z.object({
+        check: z.enum(['lock', 'window', 'clock', 'sync', 'capacity', 'lockout', 'denials']),
+        result: z.enum(['pass', 'warn', 'fail']),
+        message: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'AccessCodeDiagnosis' })

@@ -1,0 +1,158 @@
+/**
+ * Keypad access codes of a lock (SPEC §3, §8): owners and admins create, change and delete them;
+ * every member reads them (the PIN is shown to owners and admins only).
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { createAccessCode } from '../access-codes/create-access-code.ts'
+import { deleteAccessCode } from '../access-codes/delete-access-code.ts'
+import { diagnoseAccessCode } from '../access-codes/diagnosis.ts'
+import { listAccessCodes } from '../access-codes/list-access-codes.ts'
+import { findCode, findLock } from '../access-codes/lookup.ts'
+import { updateAccessCode } from '../access-codes/update-access-code.ts'
+import { toView } from '../access-codes/view.ts'
+import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
+import { problems, ZIdParams } from '../http/schemas.ts'
+import {
+  ACCESS_CODE_PROBLEMS,
+  ZAccessCode,
+  ZCreateAccessCodeRequest,
+  ZDiagnosis,
+  ZListAccessCodesQuery,
+  ZListAccessCodesResponse,
+  ZLockIdParams,
+  ZUpdateAccessCodeRequest,
+} from './access-codes.schemas.ts'
+import type { RouteOptions } from './context.ts'
+
+export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  app.post(
+    '/locks/:lockId/access-codes',
+    {
+      schema: {
+        tags: ['access codes'],
+        summary: 'Create a keypad code on a lock (owner or admin)',
+        description:
+          'Answers the code with its `status` (`scheduled`, `setting`, `failed` with `lock_full`; offline codes `issued`), its PIN (`code`), `errors` and `warnings`.',
+        security: AUTHENTICATED,
+        params: ZLockIdParams,
+        body: ZCreateAccessCodeRequest,
+        response: {
+          201: ZAccessCode,
+          ...problems(400, 401, 403, 404),
+          409: ACCESS_CODE_PROBLEMS.duplicate,
+          422: ACCESS_CODE_PROBLEMS.invalid,
+        },
+      },
+    },
+    async (request, reply) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'create access codes')
+      const code = await createAccessCode(deps, auth, request.params.lockId, request.body)
+      return reply.code(201).send(toView(deps.secrets, code, auth.role))
+    },
+  )
+
+  app.get(
+    '/locks/:lockId/access-codes',
+    {
+      schema: {
+        tags: ['access codes'],
+        summary: 'Codes of a lock, oldest first',
+        security: AUTHENTICATED,
+        params: ZLockIdParams,
+        querystring: ZListAccessCodesQuery,
+        response: { 200: ZListAccessCodesResponse, ...problems(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const auth = requireAuth(request)
+      const lock = await findLock(deps.db, auth.organizationId, request.params.lockId)
+      const page = await listAccessCodes(deps.db, auth.organizationId, lock.id, request.query)
+      return { ...page, items: page.items.map((code) => toView(deps.secrets, code, auth.role)) }
+    },
+  )
+
+  app.get(
+    '/access-codes/:id',
+    {
+      schema: {
+        tags: ['access codes'],
+        summary: 'One code, with its status on the lock',
+        security: AUTHENTICATED,
+        params: ZIdParams,
+        response: { 200: ZAccessCode, ...problems(401, 404) },
+      },
+    },
+    async (request) => {
+      const auth = requireAuth(request)
+      return toView(deps.secrets, await findCode(deps.db, auth.organizationId, request.params.id), auth.role)
+    },
+  )
+
+  app.patch(
+    '/access-codes/:id',
+    {
+      schema: {
+        tags: ['access codes'],
+        summary: 'Change a code (owner or admin); only the fields given change',
+        description:
+          'A synced code may change its name, PIN, kind, window, schedule and use limit (null clears a field); the lock gets the change (`setting`) and keeps the use count. An offline code changes only its name.',
+        security: AUTHENTICATED,
+        params: ZIdParams,
+        body: ZUpdateAccessCodeRequest,
+        response: {
+          200: ZAccessCode,
+          ...problems(400, 401, 403, 404),
+          409: ACCESS_CODE_PROBLEMS.duplicate,
+          422: ACCESS_CODE_PROBLEMS.invalid,
+        },
+      },
+    },
+    async (request) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'change access codes')
+      return toView(
+        deps.secrets,
+        await updateAccessCode(deps, auth, request.params.id, request.body),
+        auth.role,
+      )
+    },
+  )
+
+  app.delete(
+    '/access-codes/:id',
+    {
+      schema: {
+        tags: ['access codes'],
+        summary: 'Delete a code (owner or admin): `removing`, then `removed` when the lock confirms',
+        description:
+          'A code the lock never got is `removed` at once. An offline code cannot be revoked remotely: it stops when the lock is next reached through a gateway.',
+        security: AUTHENTICATED,
+        params: ZIdParams,
+        response: { 200: ZAccessCode, ...problems(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'delete access codes')
+      return toView(deps.secrets, await deleteAccessCode(deps, auth, request.params.id), auth.role)
+    },
+  )
+
+  app.get(
+    '/access-codes/:id/diagnosis',
+    {
+      schema: {
+        tags: ['access codes'],
+        summary: 'Why a code does not work: each check pass, warn or fail with a sentence',
+        description:
+          'Checks the lock the code is for, its window against the lock’s local time, the lock’s clock, whether the code reached the lock, the lock’s capacity, a keypad lockout, and the lock’s recent refusals of the code.',
+        security: AUTHENTICATED,
+        params: ZIdParams,
+        response: { 200: ZDiagnosis, ...problems(401, 404) },
+      },
+    },
+    async (request) => {
+      const auth = requireAuth(request)
+      const code = await findCode(deps.db, auth.organizationId, request.params.id)
+      return diagnoseAccessCode(deps.db, code, deps.clock.now())
+    },
+  )
+}

@@ -1,0 +1,82 @@
+/** Sign-up, login and logout. Public routes: they authenticate no one on the way in. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { login } from '../accounts/login.ts'
+import { deleteSession } from '../accounts/sessions.ts'
+import { signup } from '../accounts/signup.ts'
+import { clearSessionCookie, presentedCredential, setSessionCookie } from '../http/auth.ts'
+import { iso, problems } from '../http/schemas.ts'
+import { ZLoginRequest, ZLoginResponse, ZSignupRequest, ZSignupResponse } from './auth.schemas.ts'
+import type { RouteOptions } from './context.ts'
+
+export const authRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  app.post(
+    '/auth/signup',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an organization and its owner, signed in',
+        body: ZSignupRequest,
+        response: { 201: ZSignupResponse, ...problems(400, 409) },
+      },
+    },
+    async (request, reply) => {
+      const result = await signup(deps.db, deps.clock.now(), request.body)
+      setSessionCookie(reply, result.token)
+      return reply
+        .code(201)
+        .send({ userId: result.userId, organizationId: result.organizationId, token: result.token })
+    },
+  )
+
+  app.post(
+    '/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in with email and password',
+        description:
+          'Answers a session token and sets it as an HttpOnly cookie. Throttled per email and per client address (429 with Retry-After).',
+        body: ZLoginRequest,
+        response: { 200: ZLoginResponse, ...problems(400, 401, 403, 429) },
+      },
+    },
+    async (request, reply) => {
+      const session = await login(deps.db, deps.clock.now(), deps.loginThrottle, {
+        ...request.body,
+        address: request.ip,
+      })
+      setSessionCookie(reply, session.token)
+      return {
+        token: session.token,
+        expiresAt: iso(session.expiresAt),
+        userId: session.userId,
+        organizationId: session.organizationId,
+      }
+    },
+  )
+
+  app.post(
+    '/auth/logout',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'End the current session',
+        description:
+          'Ends the session of the presented token or cookie and clears the cookie. An API key is not revoked here.',
+        response: { 204: z.null().describe('Signed out') },
+      },
+    },
+    async (request, reply) => {
+      let token: string | null = null
+      try {
+        token = presentedCredential(request)
+      } catch {
+        // a malformed header ends nothing
+      }
+      if (token !== null) await deleteSession(deps.db, token)
+      clearSessionCookie(reply)
+      return reply.code(204).send(null)
+    },
+  )
+}

@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recordEvent } from '../store/events.ts'
+import {
+  addMemberAndLogin,
+  buildTestApp,
+  signupOwner,
+  TEST_EPOCH,
+  type TestAccount,
+  type TestApp,
+} from '../testing.ts'
+
+let t: TestApp
+let owner: TestAccount
+let other: TestAccount
+let lockA: string
+let lockB: string
+const codeId = randomUUID()
+
+const get = (account: TestAccount, url: string) =>
+  t.app.inject({ method: 'GET', url, headers: account.headers })
+const ids = (body: { items: Array<{ data: { n?: number } }> }) => body.items.map((e) => e.data.n)
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  owner = await signupOwner(t.app)
+  other = await signupOwner(t.app)
+  const create = async (account: TestAccount, name: string) =>
+    (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/locks',
+        headers: account.headers,
+        payload: { name, timezone: 'UTC' },
+      })
+    ).json().id as string
+  lockA = await create(owner, 'Front door')
+  lockB = await create(owner, 'Back door')
+  const theirs = await create(other, 'Their door')
+  // ten events of the owner's organization, numbered n = 1..10, and some of the other one
+  for (let n = 1; n <= 10; n++) {
+    await recordEvent(t.store.db, {
+      organizationId: owner.organizationId,
+      type: n % 2 === 0 ? 'lock.unlocked' : 'lock.access_denied',
+      occurredAt: new Date(TEST_EPOCH + n * 1000),
+      lockId: n <= 6 ? lockA : lockB,
+      accessCodeId: n === 3 || n === 4 ? codeId : null,
+      label: n === 3 || n === 4 ? '=Cleaner, "Tuesday"' : null,
+      data: {
+        n,
+        lockName: n <= 6 ? 'Front door' : 'Back door',
+        method: 'keypad',
+        ...(n % 2 === 1 ? { reason: 'unknown_code' } : {}),
+      },
+    })
+  }
+  await recordEvent(t.store.db, {
+    organizationId: other.organizationId,
+    type: 'lock.unlocked',
+    occurredAt: new Date(TEST_EPOCH),
+    lockId: theirs,
+    data: { n: 99 },
+  })
+})
+afterAll(() => t.close())
+
+describe('GET /events', () => {
+  it('lists the organization’s events newest first, by pages', async () => {
+    const first = (await get(owner, '/api/v1/events?type=lock.unlocked,lock.access_denied&limit=4')).json()
+    expect(ids(first)).toEqual([10, 9, 8, 7])
+    expect(first.nextCursor).toEqual(expect.any(String))
+    const second = (
+      await get(
+        owner,
+        `/api/v1/events?type=lock.unlocked,lock.access_denied&limit=4&after=${first.nextCursor}`,
+      )
+    ).json()
+    expect(ids(second)).toEqual([6, 5, 4, 3])
+    const third = (
+      await get(
+        owner,
+        `/api/v1/events?type=lock.unlocked,lock.access_denied&limit=4&after=${second.nextCursor}`,
+      )
+    ).json()
+    expect(ids(third)).toEqual([2, 1])
+    expect(third.nextCursor).toBeUndefined()
+  })
+
+  it('answers each event with its fields', async () => {
+    const [event] = (await get(owner, `/api/v1/events?accessCodeId=${codeId}&limit=1`)).json().items
+    expect(event).toEqual({
+      id: expect.stringMatching(/^\d+$/),
+      type: 'lock.unlocked',
+      lockId: lockA,
+      accessCodeId: codeId,
+      uniqueCodeId: null,
+      gatewayId: null,
+      actorUserId: null,
+      data: { n: 4, lockName: 'Front door', method: 'keypad', label: '=Cleaner, "Tuesday"' },
+      occurredAt: new Date(TEST_EPOCH + 4000).toISOString(),
+      recordedAt: new Date(TEST_EPOCH + 4000).toISOString(),
+    })
+  })
+
+  it('filters by lock, code and type, oldest first on request', async () => {
+    expect(
+      ids((await get(owner, `/api/v1/events?lockId=${lockB}&type=lock.unlocked,lock.access_denied`)).json()),
+    ).toEqual([10, 9, 8, 7])
+    expect(ids((await get(owner, `/api/v1/events?accessCodeId=${codeId}&order=asc`)).json())).toEqual([3, 4])
+    expect(
+      ids((await get(owner, `/api/v1/events?lockId=${lockA}&type=lock.unlocked&order=asc`)).json()),
+    ).toEqual([2, 4, 6])
+    expect((await get(owner, '/api/v1/events?lockId=not-a-lock')).json()).toEqual({ items: [] })
+    const bad = await get(owner, '/api/v1/events?limit=0')
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().code).toBe('validation_failed')
+  })
+
+  it('shows nothing of another organization, even by its lock id', async () => {
+    const theirs = (await get(other, '/api/v1/events?type=lock.unlocked')).json()
+    expect(ids(theirs)).toEqual([99])
+    expect((await get(other, `/api/v1/events?lockId=${lockA}`)).json()).toEqual({ items: [] })
+    const member = await addMemberAndLogin(t.app, owner, 'member')
+    expect(ids((await get(member, '/api/v1/events?type=lock.unlocked&limit=2')).json())).toEqual([10, 8])
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/events' })).statusCode).toBe(401)
+  })
+})
+
+describe('GET /events.csv', () => {
+  it('downloads the filtered log as CSV, quoting and defusing formulas', async () => {
+    const response = await get(owner, `/api/v1/events.csv?accessCodeId=${codeId}`)
+    expect(response.statusCode).toBe(200)
+    expect(response.headers['content-type']).toBe('text/csv; charset=utf-8')
+    expect(response.headers['content-disposition']).toBe('attachment; filename="latchkey-events.csv"')
+    const lines = response.body.split('\r\n')
+    expect(lines[0]).toBe(
+      'id,occurredAt,recordedAt,type,lockId,lockName,accessCodeId,label,uniqueCodeId,gatewayId,actorUserId,method,reason,data',
+    )
+    expect(lines).toHaveLength(4)
+    const fields = lines[1]!.split(',')
+    expect(fields.slice(1, 8)).toEqual([
+      new Date(TEST_EPOCH + 4000).toISOString(),
+      new Date(TEST_EPOCH + 4000).toISOString(),
+      'lock.unlocked',
+      lockA,
+      'Front door',
+      codeId,
+      `"'=Cleaner`,
+    ])
+    expect(lines[1]).toContain(`"'=Cleaner, ""Tuesday"""`)
+    expect(lines[2]).toContain('lock.access_denied')
+    expect(lines[2]).toContain(',keypad,unknown_code,')
+    expect(lines[3]).toBe('')
+    const theirs = await get(other, `/api/v1/events.csv?lockId=${lockA}`)
+    expect(theirs.body.split('\r\n')).toHaveLength(2)
+  })
+})
+
+describe('GET /events/stream', () => {
+  it('sends events recorded after it opened, and resumes after Last-Event-ID', async () => {
+    const url = await t.app.listen({ port: 0, host: '127.0.0.1' })
+    const abort = new AbortController()
+    try {
+      const response = await fetch(`${url}/api/v1/events/stream?type=lock.unlocked`, {
+        headers: owner.headers,
+        signal: abort.signal,
+      })
+      expect(response.status).toBe(200)
+      expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+      for (const n of [11, 12]) {
+        await recordEvent(t.store.db, {
+          organizationId: owner.organizationId,
+          type: n === 11 ? 'lock.access_denied' : 'lock.unlocked',
+          occurredAt: new Date(TEST_EPOCH + n * 1000),
+          lockId: lockA,
+          data: { n },
+        })
+      }
+      await recordEvent(t.store.db, {
+        organizationId: other.organizationId,
+        type: 'lock.unlocked',
+        occurredAt: new Date(TEST_EPOCH),
+        data: { n: 100 },
+      })
+      const reader = response.body!.getReader()
+      let text = ''
+      for (let i = 0; i < 50 && !text.includes('"n":12'); i++) {
+        const { value, done } = await reader.read()
+        if (done) break
+        text += new TextDecoder().decode(value)
+      }
+      const messages = text
+        .split('\n\n')
+        .filter((m) => m.startsWith('id: '))
+        .map((m) => JSON.parse(m.split('\n')[1]!.slice('data: '.length)))
+      expect(messages.map((m) => m.data.n)).toEqual([12])
+      abort.abort()
+
+      // resuming after the first unlocked event replays the ones after it
+      const resumed = await fetch(`${url}/api/v1/events/stream?type=lock.unlocked`, {
+        headers: {
+          ...owner.headers,
+          'last-event-id': (await get(owner, `/api/v1/events?accessCodeId=${codeId}&limit=1`)).json().items[0]
+            .id,
+        },
+        signal: AbortSignal.timeout(10_000),
+      })
+      const resumedReader = resumed.body!.getReader()
+      let replay = ''
+      for (let i = 0; i < 50 && !replay.includes('"n":12'); i++) {
+        const { value, done } = await resumedReader.read()
+        if (done) break
+        replay += new TextDecoder().decode(value)
+      }
+      await resumedReader.cancel()
+      expect(
+        replay
+          .split('\n\n')
+          .filter((m) => m.startsWith('id: '))
+          .map((m) => JSON.parse(m.split('\n')[1]!.slice('data: '.length)).data.n),
+      ).toEqual([6, 8, 10, 12])
+    } finally {
+      abort.abort()
+    }
+  })
+})

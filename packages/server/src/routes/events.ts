@@ -1,0 +1,209 @@
+/**
+ * The audit log (SPEC §7): `GET /events` (paged JSON), `GET /events.csv` (a download, bounded) and
+ * `GET /events/stream` (server-sent events, read from the store every second, so an event recorded
+ * by any server process reaches every stream). Every member of the organization reads it.
+ */
+import { LatchkeyError } from '@latchkey/core'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { CSV_COLUMNS, csvRow, type EventView, lastEventId, listEvents } from '../audit/list-events.ts'
+import { AUTHENTICATED, requireAuth } from '../http/auth.ts'
+import { iso, problems } from '../http/schemas.ts'
+import type { RouteOptions } from './context.ts'
+import {
+  type TEvent,
+  ZEventFilterQuery,
+  ZListEventsQuery,
+  ZListEventsResponse,
+  ZStreamEventsQuery,
+} from './events.schemas.ts'
+
+export const toApiEvent = (event: EventView): TEvent => ({
+  id: String(event.id),
+  type: event.type,
+  lockId: event.lockId,
+  accessCodeId: event.accessCodeId,
+  uniqueCodeId: event.uniqueCodeId,
+  gatewayId: event.gatewayId,
+  actorUserId: event.actorUserId,
+  data: event.data,
+  occurredAt: iso(event.occurredAt),
+  recordedAt: iso(event.recordedAt),
+})
+
+const typesOf = (type: string | undefined): string[] | undefined =>
+  type
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
+
+/** The most rows one CSV download holds (newest first); narrow the filter for more. */
+export const CSV_MAX_ROWS = 100_000
+const CSV_PAGE = 1000
+
+export interface EventStreamOptions {
+  /** Real time between two reads of the store. */
+  pollMs: number
+  /** A stream ends after this long (the browser's EventSource reconnects with Last-Event-ID). */
+  maxDurationMs: number
+  /** A comment line this often keeps proxies from closing a quiet stream. */
+  heartbeatMs: number
+  /** Streams open at once in this process; more are refused with 503. */
+  maxStreams: number
+}
+
+export const DEFAULT_EVENT_STREAM: EventStreamOptions = {
+  pollMs: 1000,
+  maxDurationMs: 10 * 60_000,
+  heartbeatMs: 15_000,
+  maxStreams: 200,
+}
+
+export const eventRoutes: FastifyPluginAsyncZod<
+  RouteOptions & { stream?: Partial<EventStreamOptions> }
+> = async (app, { deps, stream }) => {
+  const streamOptions = { ...DEFAULT_EVENT_STREAM, ...stream }
+  let openStreams = 0
+  let shuttingDown = false
+  // open streams end when the server closes (they would hold it open for minutes)
+  app.addHook('preClose', async () => {
+    shuttingDown = true
+  })
+
+  app.get(
+    '/events',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'The audit log, newest first, by cursor',
+        security: AUTHENTICATED,
+        querystring: ZListEventsQuery,
+        response: { 200: ZListEventsResponse, ...problems(400, 401) },
+      },
+    },
+    async (request) => {
+      const { type, after, ...query } = request.query
+      const page = await listEvents(deps.db, requireAuth(request).organizationId, {
+        ...query,
+        types: typesOf(type),
+        after: after === undefined ? undefined : Number(after),
+      })
+      return { ...page, items: page.items.map(toApiEvent) }
+    },
+  )
+
+  app.get(
+    '/events.csv',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'The audit log as CSV (newest first)',
+        description: `Columns: ${CSV_COLUMNS.join(', ')}. At most ${CSV_MAX_ROWS} rows.`,
+        security: AUTHENTICATED,
+        querystring: ZEventFilterQuery,
+        produces: ['text/csv'],
+        response: { 200: z.string().describe('text/csv'), ...problems(400, 401) },
+      },
+    },
+    async (request, reply) => {
+      const { organizationId } = requireAuth(request)
+      const { type, ...filter } = request.query
+      const lines = [CSV_COLUMNS.join(',')]
+      let after: number | undefined
+      for (let page = 0; page < CSV_MAX_ROWS / CSV_PAGE; page++) {
+        const { items, nextCursor } = await listEvents(deps.db, organizationId, {
+          ...filter,
+          types: typesOf(type),
+          after,
+          limit: CSV_PAGE,
+          order: 'desc',
+        })
+        for (const event of items) lines.push(csvRow(event))
+        if (nextCursor === undefined) break
+        after = Number(nextCursor)
+      }
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="latchkey-events.csv"')
+        .send(`${lines.join('\r\n')}\r\n`)
+    },
+  )
+
+  app.get(
+    '/events/stream',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'New events as they are recorded (server-sent events)',
+        description:
+          'Each message is `id: <event id>` and `data: <Event JSON>`. Reconnecting with `Last-Event-ID` (or `after`) resumes without a gap. A stream ends after 10 minutes; EventSource reconnects by itself.',
+        security: AUTHENTICATED,
+        querystring: ZStreamEventsQuery,
+        produces: ['text/event-stream'],
+        response: { 200: z.string().describe('text/event-stream'), ...problems(400, 401) },
+      },
+    },
+    async (request, reply) => {
+      const { organizationId } = requireAuth(request)
+      const { type, after, ...filter } = request.query
+      const lastEventIdHeader = request.headers['last-event-id']
+      const resumeFrom =
+        typeof lastEventIdHeader === 'string' && /^\d{1,18}$/.test(lastEventIdHeader)
+          ? lastEventIdHeader
+          : after
+      let cursor = resumeFrom === undefined ? await lastEventId(deps.db, organizationId) : Number(resumeFrom)
+      if (openStreams >= streamOptions.maxStreams) {
+        throw new LatchkeyError('service_unavailable', 'too many event streams are open; try again later')
+      }
+      openStreams += 1
+      reply.hijack()
+      const raw = reply.raw
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      })
+      raw.write(`retry: ${streamOptions.pollMs * 2}\n\n`)
+      const started = Date.now()
+      let lastWrite = Date.now()
+      let closed = false
+      // the response closes when the client goes away (or when it ends)
+      raw.on('close', () => {
+        closed = true
+      })
+      try {
+        const rounds = Math.ceil(streamOptions.maxDurationMs / streamOptions.pollMs) + 1
+        for (
+          let round = 0;
+          round < rounds && !closed && !shuttingDown && Date.now() - started < streamOptions.maxDurationMs;
+          round++
+        ) {
+          const { items } = await listEvents(deps.db, organizationId, {
+            ...filter,
+            types: typesOf(type),
+            after: cursor,
+            limit: 100,
+            order: 'asc',
+          })
+          for (const event of items) {
+            raw.write(`id: ${event.id}\ndata: ${JSON.stringify(toApiEvent(event))}\n\n`)
+            cursor = event.id
+            lastWrite = Date.now()
+          }
+          if (items.length === 100) continue
+          if (Date.now() - lastWrite >= streamOptions.heartbeatMs) {
+            raw.write(': keep-alive\n\n')
+            lastWrite = Date.now()
+          }
+          await new Promise((resolve) => setTimeout(resolve, streamOptions.pollMs))
+        }
+      } catch (error) {
+        request.log.error({ err: error }, 'event stream failed')
+      } finally {
+        openStreams -= 1
+        raw.end()
+      }
+    },
+  )
+}

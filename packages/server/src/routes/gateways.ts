@@ -1,0 +1,88 @@
+/** Gateways of the organization: owners and admins register them; every member reads them. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { createGateway, type GatewayView, getGateway, listGateways } from '../devices/gateways.ts'
+import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
+import { iso, isoOrNull, problems, ZIdParams } from '../http/schemas.ts'
+import type { RouteOptions } from './context.ts'
+import {
+  type TGateway,
+  ZCreateGatewayRequest,
+  ZCreateGatewayResponse,
+  ZGateway,
+  ZListGatewaysResponse,
+} from './gateways.schemas.ts'
+
+export const toApiGateway = (gateway: GatewayView): TGateway => ({
+  id: gateway.id,
+  name: gateway.name,
+  online: gateway.online,
+  lastSeenAt: isoOrNull(gateway.lastSeenAt),
+  lockCount: gateway.lockCount,
+  createdAt: iso(gateway.createdAt),
+})
+
+export const gatewayRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  app.post(
+    '/gateways',
+    {
+      schema: {
+        tags: ['gateways'],
+        summary: 'Register a gateway (its MQTT login is shown once)',
+        description:
+          'The gateway logs in to the broker with `mqtt.username` (= its id, also the client id) and `mqtt.password` (its token), and may use only its own topics. `latchkey sim --gateway-id <id> --gateway-token <password>` runs one.',
+        security: AUTHENTICATED,
+        body: ZCreateGatewayRequest,
+        response: { 201: ZCreateGatewayResponse, ...problems(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'register gateways')
+      const { gateway, token } = await createGateway(
+        deps.db,
+        deps.broker.registrar,
+        deps.clock.now(),
+        auth.organizationId,
+        request.body.name,
+      )
+      return reply.code(201).send({
+        ...toApiGateway(gateway),
+        mqtt: {
+          url: deps.broker.publicUrl(request.hostname),
+          username: gateway.id,
+          password: token,
+          clientId: gateway.id,
+        },
+      })
+    },
+  )
+
+  app.get(
+    '/gateways',
+    {
+      schema: {
+        tags: ['gateways'],
+        summary: 'Gateways of the organization',
+        security: AUTHENTICATED,
+        response: { 200: ZListGatewaysResponse, ...problems(401) },
+      },
+    },
+    async (request) => ({
+      items: (await listGateways(deps.db, requireAuth(request).organizationId)).map(toApiGateway),
+    }),
+  )
+
+  app.get(
+    '/gateways/:id',
+    {
+      schema: {
+        tags: ['gateways'],
+        summary: 'One gateway',
+        security: AUTHENTICATED,
+        params: ZIdParams,
+        response: { 200: ZGateway, ...problems(401, 404) },
+      },
+    },
+    async (request) =>
+      toApiGateway(await getGateway(deps.db, requireAuth(request).organizationId, request.params.id)),
+  )
+}

@@ -1,0 +1,108 @@
+import { ZProvisioningBundle } from '@latchkey/protocol'
+import { z } from 'zod'
+import { PROBLEM_CONTENT_TYPE, ZProblem } from '../http/errors.ts'
+import { list, ZTimestamp } from '../http/schemas.ts'
+
+const problemResponse = (description: string) => ({
+  description,
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: ZProblem } },
+})
+
+/** Error responses of the lock routes beyond the common ones. */
+export const LOCK_PROBLEMS = {
+  invalid: problemResponse('A value the lock cannot take (`invalid_timezone`).'),
+  lockOffline: problemResponse('The lock cannot be reached now (`lock_offline`).'),
+} as const
+
+const ZName = z.string().trim().min(1).max(100)
+const ZTimezone = z
+  .string()
+  .min(1)
+  .max(64)
+  .describe('IANA time zone, e.g. Australia/Sydney; schedules are in this local time.')
+
+export const ZCreateLockRequest = z.strictObject({
+  name: ZName,
+  timezone: ZTimezone,
+  gatewayId: z
+    .string()
+    .max(64)
+    .nullable()
+    .optional()
+    .describe('The gateway that hosts it (else the first gateway of the organization that reports it).'),
+  model: z.string().max(32).optional().describe('LK-100 (250 codes, default) or LK-20 (20 codes).'),
+})
+export type TCreateLockRequest = z.infer<typeof ZCreateLockRequest>
+
+export const ZUpdateLockRequest = z.strictObject({
+  name: ZName.optional(),
+  timezone: ZTimezone.optional(),
+  gatewayId: z.string().max(64).nullable().optional(),
+})
+export type TUpdateLockRequest = z.infer<typeof ZUpdateLockRequest>
+
+export const ZLock = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    timezone: z.string(),
+    model: z.string(),
+    gatewayId: z.uuid().nullable(),
+    online: z
+      .boolean()
+      .describe('Reachable now: its gateway is connected and it is in radio range, as last reported.'),
+    lastSeenAt: ZTimestamp.nullable(),
+    battery: z.number().int().nullable().describe('Percent, as last reported.'),
+    clockOffsetMs: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        "The lock's clock minus the server's at the last sync (positive: the lock ran fast); null before one.",
+      ),
+    clockSyncedAt: ZTimestamp.nullable(),
+    clockSet: z
+      .boolean()
+      .describe('False after a power loss until the clock is synced: time-bound codes fail closed.'),
+    capacity: z
+      .object({ used: z.number().int(), total: z.number().int() })
+      .describe('Synced-code slots: used as of the last table report, and the total of the model.'),
+    createdAt: ZTimestamp,
+    updatedAt: ZTimestamp,
+  })
+  .meta({ id: 'Lock' })
+export type TLock = z.infer<typeof ZLock>
+
+export const ZCreateLockResponse = ZLock.extend({
+  bundle: ZProvisioningBundle.describe(
+    'The provisioning bundle (holds the lock secret): shown this once, never again.',
+  ),
+})
+export type TCreateLockResponse = z.infer<typeof ZCreateLockResponse>
+
+export const ZListLocksQuery = z.strictObject({
+  gatewayId: z.string().max(64).optional(),
+  after: z.string().max(64).optional().describe('The `nextCursor` of the previous page.'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+})
+export type TListLocksQuery = z.infer<typeof ZListLocksQuery>
+
+export const ZListLocksResponse = list(ZLock)
+export type TListLocksResponse = z.infer<typeof ZListLocksResponse>
+
+export const ZLockCommandResponse = z
+  .object({
+    commandId: z.uuid(),
+    status: z
+      .enum(['done', 'failed', 'pending'])
+      .describe(
+        '`done`: the lock confirmed; `failed`: the lock refused (`error`); `pending`: sent, no answer yet. A remote unlock that reaches the lock more than 30 s after it was sent is refused (`command_expired`).',
+      ),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  })
+  .meta({ id: 'LockCommand' })
+export type TLockCommandResponse = z.infer<typeof ZLockCommandResponse>
+
+export const ZReconcileResponse = z
+  .object({ status: z.literal('requested') })
+  .meta({ id: 'ReconcileRequested' })

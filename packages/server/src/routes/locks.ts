@@ -1,0 +1,141 @@
+/** Locks of the organization: owners and admins register, change and remove them; every member reads them. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { createLock, deleteLock, getLock, type LockView, listLocks, updateLock } from '../devices/locks.ts'
+import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
+import { iso, isoOrNull, problems, ZIdParams } from '../http/schemas.ts'
+import type { RouteOptions } from './context.ts'
+import {
+  LOCK_PROBLEMS,
+  type TLock,
+  ZCreateLockRequest,
+  ZCreateLockResponse,
+  ZListLocksQuery,
+  ZListLocksResponse,
+  ZLock,
+  ZUpdateLockRequest,
+} from './locks.schemas.ts'
+
+export const toApiLock = (lock: LockView): TLock => ({
+  id: lock.id,
+  name: lock.name,
+  timezone: lock.timezone,
+  model: lock.model,
+  gatewayId: lock.gatewayId,
+  online: lock.online,
+  lastSeenAt: isoOrNull(lock.lastSeenAt),
+  battery: lock.battery,
+  clockOffsetMs: lock.clockOffsetMs,
+  clockSyncedAt: isoOrNull(lock.clockSyncedAt),
+  clockSet: lock.clockSet,
+  capacity: { used: lock.codesOnLock, total: lock.capacity },
+  createdAt: iso(lock.createdAt),
+  updatedAt: iso(lock.updatedAt),
+})
+
+export const lockRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  app.post(
+    '/locks',
+    {
+      schema: {
+        tags: ['locks'],
+        summary: 'Register a lock (its provisioning bundle is shown once)',
+        description:
+          'Answers the lock and its provisioning `bundle`, which holds the lock secret: hand it to the lock (`POST /sim/locks {bundle}` for a simulated one) and keep no copy.',
+        security: AUTHENTICATED,
+        body: ZCreateLockRequest,
+        response: { 201: ZCreateLockResponse, ...problems(400, 401, 403, 404), 422: LOCK_PROBLEMS.invalid },
+      },
+    },
+    async (request, reply) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'register locks')
+      const { lock, bundle } = await createLock(deps.db, deps.secrets, deps.clock.now(), auth, request.body)
+      return reply.code(201).send({ ...toApiLock(lock), bundle })
+    },
+  )
+
+  app.get(
+    '/locks',
+    {
+      schema: {
+        tags: ['locks'],
+        summary: 'Locks of the organization, with their status',
+        security: AUTHENTICATED,
+        querystring: ZListLocksQuery,
+        response: { 200: ZListLocksResponse, ...problems(400, 401) },
+      },
+    },
+    async (request) => {
+      const page = await listLocks(deps.db, requireAuth(request).organizationId, request.query)
+      return { ...page, items: page.items.map(toApiLock) }
+    },
+  )
+
+  app.get(
+    '/locks/:id',
+    {
+      schema: {
+        tags: ['locks'],
+        summary: 'One lock and its status: online, last seen, clock offset, battery, capacity',
+        security: AUTHENTICATED,
+        params: ZIdParams,
+        response: { 200: ZLock, ...problems(401, 404) },
+      },
+    },
+    async (request) =>
+      toApiLock(await getLock(deps.db, requireAuth(request).organizationId, request.params.id)),
+  )
+
+  app.patch(
+    '/locks/:id',
+    {
+      schema: {
+        tags: ['locks'],
+        summary: 'Rename a lock, change its time zone or its gateway',
+        description:
+          'A new time zone is sent to the lock at once (sealed `configure`), or when it is next reached.',
+        security: AUTHENTICATED,
+        params: ZIdParams,
+        body: ZUpdateLockRequest,
+        response: { 200: ZLock, ...problems(400, 401, 403, 404), 422: LOCK_PROBLEMS.invalid },
+      },
+    },
+    async (request) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'change locks')
+      const { lock, changed } = await updateLock(
+        deps.db,
+        deps.clock.now(),
+        auth,
+        request.params.id,
+        request.body,
+      )
+      if (changed.includes('timezone') && lock.gatewayId !== null) {
+        // When the lock cannot take it now, its next table report shows the old zone and it is sent again.
+        await deps.channel
+          .send(lock.id, { type: 'configure', timezone: lock.timezone })
+          .catch((error: unknown) => {
+            request.log.warn({ err: error, lockId: lock.id }, 'the new time zone could not be sent now')
+          })
+      }
+      return toApiLock(lock)
+    },
+  )
+
+  app.delete(
+    '/locks/:id',
+    {
+      schema: {
+        tags: ['locks'],
+        summary: 'Remove a lock (its audit stays)',
+        security: AUTHENTICATED,
+        params: ZIdParams,
+        response: { 204: z.null().describe('Removed'), ...problems(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'remove locks')
+      await deleteLock(deps.db, deps.clock.now(), auth, request.params.id)
+      return reply.code(204).send(null)
+    },
+  )
+}

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beginAttempt } from '../accounts/throttle.ts'
+import { buildTestApp, signupOwner, type TestApp } from '../testing.ts'
+
+const RATE_LIMITED = (seconds: number) => ({
+  type: 'urn:latchkey:error:rate_limited',
+  title: 'Rate limited',
+  status: 429,
+  code: 'rate_limited',
+  detail: `too many attempts; try again in ${seconds} s`,
+})
+
+let t: TestApp
+beforeAll(async () => {
+  t = await buildTestApp()
+})
+afterAll(() => t.close())
+
+const login = (app: TestApp['app'], email: string, password: string, remoteAddress = '198.51.100.7') =>
+  app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password }, remoteAddress })
+
+describe('login throttling', () => {
+  it('refuses an email after 10 failures in 15 minutes, even with the right password, until the window passes', async () => {
+    const owner = await signupOwner(t.app)
+    for (let i = 0; i < 10; i++) {
+      // spread over addresses so only the per-email limit is reached
+      expect((await login(t.app, owner.email, 'wrong password', `192.0.2.${i}`)).statusCode).toBe(401)
+    }
+    const refused = await login(t.app, owner.email, owner.password, '192.0.2.99')
+    expect(refused.statusCode).toBe(429)
+    expect(refused.headers['retry-after']).toBe('900')
+    expect(refused.json()).toEqual(RATE_LIMITED(900))
+
+    t.clock.advance(10 * 60_000)
+    const later = await login(t.app, owner.email, owner.password, '192.0.2.99')
+    expect(later.headers['retry-after']).toBe('300')
+
+    t.clock.advance(5 * 60_000)
+    expect((await login(t.app, owner.email, owner.password, '192.0.2.99')).statusCode).toBe(200)
+  })
+
+  it('forgets an email’s failures after a successful login', async () => {
+    const owner = await signupOwner(t.app)
+    for (let i = 0; i < 9; i++) await login(t.app, owner.email, 'wrong password', `203.0.113.${i}`)
+    expect((await login(t.app, owner.email, owner.password, '203.0.113.50')).statusCode).toBe(200)
+    for (let i = 0; i < 10; i++) {
+      expect((await login(t.app, owner.email, 'wrong password', `203.0.113.${i}`)).statusCode).toBe(401)
+    }
+    expect((await login(t.app, owner.email, owner.password, '203.0.113.50')).statusCode).toBe(429)
+  })
+
+  it('refuses a client address that tries many emails, and holds across server processes on one database', async () => {
+    const throttle = {
+      perEmail: { limit: 10, windowMs: 15 * 60_000 },
+      perAddress: { limit: 3, windowMs: 60_000 },
+    }
+    const first = await buildTestApp({ store: t.store, loginThrottle: throttle })
+    const second = await buildTestApp({ store: t.store, loginThrottle: throttle })
+    try {
+      const owner = await signupOwner(first.app)
+      expect((await login(first.app, 'a@example.test', 'x', '198.51.100.200')).statusCode).toBe(401)
+      expect((await login(second.app, 'b@example.test', 'x', '198.51.100.200')).statusCode).toBe(401)
+      expect((await login(first.app, 'c@example.test', 'x', '198.51.100.200')).statusCode).toBe(401)
+      const refused = await login(second.app, owner.email, owner.password, '198.51.100.200')
+      expect(refused.statusCode).toBe(429)
+      expect(refused.json()).toEqual(RATE_LIMITED(60))
+      // another address is not affected
+      expect((await login(second.app, owner.email, owner.password, '198.51.100.201')).statusCode).toBe(200)
+    } finally {
+      await first.close()
+      await second.close()
+    }
+  })
+
+  it('lets exactly `limit` of many simultaneous attempts through', async () => {
+    const rule = { limit: 5, windowMs: 60_000 }
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () =>
+        beginAttempt(t.store.db, t.clock.now(), [{ scope: 'test', key: 'burst', rule }]),
+      ),
+    )
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5)
+    expect(
+      results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code),
+    ).toEqual(Array.from({ length: 15 }, () => 'rate_limited'))
+  })
+})

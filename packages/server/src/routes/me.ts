@@ -1,0 +1,21 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { getMe } from '../accounts/me.ts'
+import { AUTHENTICATED, requireAuth } from '../http/auth.ts'
+import { problems } from '../http/schemas.ts'
+import type { RouteOptions } from './context.ts'
+import { ZMeResponse } from './me.schemas.ts'
+
+export const meRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  app.get(
+    '/me',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Who is signed in, in which organization, with which role',
+        security: AUTHENTICATED,
+        response: { 200: ZMeResponse, ...problems(401) },
+      },
+    },
+    (request) => getMe(deps.db, requireAuth(request)),
+  )
+}

@@ -1,0 +1,212 @@
+/**
+ * Tenants are isolated (SPEC §2): this walks EVERY route of the OpenAPI document with a second
+ * organization's credentials against the first organization's resources. A route with a path
+ * parameter must answer 404 not_found and change nothing; a list must not show any of the first
+ * organization's ids or names. A new route with a parameter this walk does not know fails the test,
+ * so it cannot be added without being walked.
+ */
+import type { InjectOptions } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, signupOwner, TEST_EPOCH, type TestAccount, type TestApp } from '../testing.ts'
+
+let t: TestApp
+let a: TestAccount
+let b: TestAccount
+/** The first organization's resources, by the path parameter that names them. */
+const ids: Record<string, string> = {}
+/** Strings of the first organization that must never appear in an answer to the second. */
+let secrets: string[] = []
+
+async function call(account: TestAccount, method: string, url: string, payload?: unknown) {
+  const options: InjectOptions = {
+    method: method.toUpperCase() as InjectOptions['method'],
+    url,
+    headers: account.headers,
+  }
+  if (payload !== undefined) options.payload = payload as object
+  return t.app.inject(options)
+}
+
+async function create(url: string, payload: unknown): Promise<Record<string, unknown>> {
+  const response = await call(a, 'POST', url, payload)
+  if (response.statusCode !== 201) throw new Error(`${url}: ${response.statusCode} ${response.body}`)
+  return response.json()
+}
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  a = await signupOwner(t.app, { organizationName: 'Harbour Flats' })
+  b = await signupOwner(t.app, { organizationName: 'Intruder Ltd' })
+  const member = await create('/api/v1/members', {
+    email: 'cleaner-lead@harbour.test',
+    role: 'member',
+    password: 'member password 1',
+  })
+  const gateway = await create('/api/v1/gateways', { name: 'Harbour hall gateway' })
+  const lock = await create('/api/v1/locks', {
+    name: 'Harbour front door',
+    timezone: 'Australia/Sydney',
+    gatewayId: gateway.id,
+  })
+  const code = await create(`/api/v1/locks/${lock.id}/access-codes`, {
+    name: 'Harbour cleaner – Tuesday',
+    kind: 'permanent',
+    code: '583049',
+    delivery: 'synced',
+  })
+  const settings = await call(a, 'PATCH', '/api/v1/organization/settings', { uniqueCodesEnabled: true })
+  expect(settings.statusCode).toBe(200)
+  const uniqueCode = await create('/api/v1/unique-codes', {
+    description: 'Harbour plumber',
+    expiresAt: new Date(TEST_EPOCH + 30 * 86_400_000).toISOString(),
+  })
+  const shares = await create('/api/v1/permissions', {
+    lockIds: [lock.id],
+    grantee: { type: 'unique_code', uniqueCodeId: uniqueCode.id },
+    level: 'maintenance',
+  })
+  const apiKey = await create('/api/v1/api-keys', { name: 'Harbour booking sync' })
+  const share = (shares.items as Array<{ id: string }>)[0]!
+  Object.assign(ids, {
+    '/gateways/{id}': gateway.id,
+    '/locks/{id}': lock.id,
+    '/locks/{lockId}': lock.id,
+    '/access-codes/{id}': code.id,
+    '/unique-codes/{id}': uniqueCode.id,
+    '/permissions/{id}': share.id,
+    '/api-keys/{id}': apiKey.id,
+    '/members/{userId}': (member as { userId: string }).userId,
+  })
+  secrets = [...Object.values(ids), a.organizationId, a.userId, 'Harbour', '583049', String(uniqueCode.code)]
+})
+afterAll(() => t.close())
+
+/** A valid body for each route that takes one, so validation cannot stand in for the ownership check. */
+const BODIES: Record<string, unknown> = {
+  'patch /locks/{id}': { name: 'Taken over' },
+  'patch /access-codes/{id}': { name: 'Taken over' },
+  'post /locks/{lockId}/access-codes': { name: 'Intruder', kind: 'permanent', delivery: 'synced' },
+}
+
+/** Routes outside an organization's data: sign-up and login, the end user's app (own tokens), the broker. */
+const OUTSIDE = [/^\/auth\//, /^\/app\//, /^\/broker$/]
+
+function resourceOf(path: string): string | null {
+  const match = /^(\/[a-z-]+\/\{[A-Za-z]+\})/.exec(path)
+  return match ? match[1]! : null
+}
+
+/** `known`: what the caller itself sent (a 404 may name the id it was asked for). */
+function expectNothingOf(body: string, what: string, known?: string) {
+  for (const secret of secrets.filter((s) => s !== known))
+    expect({ what, leaked: body.includes(secret) ? secret : null }).toEqual({ what, leaked: null })
+}
+
+describe('a second organization', () => {
+  it('is refused every route that names a resource of the first, and sees none of it in lists', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/openapi.json' })).json() as {
+      paths: Record<string, Record<string, unknown>>
+    }
+    const walked: string[] = []
+    for (const [fullPath, operations] of Object.entries(doc.paths)) {
+      const path = fullPath.replace('/api/v1', '')
+      if (OUTSIDE.some((re) => re.test(path)) || !fullPath.startsWith('/api/v1') || path === '/events/stream')
+        continue
+      for (const method of Object.keys(operations)) {
+        const resource = resourceOf(path)
+        walked.push(`${method} ${path}`)
+        if (resource === null) {
+          if (method !== 'get') continue
+          const response = await call(b, method, `/api/v1${path}`)
+          expect({ route: `${method} ${path}`, status: response.statusCode }).toEqual({
+            route: `${method} ${path}`,
+            status: 200,
+          })
+          expectNothingOf(response.body, `${method} ${path}`)
+          continue
+        }
+        const id = ids[resource]
+        expect({ route: `${method} ${path}`, known: id !== undefined }).toEqual({
+          route: `${method} ${path}`,
+          known: true,
+        })
+        const url = `/api/v1${path.replace(/\{[A-Za-z]+\}/, id!)}`
+        const response = await call(b, method, url, BODIES[`${method} ${path}`])
+        expect({
+          route: `${method} ${path}`,
+          status: response.statusCode,
+          code: response.json().code,
+        }).toEqual({
+          route: `${method} ${path}`,
+          status: 404,
+          code: 'not_found',
+        })
+        expectNothingOf(response.body, `${method} ${path}`, id)
+      }
+    }
+    expect(walked.length).toBeGreaterThanOrEqual(25)
+  })
+
+  it('finds nothing of the first through filters', async () => {
+    const filters = [
+      `/api/v1/events?lockId=${ids['/locks/{id}']}`,
+      `/api/v1/events?accessCodeId=${ids['/access-codes/{id}']}`,
+      `/api/v1/events?uniqueCodeId=${ids['/unique-codes/{id}']}`,
+      `/api/v1/events.csv?lockId=${ids['/locks/{id}']}`,
+      `/api/v1/permissions?lockId=${ids['/locks/{id}']}`,
+      `/api/v1/permissions?uniqueCodeId=${ids['/unique-codes/{id}']}`,
+    ]
+    for (const url of filters) {
+      const response = await call(b, 'GET', url)
+      expect([200, 404]).toContain(response.statusCode)
+      expectNothingOf(response.body, url)
+    }
+  })
+
+  it('cannot share the first organization’s lock or unique code', async () => {
+    const ownLockCode = await call(b, 'POST', '/api/v1/permissions', {
+      lockIds: [ids['/locks/{id}']],
+      grantee: { type: 'user', email: b.email },
+      level: 'maintenance',
+    })
+    expect(ownLockCode.statusCode).toBe(404)
+    expect(ownLockCode.json().code).toBe('not_found')
+  })
+
+  it('reads none of the first organization’s events on the event stream', async () => {
+    const address = await t.app.listen({ host: '127.0.0.1', port: 0 })
+    const response = await fetch(`${address}/api/v1/events/stream?after=0`, {
+      headers: b.headers,
+      signal: AbortSignal.timeout(2_500),
+    })
+    expect(response.status).toBe(200)
+    let body = ''
+    const decoder = new TextDecoder()
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        body += decoder.decode(chunk, { stream: true })
+      }
+    } catch (error) {
+      expect((error as Error).name).toMatch(/TimeoutError|AbortError/)
+    }
+    // the stream did replay the second organization's own history, and nothing else
+    expect(body).toContain('retry:')
+    expectNothingOf(body, 'events/stream')
+  })
+
+  it('left every resource of the first organization as it was', async () => {
+    const lock = (await call(a, 'GET', `/api/v1/locks/${ids['/locks/{id}']}`)).json()
+    expect(lock.name).toBe('Harbour front door')
+    const code = await call(a, 'GET', `/api/v1/access-codes/${ids['/access-codes/{id}']}`)
+    expect(code.statusCode).toBe(200)
+    expect(code.json()).toMatchObject({ name: 'Harbour cleaner – Tuesday', code: '583049', deletedAt: null })
+    const shares = (await call(a, 'GET', '/api/v1/permissions')).json()
+    expect(shares.items.map((s: { id: string }) => s.id)).toContain(ids['/permissions/{id}'])
+    const keys = (await call(a, 'GET', '/api/v1/api-keys')).json()
+    expect(keys.items.map((k: { id: string }) => k.id)).toContain(ids['/api-keys/{id}'])
+    const members = (await call(a, 'GET', '/api/v1/members')).json()
+    expect(members.items.map((m: { userId: string }) => m.userId)).toContain(ids['/members/{userId}'])
+    const uniqueCodes = (await call(a, 'GET', '/api/v1/unique-codes')).json()
+    expect(uniqueCodes.items.map((u: { id: string }) => u.id)).toContain(ids['/unique-codes/{id}'])
+  })
+})

@@ -1,0 +1,231 @@
+/**
+ * `latchkey serve` (SPEC §1, §10): the store (PGlite in the data directory, or DATABASE_URL), the
+ * master key, the MQTT broker (embedded, or MQTT_URL), the lock channel, the reconciler and the HTTP
+ * API, started together and closed together (in reverse order; PGlite must be closed or the process
+ * does not exit).
+ *
+ * The demo (packages/cli/src/demo.ts) hosts simulated locks in the same process; the server itself
+ * never imports them: it gets a `register` hook, called when everything but HTTP is up, to mount
+ * the simulator's routes, and the SimulatedClock it shares with the locks.
+ */
+import { type Clock, LatchkeyError, systemClock } from '@latchkey/core'
+import { eq } from 'drizzle-orm'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { pino } from 'pino'
+import { buildApp } from './app.ts'
+import { revokedKeyIds } from './app-users/revocations.ts'
+import type { ServerDeps } from './context.ts'
+import type { ChannelLogger } from './devices/channel-context.ts'
+import { setGatewayOnline, setLockOnline } from './devices/channel-context.ts'
+import { type RunningLockChannel, startLockChannel } from './devices/mqtt-lock-channel.ts'
+import { connectExternalMqtt, type ServerMqtt, startEmbeddedMqtt } from './devices/server-mqtt.ts'
+import { MetricsRegistry } from './http/metrics.ts'
+import { type Reconciler, startReconciler } from './reconciler/index.ts'
+import { loadSecrets } from './secrets.ts'
+import { openStore, type Store } from './store/open-store.ts'
+import { gateways, locks } from './store/schema.ts'
+
+export const DEFAULT_PORT = 8080
+export const DEFAULT_HOST = '127.0.0.1'
+/** The server's own login on a real broker (made through dynamic security). */
+export const SERVER_MQTT_USERNAME = 'latchkey-server'
+
+export interface StartServerOptions {
+  /** HTTP port (default 8080; 0 picks a free one). */
+  port?: number
+  /** Where HTTP and the embedded broker listen (default 127.0.0.1; 0.0.0.0 for every interface). */
+  host?: string
+  /** The PGlite database (unless databaseUrl), the master key file (unless LATCHKEY_MASTER_KEY). */
+  dataDir: string
+  /** A PostgreSQL server instead of PGlite (DATABASE_URL). */
+  databaseUrl?: string | undefined
+  /** A real broker instead of the embedded one (MQTT_URL, with the server's login). */
+  mqttUrl?: string | undefined
+  /** Where gateways reach that broker, when not at MQTT_URL's host (LATCHKEY_MQTT_PUBLIC_URL). */
+  mqttPublicUrl?: string | undefined
+  /** The embedded broker's port (default 1884, or a free one when 1884 is taken). */
+  mqttPort?: number | undefined
+  /** The system clock, except in the demo and in tests. */
+  clock?: Clock
+  /** A pino logger, `true` for one at LOG_LEVEL (default info), `false` for none. */
+  logger?: FastifyBaseLogger | boolean
+  /** Where LATCHKEY_MASTER_KEY and LOG_LEVEL are read (default process.env). */
+  env?: Record<string, string | undefined>
+  /** Called when store, broker, channel and app are up, before HTTP listens (the demo mounts /sim here). */
+  register?: (server: StartedParts) => Promise<void> | void
+  /** Start the reconciler (default true). */
+  reconciler?: boolean
+  trustProxy?: boolean | string
+}
+
+export interface StartedParts {
+  app: FastifyInstance
+  deps: ServerDeps
+  mqtt: ServerMqtt
+  log: FastifyBaseLogger
+}
+
+export interface RunningServer extends StartedParts {
+  /** `http://host:port` of the API. */
+  url: string
+  /** Where gateways connect. */
+  mqttUrl: string
+  channel: RunningLockChannel
+  close(): Promise<void>
+}
+
+/** Runs `steps` in reverse order, each once, all of them even when one fails. */
+class Shutdown {
+  readonly #steps: Array<{ name: string; run: () => Promise<void> }> = []
+  add(name: string, run: () => Promise<void>): void {
+    this.#steps.push({ name, run })
+  }
+  async run(log: FastifyBaseLogger): Promise<void> {
+    for (const step of this.#steps.splice(0).reverse()) {
+      try {
+        await step.run()
+      } catch (error) {
+        log.error({ err: error }, `closing ${step.name} failed`)
+      }
+    }
+  }
+}
+
+function makeLogger(
+  option: StartServerOptions['logger'],
+  env: Record<string, string | undefined>,
+): FastifyBaseLogger {
+  if (typeof option === 'object') return option
+  return pino({
+    level: option === false ? 'silent' : (env.LOG_LEVEL ?? 'info'),
+  }) as unknown as FastifyBaseLogger
+}
+
+/**
+ * The embedded broker runs in this process only: whatever the store says was online was online
+ * through a broker that no longer exists. Gateways reconnect and say so again.
+ */
+async function forgetOnlineState(deps: ServerDeps): Promise<void> {
+  const now = new Date(deps.clock.now())
+  const online = await deps.db.select({ id: gateways.id }).from(gateways).where(eq(gateways.online, true))
+  for (const gateway of online) await setGatewayOnline(deps.db, gateway.id, false, now, 'server_restarted')
+  const still = await deps.db.select({ id: locks.id }).from(locks).where(eq(locks.online, true))
+  for (const lock of still) await setLockOnline(deps.db, lock.id, false, now, 'server_restarted')
+}
+
+function runReconciler(deps: ServerDeps, channel: RunningLockChannel, log: FastifyBaseLogger): Reconciler {
+  return startReconciler({ db: deps.db, secrets: deps.secrets, clock: deps.clock }, channel, {
+    // eKeys revoked on the server go onto each lock's revocation list
+    revocations: (db, lockId, nowMs) => revokedKeyIds(db, lockId, nowMs),
+    onError: (error, lockId) => log.error({ err: error, lockId }, 'reconciling a lock failed'),
+  })
+}
+
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const env = options.env ?? process.env
+  const log = makeLogger(options.logger, env)
+  const channelLog = log as unknown as ChannelLogger
+  const clock = options.clock ?? systemClock
+  const host = options.host ?? DEFAULT_HOST
+  const shutdown = new Shutdown()
+  try {
+    const secrets = loadSecrets({ env, dataDir: options.dataDir, log: (message) => log.warn(message) })
+    const store: Store = await openStore(
+      options.databaseUrl
+        ? {
+            databaseUrl: options.databaseUrl,
+            onPoolError: (error) => log.error({ err: error }, 'database connection lost'),
+          }
+        : { dataDir: options.dataDir },
+    )
+    shutdown.add('the database', () => store.close())
+
+    const mqtt = options.mqttUrl
+      ? await connectExternalMqtt({
+          url: options.mqttUrl,
+          ...(options.mqttPublicUrl ? { publicUrl: options.mqttPublicUrl } : {}),
+          serverLogin: {
+            username: SERVER_MQTT_USERNAME,
+            password: secrets.deriveKey('mqtt-server-login').toString('base64url'),
+          },
+          log: channelLog,
+        })
+      : await startEmbeddedMqtt({
+          db: store.db,
+          host,
+          ...(options.mqttPort === undefined ? {} : { port: options.mqttPort }),
+          log: channelLog,
+        })
+    shutdown.add('the MQTT broker', () => mqtt.close())
+
+    const metrics = new MetricsRegistry()
+    if (mqtt.kind === 'embedded') {
+      await forgetOnlineState({ db: store.db, clock } as ServerDeps)
+    }
+    const channel = await startLockChannel({
+      deps: { db: store.db, secrets, clock, metrics },
+      url: mqtt.url,
+      username: mqtt.login.username,
+      password: mqtt.login.password,
+      sharedGroup: mqtt.sharedGroup,
+      log: channelLog,
+    })
+    shutdown.add('the lock channel', () => channel.close())
+
+    const app = buildApp({
+      store,
+      secrets,
+      clock,
+      logger: log,
+      metrics,
+      channel,
+      broker: mqtt,
+      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+    })
+    shutdown.add('HTTP', () => app.close())
+    const deps = app.deps
+
+    if (options.reconciler ?? true) {
+      const reconciler = runReconciler(deps, channel, log)
+      shutdown.add('the reconciler', () => reconciler.stop())
+    }
+    await options.register?.({ app, deps, mqtt, log })
+
+    try {
+      await app.listen({ port: options.port ?? DEFAULT_PORT, host })
+    } catch (cause) {
+      const inUse = (cause as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      throw new LatchkeyError(
+        'service_unavailable',
+        inUse
+          ? `cannot listen on ${host}:${options.port ?? DEFAULT_PORT}: the port is in use (choose another with --port)`
+          : `cannot listen on ${host}:${options.port ?? DEFAULT_PORT}`,
+        { cause },
+      )
+    }
+    const address = app.server.address()
+    const port =
+      typeof address === 'object' && address !== null ? address.port : (options.port ?? DEFAULT_PORT)
+    const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
+    const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`
+    const mqttUrl = mqtt.publicUrl()
+
+    let closing: Promise<void> | null = null
+    return {
+      app,
+      deps,
+      mqtt,
+      log,
+      channel,
+      url,
+      mqttUrl,
+      close: () => {
+        closing ??= shutdown.run(log)
+        return closing
+      },
+    }
+  } catch (error) {
+    await shutdown.run(log)
+    throw error
+  }
+}

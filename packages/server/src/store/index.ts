@@ -1,0 +1,5 @@
+export { appendEvents, type RecordEventInput, recordEvent } from './events.ts'
+export { acquireDataDirLock, type DataDirLock } from './lockfile.ts'
+export { MIGRATIONS_FOLDER } from './migrate.ts'
+export { type Db, type OpenStoreOptions, openStore, type Schema, type Store } from './open-store.ts'
+export * from './schema.ts'

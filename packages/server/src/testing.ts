@@ -1,0 +1,240 @@
+/**
+ * Test harness shared by the server's suites.
+ *
+ * `buildTestApp()` gives the HTTP application on such a store with a stopped SimulatedClock
+ * (TEST_EPOCH) and a fixed master key; `signupOwner()` / `addMemberAndLogin()` make accounts.
+ *
+ * `openTestStore()` gives a fresh, migrated, empty store:
+ * - by default PGlite in a temporary directory (copied from a migrated template, since a fresh
+ *   PGlite takes seconds to initialise; the template is rebuilt when the migrations change);
+ * - with `LATCHKEY_TEST_SERVICES=1`, a new database on the PostgreSQL server
+ *   (`LATCHKEY_TEST_DATABASE_URL`, default postgres://postgres@127.0.0.1:5432/test), dropped on close,
+ *   so concurrent runs never collide.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SimulatedClock } from '@latchkey/core'
+import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
+import { type BuildAppOptions, buildApp } from './app.ts'
+import { createSecrets, type Secrets } from './secrets.ts'
+import { MIGRATIONS_FOLDER } from './store/migrate.ts'
+import { openStore, type Store } from './store/open-store.ts'
+import type { Role } from './store/schema.ts'
+
+export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test'
+
+export function usingTestServices(): boolean {
+  return process.env.LATCHKEY_TEST_SERVICES === '1'
+}
+
+export interface TestStore extends Store {
+  /** The URL of the per-run database (PostgreSQL only). */
+  readonly databaseUrl: string | null
+}
+
+export async function openTestStore(options: { services?: boolean } = {}): Promise<TestStore> {
+  return (options.services ?? usingTestServices()) ? openPostgresTestStore() : openPgliteTestStore()
+}
+
+/** A temporary data directory holding an already migrated PGlite database (the caller removes it). */
+export async function makeTestDataDir(): Promise<string> {
+  const template = await pgliteTemplate()
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-test-'))
+  cpSync(join(template, 'pglite'), join(dir, 'pglite'), { recursive: true })
+  return dir
+}
+
+async function openPgliteTestStore(): Promise<TestStore> {
+  const dir = await makeTestDataDir()
+  const store = await openStore({ dataDir: dir })
+  return {
+    ...store,
+    databaseUrl: null,
+    close: async () => {
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A migrated, closed PGlite directory keyed by the migrations; built once per change, shared by workers. */
+async function pgliteTemplate(): Promise<string> {
+  const hash = createHash('sha256')
+  for (const name of readdirSync(MIGRATIONS_FOLDER).sort()) {
+    if (name.endsWith('.sql')) hash.update(name).update(readFileSync(join(MIGRATIONS_FOLDER, name)))
+  }
+  hash.update(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json')))
+  const dir = join(tmpdir(), `latchkey-pglite-template-${hash.digest('hex').slice(0, 16)}`)
+  if (existsSync(join(dir, 'pglite'))) return dir
+  const building = mkdtempSync(join(tmpdir(), 'latchkey-pglite-building-'))
+  const store = await openStore({ dataDir: building })
+  await store.close()
+  try {
+    renameSync(building, dir)
+  } catch {
+    // another worker finished first: use theirs
+    rmSync(building, { recursive: true, force: true })
+  }
+  removeOldTemplates(dir)
+  return dir
+}
+
+/** Templates of earlier migrations (untouched for an hour) only take space. */
+function removeOldTemplates(current: string): void {
+  const hourAgo = Date.now() - 3_600_000
+  for (const name of readdirSync(tmpdir())) {
+    const path = join(tmpdir(), name)
+    if (!name.startsWith('latchkey-pglite-template-') || path === current) continue
+    try {
+      if (statSync(path).mtimeMs < hourAgo) rmSync(path, { recursive: true, force: true })
+    } catch {
+      // removed by another worker meanwhile
+    }
+  }
+}
+
+async function openPostgresTestStore(): Promise<TestStore> {
+  const adminUrl = process.env.LATCHKEY_TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL
+  const name = `latchkey_test_${process.pid}_${randomBytes(4).toString('hex')}`
+  await adminQuery(adminUrl, `create database "${name}"`)
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  const databaseUrl = url.toString()
+  let store: Store
+  try {
+    store = await openStore({ databaseUrl, poolSize: 4 })
+  } catch (error) {
+    await adminQuery(adminUrl, `drop database if exists "${name}"`)
+    throw error
+  }
+  return {
+    ...store,
+    databaseUrl,
+    close: async () => {
+      await store.close()
+      await adminQuery(adminUrl, `drop database if exists "${name}" with (force)`)
+    },
+  }
+}
+
+async function adminQuery(url: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query(text)
+  } finally {
+    await client.end()
+  }
+}
+
+// ---------------------------------------------------------------- HTTP
+
+/** 2030-01-15T10:00:00Z: tests start here on a stopped clock, so times in bodies are exact. */
+export const TEST_EPOCH = Date.parse('2030-01-15T10:00:00.000Z')
+export const TEST_MASTER_KEY = Buffer.alloc(32, 0x4c)
+
+export interface TestApp {
+  app: FastifyInstance
+  store: TestStore
+  clock: SimulatedClock
+  secrets: Secrets
+  close(): Promise<void>
+}
+
+/** The whole HTTP application on a fresh test store, a stopped clock and a fixed master key. */
+export async function buildTestApp(
+  options: Partial<Omit<BuildAppOptions, 'store' | 'clock'>> & {
+    store?: TestStore
+    clock?: SimulatedClock
+  } = {},
+): Promise<TestApp> {
+  const store = options.store ?? (await openTestStore())
+  const clock = options.clock ?? new SimulatedClock({ frozenAt: TEST_EPOCH })
+  const secrets = options.secrets ?? createSecrets(TEST_MASTER_KEY)
+  const app = buildApp({ ...options, store, clock, secrets })
+  await app.ready()
+  return {
+    app,
+    store,
+    clock,
+    secrets,
+    close: async () => {
+      await app.close()
+      if (options.store === undefined) await store.close()
+    },
+  }
+}
+
+export interface TestAccount {
+  userId: string
+  organizationId: string
+  token: string
+  email: string
+  password: string
+  /** `{ authorization: 'Bearer …' }` for inject(). */
+  headers: { authorization: string }
+}
+
+let accounts = 0
+
+/** Signs up a new organization and its owner through the API. */
+export async function signupOwner(
+  app: FastifyInstance,
+  overrides: { email?: string; password?: string; organizationName?: string } = {},
+): Promise<TestAccount> {
+  accounts += 1
+  const email = overrides.email ?? `owner${accounts}-${process.pid}@example.test`
+  const password = overrides.password ?? 'correct horse battery'
+  const response = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/signup',
+    payload: { email, password, organizationName: overrides.organizationName ?? `Organization ${accounts}` },
+  })
+  if (response.statusCode !== 201) throw new Error(`signup failed: ${response.statusCode} ${response.body}`)
+  const body = response.json() as { userId: string; organizationId: string; token: string }
+  return { ...body, email, password, headers: { authorization: `Bearer ${body.token}` } }
+}
+
+/** Adds a member with a role through the API and signs them in. */
+export async function addMemberAndLogin(
+  app: FastifyInstance,
+  owner: TestAccount,
+  role: Role,
+  email = `${role}${++accounts}-${process.pid}@example.test`,
+): Promise<TestAccount> {
+  const password = 'member password 1'
+  const added = await app.inject({
+    method: 'POST',
+    url: '/api/v1/members',
+    headers: owner.headers,
+    payload: { email, role, password },
+  })
+  if (added.statusCode !== 201) throw new Error(`adding a member failed: ${added.statusCode} ${added.body}`)
+  const login = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email, password, organizationId: owner.organizationId },
+  })
+  if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`)
+  const { token, userId } = login.json() as { token: string; userId: string }
+  return {
+    userId,
+    organizationId: owner.organizationId,
+    token,
+    email,
+    password,
+    headers: { authorization: `Bearer ${token}` },
+  }
+}
