@@ -56,8 +56,8 @@ const PUBLISH_ORDER_WAIT_MS = 2_000
 export const COMMAND_RETENTION_MS = 30 * 24 * 3_600_000
 const PRUNE_INTERVAL_MS = 3_600_000
 
-/** Messages about one lock waiting to be handled; beyond this they are dropped (the lock re-sends). */
-const MAX_QUEUED_PER_KEY = 200
+/** Messages from one gateway waiting to be handled; beyond this they are dropped (the gateway re-sends). */
+const MAX_QUEUED_PER_KEY = 1000
 
 export interface StartLockChannelOptions {
   deps: LockChannelDeps
@@ -304,12 +304,9 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
   client.on('message', (name, payload) => {
     if (closed) return
     const parsed = parseTopic(name)
-    const key =
-      parsed === null
-        ? 'unknown'
-        : 'lockId' in parsed.params
-          ? `lock:${parsed.params.lockId}`
-          : `gateway:${parsed.params.gatewayId}`
+    // One queue per gateway: its messages are handled in the order the broker delivered them, so a
+    // frame sent just before the connection dropped cannot mark a lock reachable after the last will.
+    const key = parsed === null ? 'unknown' : parsed.params.gatewayId
     if (inbound.size(key) >= MAX_QUEUED_PER_KEY) {
       messages.inc({ topic: parsed?.name ?? 'unknown', outcome: 'overloaded' })
       return
