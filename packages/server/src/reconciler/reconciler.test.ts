@@ -132,6 +132,50 @@ describe('putting codes on locks', () => {
     })
   })
 
+  it('plans scheduled codes again when the organization changes its lead', async () => {
+    const lock = await addLock(f)
+    await settle(f)
+    const startsAt = now() + 72 * HOUR
+    const code = (
+      await createCode(f, lock.id, {
+        name: 'Painter',
+        kind: 'timed',
+        code: '613820',
+        startsAt: iso(startsAt),
+        endsAt: iso(startsAt + 8 * HOUR),
+      })
+    ).json()
+    await settle(f)
+    expect((await getCode(f, code.id)).status).toBe('scheduled')
+
+    const setLead = async (syncLeadHours: number) => {
+      const response = await f.app.inject({
+        method: 'PATCH',
+        url: '/api/v1/organization/settings',
+        headers: f.owner.headers,
+        payload: { syncLeadHours },
+      })
+      expect(response.statusCode).toBe(200)
+      await settle(f)
+    }
+    f.channel.sent.length = 0
+    await setLead(96)
+    expect(sentTo(lock.id)).toEqual([
+      {
+        type: 'set_code',
+        codeId: code.id,
+        pin: '613820',
+        rule: { kind: 'timed', startsAt, endsAt: startsAt + 8 * HOUR },
+      },
+    ])
+    expect((await getCode(f, code.id)).status).toBe('set')
+
+    f.channel.sent.length = 0
+    await setLead(24)
+    expect(sentTo(lock.id)).toEqual([{ type: 'remove_code', codeId: code.id }])
+    expect((await getCode(f, code.id)).status).toBe('scheduled')
+  })
+
   it('repairs what differs: removes codes it does not know, sets a code whose rule the lock holds wrong', async () => {
     const lock = await addLock(f)
     const code = (await createCode(f, lock.id, { name: 'Guest', kind: 'permanent', code: '739104' })).json()

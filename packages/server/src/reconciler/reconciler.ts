@@ -12,9 +12,11 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Clock } from '@latchkey/core'
+import { and, eq, isNull } from 'drizzle-orm'
 import type { LockChannel } from '../devices/lock-channel.ts'
 import type { Secrets } from '../secrets.ts'
 import type { Db } from '../store/open-store.ts'
+import { locks } from '../store/schema.ts'
 import { claimDueLocks, claimLock, releaseLock } from './claim.ts'
 import { tableDigester } from './digest.ts'
 import { followLinks, markAllStale, markDue } from './lock-sync.ts'
@@ -59,8 +61,31 @@ export async function requestReconcile(
   lockId: string,
   options: { readTable?: boolean } = {},
 ): Promise<void> {
+  await requestReconcileOf(deps, [lockId], options.readTable ?? true)
+}
+
+/**
+ * Asks for a look at every lock of an organization (after a change of its settings that moves when
+ * codes go on and come off, such as `syncLeadHours`).
+ */
+export async function requestReconcileOrganization(
+  deps: { db: Db; clock: Clock },
+  organizationId: string,
+): Promise<void> {
+  const rows = await deps.db
+    .select({ id: locks.id })
+    .from(locks)
+    .where(and(eq(locks.organizationId, organizationId), isNull(locks.deletedAt)))
+  await requestReconcileOf(
+    deps,
+    rows.map((row) => row.id),
+    false,
+  )
+}
+
+async function requestReconcileOf(deps: { db: Db; clock: Clock }, lockIds: string[], readTable: boolean) {
   const nowMs = deps.clock.now()
-  await markDue(deps.db, lockId, nowMs, { readTable: options.readTable ?? true, nowMs })
+  for (const lockId of lockIds) await markDue(deps.db, lockId, nowMs, { readTable, nowMs })
   for (const reconciler of running) if (reconciler.db === deps.db) reconciler.wake()
 }
 

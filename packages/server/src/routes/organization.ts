@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { getOrganizationSettings, updateOrganizationSettings } from '../accounts/organization-settings.ts'
 import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
 import { problems } from '../http/schemas.ts'
+import { requestReconcileOrganization } from '../reconciler/index.ts'
 import type { RouteOptions } from './context.ts'
 import { ZOrganizationSettings, ZUpdateOrganizationSettingsRequest } from './organization.schemas.ts'
 
@@ -31,9 +32,13 @@ export const organizationRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
         response: { 200: ZOrganizationSettings, ...problems(400, 401, 403) },
       },
     },
-    (request) => {
+    async (request) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'change organization settings')
-      return updateOrganizationSettings(deps.db, auth.organizationId, request.body)
+      const settings = await updateOrganizationSettings(deps.db, auth.organizationId, request.body)
+      // A new lead moves when scheduled codes go onto the locks: every lock is planned again now.
+      if (request.body.syncLeadHours !== undefined)
+        await requestReconcileOrganization(deps, auth.organizationId)
+      return settings
     },
   )
 }
