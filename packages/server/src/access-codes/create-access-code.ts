@@ -20,7 +20,7 @@ import type { ServerDeps } from '../context.ts'
 import { recordCodeEvent } from '../reconciler/events.ts'
 import { requestReconcile } from '../reconciler/reconciler.ts'
 import { type AccessCode, type AccessCodeDelivery, accessCodes, type Lock } from '../store/schema.ts'
-import { isPinLive, livePins } from './live-pins.ts'
+import { isPinLive, livePins, withPinLock } from './live-pins.ts'
 import { findLock } from './lookup.ts'
 import { issueOfflineCode, offlineUnavailable, offlineUnavailableReason, offlineWarnings } from './offline.ts'
 import { placeSyncedCode } from './placement.ts'
@@ -97,39 +97,43 @@ export async function createAccessCode(
   if (customPin) validatePin(input.code)
 
   const delivery = await chooseDelivery(deps, lock, rule, customPin, input.delivery ?? 'auto')
-  const row =
-    delivery === 'offline'
-      ? await offlineRow(deps, lock, rule, nowMs)
-      : await syncedRow(deps, lock, rule, input.code, nowMs)
-  const now = new Date(nowMs)
-  const [code] = await deps.db
-    .insert(accessCodes)
-    .values({
-      ...row,
-      organizationId: auth.organizationId,
-      lockId: lock.id,
-      name: input.name,
-      kind: rule.kind,
-      delivery,
-      createdBy: auth.userId,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning()
-  const created = code!
-  await recordCodeEvent(deps.db, created, 'access_code.created', {
-    nowMs,
-    actorUserId: auth.userId,
-    lockName: lock.name,
-    data: { kind: created.kind, delivery, status: created.status },
-  })
-  if (created.status === 'failed') {
-    await recordCodeEvent(deps.db, created, 'access_code.failed_to_set', {
+  const created = await withPinLock(deps.db, lock.id, async (db) => {
+    const inTx = { ...deps, db }
+    const row =
+      delivery === 'offline'
+        ? await offlineRow(inTx, lock, rule, nowMs)
+        : await syncedRow(inTx, lock, rule, input.code, nowMs)
+    const now = new Date(nowMs)
+    const [code] = await db
+      .insert(accessCodes)
+      .values({
+        ...row,
+        organizationId: auth.organizationId,
+        lockId: lock.id,
+        name: input.name,
+        kind: rule.kind,
+        delivery,
+        createdBy: auth.userId,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning()
+    const inserted = code!
+    await recordCodeEvent(db, inserted, 'access_code.created', {
       nowMs,
+      actorUserId: auth.userId,
       lockName: lock.name,
-      data: { error: created.errors[0]?.code ?? 'failed_to_set' },
+      data: { kind: inserted.kind, delivery, status: inserted.status },
     })
-  }
+    if (inserted.status === 'failed') {
+      await recordCodeEvent(db, inserted, 'access_code.failed_to_set', {
+        nowMs,
+        lockName: lock.name,
+        data: { error: inserted.errors[0]?.code ?? 'failed_to_set' },
+      })
+    }
+    return inserted
+  })
   await requestReconcile(deps, lock.id, { readTable: false })
   return created
 }

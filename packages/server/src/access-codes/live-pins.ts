@@ -9,6 +9,20 @@ import type { Db } from '../store/open-store.ts'
 import { accessCodes } from '../store/schema.ts'
 import { decryptPin } from './rule.ts'
 
+/** Namespace of the advisory locks that serialize choosing PINs on one lock (two-int form). */
+const PIN_LOCK_SPACE = 0x4c4b_5031 // "LKP1"
+
+/**
+ * Runs `work` in a transaction that holds the lock's PIN lock (on every server process), so checking a
+ * PIN against the live ones and storing it cannot interleave with another request on the same lock.
+ */
+export function withPinLock<T>(db: Db, lockId: string, work: (tx: Db) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${PIN_LOCK_SPACE}, hashtext(${lockId}))`)
+    return work(tx)
+  })
+}
+
 function live(lockId: string, nowMs: number, exceptId?: string): SQL {
   const now = new Date(nowMs)
   return and(

@@ -18,6 +18,7 @@ import { recordCodeEvent } from '../reconciler/events.ts'
 import { requestReconcile } from '../reconciler/reconciler.ts'
 import { type AccessCode, accessCodes } from '../store/schema.ts'
 import { assertNotOver, assertPinFree, type Deps, ruleFromInput } from './create-access-code.ts'
+import { withPinLock } from './live-pins.ts'
 import { findCode, findLock } from './lookup.ts'
 import { offlineUnavailable } from './offline.ts'
 import { placeSyncedCode } from './placement.ts'
@@ -65,60 +66,64 @@ export async function updateAccessCode(
   })
   const ruleChanged = canonicalRule(rule) !== canonicalRule(before)
   if (ruleChanged) assertNotOver(rule, lock.timezone, nowMs)
-  let pinChanged = false
-  if (input.code !== undefined) {
-    validatePin(input.code)
-    pinChanged = input.code !== decryptPin(deps.secrets, code)
-    if (pinChanged) await assertPinFree(deps, lock.id, input.code, nowMs, code.id)
-  }
-  const renamed = input.name !== undefined && input.name !== code.name
-  if (!ruleChanged && !pinChanged && !renamed) return code
+  // The PIN check and the change are one step per lock: another request cannot take the same PIN between them.
+  const { updated, pinChanged } = await withPinLock(deps.db, lock.id, async (db) => {
+    let pinChanged = false
+    if (input.code !== undefined) {
+      validatePin(input.code)
+      pinChanged = input.code !== decryptPin(deps.secrets, code)
+      if (pinChanged) await assertPinFree({ ...deps, db }, lock.id, input.code, nowMs, code.id)
+    }
+    const renamed = input.name !== undefined && input.name !== code.name
+    if (!ruleChanged && !pinChanged && !renamed) return { updated: code, pinChanged }
 
-  const now = new Date(nowMs)
-  const changes: Partial<typeof accessCodes.$inferInsert> = { updatedAt: now }
-  if (renamed) changes.name = input.name
-  if (ruleChanged) {
-    Object.assign(changes, {
-      kind: rule.kind,
-      startsAt: rule.startsAt === undefined ? null : new Date(rule.startsAt),
-      endsAt: rule.endsAt === undefined ? null : new Date(rule.endsAt),
-      schedule: rule.schedule ?? null,
-      maxUses: rule.maxUses ?? null,
-      expiredAt: null,
+    const now = new Date(nowMs)
+    const changes: Partial<typeof accessCodes.$inferInsert> = { updatedAt: now }
+    if (renamed) changes.name = input.name
+    if (ruleChanged) {
+      Object.assign(changes, {
+        kind: rule.kind,
+        startsAt: rule.startsAt === undefined ? null : new Date(rule.startsAt),
+        endsAt: rule.endsAt === undefined ? null : new Date(rule.endsAt),
+        schedule: rule.schedule ?? null,
+        maxUses: rule.maxUses ?? null,
+        expiredAt: null,
+      })
+    }
+    if (pinChanged) {
+      changes.pinEncrypted = deps.secrets.encrypt(input.code!, pinContext(code.id))
+      changes.pinHash = deps.secrets.lookupHash('pin', input.code!)
+    }
+    if (ruleChanged || pinChanged) {
+      const placement = await placeSyncedCode(db, lock, { ...code, rule }, nowMs)
+      Object.assign(changes, {
+        status: placement.status,
+        errors: placement.errors,
+        warnings: code.warnings.filter((w) => w.code !== 'delay_in_setting_on_lock'),
+        pendingSince: placement.pendingSince,
+        attempts: 0,
+      })
+    }
+    const [updated] = await db
+      .update(accessCodes)
+      .set(changes)
+      .where(and(eq(accessCodes.id, code.id), eq(accessCodes.organizationId, auth.organizationId)))
+      .returning()
+    const changed = [
+      ...(renamed ? ['name'] : []),
+      ...(pinChanged ? ['code'] : []),
+      ...RULE_FIELDS.filter((f) => input[f] !== undefined && ruleChanged),
+    ]
+    await recordCodeEvent(db, updated!, 'access_code.updated', {
+      nowMs,
+      actorUserId: auth.userId,
+      lockName: lock.name,
+      data: { changed },
     })
-  }
-  if (pinChanged) {
-    changes.pinEncrypted = deps.secrets.encrypt(input.code!, pinContext(code.id))
-    changes.pinHash = deps.secrets.lookupHash('pin', input.code!)
-  }
-  if (ruleChanged || pinChanged) {
-    const placement = await placeSyncedCode(deps.db, lock, { ...code, rule }, nowMs)
-    Object.assign(changes, {
-      status: placement.status,
-      errors: placement.errors,
-      warnings: code.warnings.filter((w) => w.code !== 'delay_in_setting_on_lock'),
-      pendingSince: placement.pendingSince,
-      attempts: 0,
-    })
-  }
-  const [updated] = await deps.db
-    .update(accessCodes)
-    .set(changes)
-    .where(and(eq(accessCodes.id, code.id), eq(accessCodes.organizationId, auth.organizationId)))
-    .returning()
-  const changed = [
-    ...(renamed ? ['name'] : []),
-    ...(pinChanged ? ['code'] : []),
-    ...RULE_FIELDS.filter((f) => input[f] !== undefined && ruleChanged),
-  ]
-  await recordCodeEvent(deps.db, updated!, 'access_code.updated', {
-    nowMs,
-    actorUserId: auth.userId,
-    lockName: lock.name,
-    data: { changed },
+    return { updated: updated!, pinChanged }
   })
   if (ruleChanged || pinChanged) await requestReconcile(deps, lock.id, { readTable: false })
-  return updated!
+  return updated
 }
 
 function pick(value: string | null | undefined, current: Date | null): string | null {
