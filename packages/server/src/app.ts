@@ -10,8 +10,9 @@ import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleConfig } from './accounts/thr
 import type { ServerDeps } from './context.ts'
 import { type BrokerAccess, noBroker } from './devices/broker-access.ts'
 import { disconnectedChannel, type LockChannel } from './devices/lock-channel.ts'
-import { registerErrorHandling } from './http/errors.ts'
+import { registerErrorHandling, sendFrameworkError } from './http/errors.ts'
 import { MetricsRegistry, registerHttpMetrics } from './http/metrics.ts'
+import { registerNulGuard } from './http/nul-guard.ts'
 import { registerOpenApi } from './http/openapi.ts'
 import { registerSystemRoutes } from './http/system.ts'
 import { apiV1Routes } from './routes/index.ts'
@@ -57,7 +58,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     broker: options.broker ?? noBroker,
   }
   const logger = options.logger
-  const base: FastifyServerOptions = { trustProxy: options.trustProxy ?? false }
+  const base: FastifyServerOptions = {
+    trustProxy: options.trustProxy ?? false,
+    frameworkErrors: sendFrameworkError,
+  }
   const app = (
     typeof logger === 'object'
       ? Fastify({ ...base, loggerInstance: logger })
@@ -69,6 +73,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.decorateRequest('auth', null)
 
   registerErrorHandling(app)
+  registerNulGuard(app)
   registerHttpMetrics(app, deps.metrics)
   app.register(cookie)
   app.register(async (root) => {

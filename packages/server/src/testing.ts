@@ -238,3 +238,80 @@ export async function addMemberAndLogin(
     headers: { authorization: `Bearer ${token}` },
   }
 }
+
+/** One of every resource of an organization, created through the API (the route walks use it). */
+export interface SeededOrganization {
+  /** Ids by the route that names the resource, e.g. `/locks/{id}`. */
+  ids: Record<string, string>
+  /** The custom PIN of the access code and the unique code, as an owner sees them. */
+  pin: string
+  uniqueCode: string
+}
+
+export async function seedOrganization(
+  app: FastifyInstance,
+  owner: TestAccount,
+  prefix: string,
+): Promise<SeededOrganization> {
+  const create = async (url: string, payload: unknown): Promise<Record<string, unknown>> => {
+    const response = await app.inject({
+      method: 'POST',
+      url,
+      headers: owner.headers,
+      payload: payload as object,
+    })
+    if (response.statusCode !== 201) throw new Error(`${url}: ${response.statusCode} ${response.body}`)
+    return response.json()
+  }
+  const slug = prefix.toLowerCase()
+  const member = await create('/api/v1/members', {
+    email: `cleaner-lead@${slug}.test`,
+    role: 'member',
+    password: 'member password 1',
+  })
+  const gateway = await create('/api/v1/gateways', { name: `${prefix} hall gateway` })
+  const lock = await create('/api/v1/locks', {
+    name: `${prefix} front door`,
+    timezone: 'Australia/Sydney',
+    gatewayId: gateway.id,
+  })
+  const pin = '583049'
+  const code = await create(`/api/v1/locks/${lock.id}/access-codes`, {
+    name: `${prefix} cleaner – Tuesday`,
+    kind: 'permanent',
+    code: pin,
+    delivery: 'synced',
+  })
+  const settings = await app.inject({
+    method: 'PATCH',
+    url: '/api/v1/organization/settings',
+    headers: owner.headers,
+    payload: { uniqueCodesEnabled: true },
+  })
+  if (settings.statusCode !== 200) throw new Error(`settings: ${settings.body}`)
+  const uniqueCode = await create('/api/v1/unique-codes', {
+    description: `${prefix} plumber`,
+    expiresAt: new Date(TEST_EPOCH + 30 * 86_400_000).toISOString(),
+  })
+  const shares = await create('/api/v1/permissions', {
+    lockIds: [lock.id],
+    grantee: { type: 'unique_code', uniqueCodeId: uniqueCode.id },
+    level: 'maintenance',
+  })
+  const apiKey = await create('/api/v1/api-keys', { name: `${prefix} booking sync` })
+  const share = (shares.items as Array<{ id: string }>)[0]!
+  return {
+    ids: {
+      '/gateways/{id}': String(gateway.id),
+      '/locks/{id}': String(lock.id),
+      '/locks/{lockId}': String(lock.id),
+      '/access-codes/{id}': String(code.id),
+      '/unique-codes/{id}': String(uniqueCode.id),
+      '/permissions/{id}': share.id,
+      '/api-keys/{id}': String(apiKey.id),
+      '/members/{userId}': String((member as { userId: string }).userId),
+    },
+    pin,
+    uniqueCode: String(uniqueCode.code),
+  }
+}

@@ -3,7 +3,7 @@
  *   { type, title, status, code, detail, errors? }
  * - LatchkeyError → its status (ERROR_STATUS) and its user message;
  * - request validation → 400 `validation_failed` with `errors: [{in, field, message}]`;
- * - an unknown route → 404 `not_found`;
+ * - an unknown route → 404 `not_found`; what the router refuses (bad URL, overlong parameter) → 4xx;
  * - anything else → 500 `internal`, logged, and nothing of it in the body.
  */
 import { ERROR_STATUS, type ErrorCode, isLatchkeyError } from '@latchkey/core'
@@ -79,6 +79,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const path = request.url.split('?')[0]
     return sendProblem(reply, problem('not_found', `no route ${request.method} ${path}`))
   })
+}
+
+/**
+ * For Fastify's `frameworkErrors`: what the router refuses before any route runs (a malformed URL, a
+ * path parameter longer than the router takes) leaves as problem+json too.
+ */
+export function sendFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendProblem(reply, toProblem(error, request).body)
 }
 
 function toProblem(

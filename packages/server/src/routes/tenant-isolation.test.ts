@@ -7,7 +7,7 @@
  */
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, signupOwner, TEST_EPOCH, type TestAccount, type TestApp } from '../testing.ts'
+import { buildTestApp, seedOrganization, signupOwner, type TestAccount, type TestApp } from '../testing.ts'
 
 let t: TestApp
 let a: TestAccount
@@ -27,57 +27,13 @@ async function call(account: TestAccount, method: string, url: string, payload?:
   return t.app.inject(options)
 }
 
-async function create(url: string, payload: unknown): Promise<Record<string, unknown>> {
-  const response = await call(a, 'POST', url, payload)
-  if (response.statusCode !== 201) throw new Error(`${url}: ${response.statusCode} ${response.body}`)
-  return response.json()
-}
-
 beforeAll(async () => {
   t = await buildTestApp()
   a = await signupOwner(t.app, { organizationName: 'Harbour Flats' })
   b = await signupOwner(t.app, { organizationName: 'Intruder Ltd' })
-  const member = await create('/api/v1/members', {
-    email: 'cleaner-lead@harbour.test',
-    role: 'member',
-    password: 'member password 1',
-  })
-  const gateway = await create('/api/v1/gateways', { name: 'Harbour hall gateway' })
-  const lock = await create('/api/v1/locks', {
-    name: 'Harbour front door',
-    timezone: 'Australia/Sydney',
-    gatewayId: gateway.id,
-  })
-  const code = await create(`/api/v1/locks/${lock.id}/access-codes`, {
-    name: 'Harbour cleaner – Tuesday',
-    kind: 'permanent',
-    code: '583049',
-    delivery: 'synced',
-  })
-  const settings = await call(a, 'PATCH', '/api/v1/organization/settings', { uniqueCodesEnabled: true })
-  expect(settings.statusCode).toBe(200)
-  const uniqueCode = await create('/api/v1/unique-codes', {
-    description: 'Harbour plumber',
-    expiresAt: new Date(TEST_EPOCH + 30 * 86_400_000).toISOString(),
-  })
-  const shares = await create('/api/v1/permissions', {
-    lockIds: [lock.id],
-    grantee: { type: 'unique_code', uniqueCodeId: uniqueCode.id },
-    level: 'maintenance',
-  })
-  const apiKey = await create('/api/v1/api-keys', { name: 'Harbour booking sync' })
-  const share = (shares.items as Array<{ id: string }>)[0]!
-  Object.assign(ids, {
-    '/gateways/{id}': gateway.id,
-    '/locks/{id}': lock.id,
-    '/locks/{lockId}': lock.id,
-    '/access-codes/{id}': code.id,
-    '/unique-codes/{id}': uniqueCode.id,
-    '/permissions/{id}': share.id,
-    '/api-keys/{id}': apiKey.id,
-    '/members/{userId}': (member as { userId: string }).userId,
-  })
-  secrets = [...Object.values(ids), a.organizationId, a.userId, 'Harbour', '583049', String(uniqueCode.code)]
+  const seeded = await seedOrganization(t.app, a, 'Harbour')
+  Object.assign(ids, seeded.ids)
+  secrets = [...Object.values(ids), a.organizationId, a.userId, 'Harbour', seeded.pin, seeded.uniqueCode]
 })
 afterAll(() => t.close())
 
