@@ -12,7 +12,8 @@ function nulFields(value: unknown, path: string, found: string[], depth = 0): vo
   if (typeof value === 'string') {
     if (value.includes('\u0000')) found.push(path)
   } else if (Array.isArray(value)) {
-    value.forEach((item, i) => nulFields(item, path === '' ? String(i) : `${path}.${i}`, found, depth + 1))
+    for (const [i, item] of value.entries())
+      nulFields(item, path === '' ? String(i) : `${path}.${i}`, found, depth + 1)
   } else if (typeof value === 'object' && value !== null) {
     for (const [key, item] of Object.entries(value)) {
       if (key.includes('\u0000')) found.push(path === '' ? key : `${path}.${key}`)
