@@ -140,6 +140,7 @@ export function gatewaySuite(name: string, startBroker: () => Promise<TestBroker
         gatewayId,
         online: true,
         at: T0,
+        session: expect.any(Number),
         locks: [lockId],
       })
       await waitFor('the lock link', () => server.links.find((l) => l.lockId === lockId))
@@ -172,11 +173,12 @@ export function gatewaySuite(name: string, startBroker: () => Promise<TestBroker
         'the goodbye',
         () => server.statuses.filter((s) => s.gatewayId === gatewayId).length === 4,
       )
-      expect(server.statuses.filter((s) => s.gatewayId === gatewayId).at(-1)).toEqual({
-        gatewayId,
-        online: false,
-        at: T0,
-      })
+      const statuses = server.statuses.filter((s) => s.gatewayId === gatewayId)
+      expect(statuses.at(-1)).toEqual({ gatewayId, online: false, at: T0, session: expect.any(Number) })
+      // Each connection is numbered, higher than the one before; its will and its goodbye say its number.
+      const [first, will, second, goodbye] = statuses.map((s) => s.session!)
+      expect([will, goodbye]).toEqual([first, second])
+      expect(second).toBeGreaterThan(first!)
     })
 
     it('syncs the lock clock on connect and every sync interval; the lock reports the offset', async () => {
@@ -359,7 +361,7 @@ export function gatewaySuite(name: string, startBroker: () => Promise<TestBroker
     })
 
     it('loses no event and stores none twice across a broker restart', async () => {
-      const { server, lockId, gateway } = await setup()
+      const { server, lockId, gateway, gatewayId } = await setup()
       await server.request(lockId, { type: 'set_code', codeId: 'c', pin: PIN, rule: { kind: 'permanent' } })
       for (let i = 0; i < 3; i++) expect(gateway.keypad(lockId, PIN)).toEqual({ result: 'unlocked' })
 
@@ -374,6 +376,11 @@ export function gatewaySuite(name: string, startBroker: () => Promise<TestBroker
       expect(unlockedSeqs(server.events(lockId))).toHaveLength(9)
       expectContiguous(server.events(lockId))
       expect(gateway.lock(lockId)!.view().events.lastSeq).toBe(server.events(lockId).length)
+      // It came back on a new connection, numbered higher than the first.
+      const sessions = server.statuses
+        .filter((s) => s.gatewayId === gatewayId && s.online)
+        .map((s) => s.session!)
+      expect(Math.max(...sessions)).toBeGreaterThan(sessions[0]!)
     })
 
     describe('a gateway process killed with SIGKILL', () => {

@@ -93,6 +93,8 @@ export class Gateway {
   readonly #locks = new Map<string, Hosted>()
   readonly #log: (message: string) => void
   #client: MqttClient | null = null
+  /** The current connection's number (see ZGatewayStatus.session). */
+  #session = 0
   #online = true
   #started = false
   #timer: NodeJS.Timeout | null = null
@@ -309,8 +311,14 @@ export class Gateway {
     }
   }
 
+  /** A new connection gets a higher number than any before, across restarts of the process too. */
+  #nextSession(): void {
+    this.#session = Math.max(this.#session + 1, Date.now())
+  }
+
   #connect(): void {
     const status = topic('gatewayStatus', { gatewayId: this.gatewayId })
+    this.#nextSession()
     const client = mqtt.connect(this.#options.mqttUrl, {
       clientId: this.gatewayId,
       username: this.gatewayId,
@@ -327,6 +335,12 @@ export class Gateway {
       },
     })
     this.#client = client
+    client.on('reconnect', () => {
+      // every connection its own number, and its last will says that number
+      if (this.#client !== client || client.options.will === undefined) return
+      this.#nextSession()
+      client.options.will.payload = Buffer.from(encodePayload('gatewayStatus', this.#statusPayload(false)))
+    })
     client.on('connect', () => {
       if (this.#client !== client) return
       this.#log(`connected to ${this.#options.mqttUrl}`)
@@ -450,9 +464,9 @@ export class Gateway {
   }
 
   #statusPayload(online: boolean): TopicMap['gatewayStatus']['payload'] {
-    return online
-      ? { online, at: this.#world.now(), locks: [...this.#locks.keys()] }
-      : { online, at: this.#world.now() }
+    const at = this.#world.now()
+    const session = this.#session
+    return online ? { online, at, session, locks: [...this.#locks.keys()] } : { online, at, session }
   }
 
   #publishStatus(client: MqttClient): void {

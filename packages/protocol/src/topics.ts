@@ -13,6 +13,11 @@ export const TOPIC_ROOT = 'latchkey/v1/gw'
 export const ZGatewayStatus = z.object({
   online: z.boolean(),
   at: z.number().int(),
+  /**
+   * The gateway's connection this status belongs to, higher for every new connection (its last will
+   * carries the same number): a status of an older connection, handled late, is ignored.
+   */
+  session: z.number().int().nonnegative().optional(),
   locks: z.array(z.string()).optional(),
 })
 export const ZLockLink = z.object({

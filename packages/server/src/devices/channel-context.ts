@@ -5,7 +5,7 @@
  */
 import type { Clock } from '@latchkey/core'
 import type { Command } from '@latchkey/protocol'
-import { and, eq, isNull, ne } from 'drizzle-orm'
+import { and, eq, isNull, lte, ne } from 'drizzle-orm'
 import type { MetricsRegistry } from '../http/metrics.ts'
 import type { Secrets } from '../secrets.ts'
 import { recordEvent } from '../store/events.ts'
@@ -41,6 +41,8 @@ export type MessageOutcome =
   | 'invalid_payload'
   | 'frame_rejected'
   | 'replayed'
+  /** a status or link older than one taken already */
+  | 'stale'
   | 'unknown_command'
   | 'throttled'
   | 'overloaded'
@@ -180,9 +182,7 @@ export async function setLockOnline(
   online: boolean,
   now: Date,
   reason: string,
-  extra: Partial<{ battery: number; lastSeenAt: Date }> = {},
 ): Promise<boolean> {
-  if (Object.keys(extra).length > 0) await db.update(locks).set(extra).where(eq(locks.id, lockId))
   const changed = await db
     .update(locks)
     .set({ online })
@@ -201,7 +201,10 @@ export async function setLockOnline(
   return changed.length > 0
 }
 
-/** Sets a gateway online or offline; records `gateway.online|offline` when that changed it. */
+/**
+ * Sets a gateway online or offline; records `gateway.online|offline` when that changed it. The locks
+ * behind it follow: offline with it, online again when their last reported link was in range.
+ */
 export async function setGatewayOnline(
   db: Db,
   gatewayId: string,
@@ -225,13 +228,81 @@ export async function setGatewayOnline(
       data: { reason },
     })
   }
-  if (!online) {
-    // Behind a gateway that is gone, no lock can be reached.
-    const behind = await db
-      .select({ id: locks.id })
-      .from(locks)
-      .where(and(eq(locks.gatewayId, gatewayId), eq(locks.online, true)))
-    for (const lock of behind) await setLockOnline(db, lock.id, false, now, 'gateway_offline')
+  const behind = await db
+    .select({ id: locks.id })
+    .from(locks)
+    .where(
+      and(
+        eq(locks.gatewayId, gatewayId),
+        isNull(locks.deletedAt),
+        ne(locks.online, online),
+        online ? eq(locks.inRange, true) : undefined,
+      ),
+    )
+  for (const lock of behind) {
+    await setLockOnline(db, lock.id, online, now, online ? 'gateway_online' : 'gateway_offline')
   }
   return changed.length > 0
+}
+
+/**
+ * Takes what a gateway says of itself (its retained status, or the last will the broker publishes for
+ * it) unless it belongs to an older connection than the status taken already: two server processes
+ * may handle one connection's will after the next connection's status. The gateway's row is locked
+ * while this and its locks' links are taken, so they apply one at a time across processes.
+ */
+export async function takeGatewayStatus(
+  db: Db,
+  gatewayId: string,
+  status: { online: boolean; session: number },
+  now: Date,
+): Promise<'accepted' | 'stale' | 'unknown_gateway'> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .select({ session: gateways.statusSession })
+      .from(gateways)
+      .where(and(eq(gateways.id, gatewayId), isNull(gateways.deletedAt)))
+      .for('update')
+    if (row === undefined) return 'unknown_gateway'
+    if (status.session < row.session) return 'stale'
+    if (status.session > row.session) {
+      await tx.update(gateways).set({ statusSession: status.session }).where(eq(gateways.id, gatewayId))
+    }
+    await setGatewayOnline(tx, gatewayId, status.online, now, status.online ? 'connected' : 'disconnected')
+    return 'accepted'
+  })
+}
+
+/**
+ * Takes a lock's radio link as its gateway reported it, unless a later report was taken already; the
+ * lock is reachable when it is in range and its gateway is online.
+ */
+export async function takeLockLink(
+  db: Db,
+  gatewayId: string,
+  lockId: string,
+  link: { inRange: boolean; battery: number | null; at: number },
+  now: Date,
+): Promise<'accepted' | 'stale'> {
+  return db.transaction(async (tx) => {
+    const [gateway] = await tx
+      .select({ online: gateways.online })
+      .from(gateways)
+      .where(eq(gateways.id, gatewayId))
+      .for('update')
+    const taken = await tx
+      .update(locks)
+      .set({
+        inRange: link.inRange,
+        linkAt: link.at,
+        ...(link.battery === null ? {} : { battery: Math.round(link.battery) }),
+        ...(link.inRange ? { lastSeenAt: now } : {}),
+      })
+      .where(and(eq(locks.id, lockId), lte(locks.linkAt, link.at)))
+      .returning({ id: locks.id })
+    if (taken.length === 0) return 'stale'
+    const reachable = link.inRange && gateway?.online === true
+    await setLockOnline(tx, lockId, reachable, now, link.inRange ? 'in_range' : 'out_of_range')
+    return 'accepted'
+  })
 }

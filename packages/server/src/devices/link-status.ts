@@ -1,8 +1,10 @@
 /**
  * What gateways say in clear (SPEC §2: untrusted hints, never truth about codes, time or events):
- * `gatewayStatus` (online, with a last will for when it vanishes), `lockLink` (a lock's radio link
- * and battery) and `timeRequest` (please sync this lock's clock: answered with a sealed `set_time`
- * from the server's clock, so a gateway can ask for a sync but never choose the time).
+ * `gatewayStatus` (online, with a last will for when it vanishes; numbered by connection so a late
+ * one of an older connection is ignored), `lockLink` (a lock's radio link and battery; a lock is
+ * reachable while in range of its gateway and that gateway is online) and `timeRequest` (please sync
+ * this lock's clock: answered with a sealed `set_time` from the server's clock, so a gateway can ask
+ * for a sync but never choose the time).
  */
 import { isLatchkeyError } from '@latchkey/core'
 import { decodePayload } from '@latchkey/protocol'
@@ -11,8 +13,8 @@ import {
   type ChannelContext,
   loadLockForGateway,
   type MessageOutcome,
-  setGatewayOnline,
-  setLockOnline,
+  takeGatewayStatus,
+  takeLockLink,
 } from './channel-context.ts'
 
 /** A lock's time requests closer together than this (real time) get one answer. */
@@ -36,14 +38,12 @@ export async function handleGatewayStatus(
   const status = decode('gatewayStatus', payload)
   if (status === null) return 'invalid_payload'
   const now = new Date(ctx.deps.clock.now())
-  await setGatewayOnline(
+  return takeGatewayStatus(
     ctx.deps.db,
     gatewayId,
-    status.online,
+    { online: status.online, session: status.session ?? 0 },
     now,
-    status.online ? 'connected' : 'disconnected',
   )
-  return 'accepted'
 }
 
 export async function handleLockLink(
@@ -57,13 +57,7 @@ export async function handleLockLink(
   if (link === null) return 'invalid_payload'
   const loaded = await loadLockForGateway(ctx, gatewayId, lockId)
   if ('refused' in loaded) return loaded.refused
-  const now = new Date(ctx.deps.clock.now())
-  if (link.inRange) await setGatewayOnline(ctx.deps.db, gatewayId, true, now, 'lock_reported')
-  await setLockOnline(ctx.deps.db, lockId, link.inRange, now, link.inRange ? 'in_range' : 'out_of_range', {
-    ...(link.battery === null ? {} : { battery: Math.round(link.battery) }),
-    ...(link.inRange ? { lastSeenAt: now } : {}),
-  })
-  return 'accepted'
+  return takeLockLink(ctx.deps.db, gatewayId, lockId, link, new Date(ctx.deps.clock.now()))
 }
 
 export function timeRequestHandler(): (

@@ -1,15 +1,16 @@
 /**
- * Frames from a lock handled in another order than the lock sent them (two server processes each
- * take some of them from the shared subscription): what a frame says about the lock's own state is
- * taken only over what an older frame said.
+ * Messages of a gateway handled in another order than it sent them (two server processes each take
+ * some of them from the shared subscription): what a frame says about the lock's own state is taken
+ * only over what an older frame said, and reachability only over an older status or link.
  */
 import { randomUUID } from 'node:crypto'
-import { deriveLockKeys, type LockMessage, sealLockMessage } from '@latchkey/protocol'
+import { deriveLockKeys, encodePayload, type LockMessage, sealLockMessage } from '@latchkey/protocol'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { lockCommands } from '../store/schema.ts'
 import { buildTestApp, signupOwner, type TestAccount, type TestApp } from '../testing.ts'
 import { silentLogger } from './channel-context.ts'
+import { handleGatewayStatus, handleLockLink } from './link-status.ts'
 import { LockKeyCache } from './lock-keys.ts'
 import { handleLockUp } from './lock-up.ts'
 
@@ -115,5 +116,60 @@ describe('the lock state a frame reports', () => {
     expect(await newer()).toBe('accepted')
     expect(await older()).toBe('accepted')
     expect(await lock.view()).toMatchObject({ clockSet: true, capacity: { used: 3, total: 250 } })
+  })
+})
+
+describe('reachability from messages handled out of order', () => {
+  const status = (online: boolean, session: number) =>
+    handleGatewayStatus(ctx(), gatewayId, encodePayload('gatewayStatus', { online, at: 0, session }))
+  const link = (lockId: string, inRange: boolean, at: number) =>
+    handleLockLink(ctx(), gatewayId, lockId, encodePayload('lockLink', { inRange, battery: 90, at }))
+  const reachable = async (lockId: string) => {
+    const lock = (
+      await app.inject({ method: 'GET', url: `/api/v1/locks/${lockId}`, headers: owner.headers })
+    ).json()
+    const gateway = (
+      await app.inject({ method: 'GET', url: `/api/v1/gateways/${gatewayId}`, headers: owner.headers })
+    ).json()
+    return { gateway: gateway.online as boolean, lock: lock.online as boolean }
+  }
+
+  it('a lock in range comes online with its gateway, even when its link was handled first', async () => {
+    const lock = await lockWithFrames()
+    expect(await link(lock.id, true, 1_000)).toBe('accepted')
+    expect(await reachable(lock.id)).toEqual({ gateway: false, lock: false })
+    expect(await status(true, 100)).toBe('accepted')
+    expect(await reachable(lock.id)).toEqual({ gateway: true, lock: true })
+  })
+
+  it('a frame handled after the last will does not bring the lock back', async () => {
+    const lock = await lockWithFrames()
+    await status(true, 200)
+    await link(lock.id, true, 2_000)
+    const lateFrame = await lock.answer('set_time', { offsetMs: 0 }, 1)
+    expect(await status(false, 200)).toBe('accepted')
+    expect(await lateFrame()).toBe('accepted')
+    expect(await reachable(lock.id)).toEqual({ gateway: false, lock: false })
+  })
+
+  it('the will of an older connection, handled after the next one came up, is ignored', async () => {
+    const lock = await lockWithFrames()
+    await status(true, 300)
+    await link(lock.id, true, 3_000)
+    expect(await status(true, 301)).toBe('accepted')
+    expect(await status(false, 300)).toBe('stale')
+    expect(await reachable(lock.id)).toEqual({ gateway: true, lock: true })
+    expect(await status(false, 301)).toBe('accepted')
+    expect(await reachable(lock.id)).toEqual({ gateway: false, lock: false })
+  })
+
+  it('an older link handled after a newer one is ignored', async () => {
+    const lock = await lockWithFrames()
+    await status(true, 400)
+    expect(await link(lock.id, false, 4_200)).toBe('accepted')
+    expect(await link(lock.id, true, 4_100)).toBe('stale')
+    expect(await reachable(lock.id)).toEqual({ gateway: true, lock: false })
+    expect(await link(lock.id, true, 4_300)).toBe('accepted')
+    expect(await reachable(lock.id)).toEqual({ gateway: true, lock: true })
   })
 })

@@ -13,7 +13,7 @@ import { and, eq, sql } from 'drizzle-orm'
 import { isUuid } from '../accounts/db-errors.ts'
 import { recordEvent } from '../store/events.ts'
 import type { Db } from '../store/open-store.ts'
-import { events, lockCommands, locks } from '../store/schema.ts'
+import { events, gateways, lockCommands, locks } from '../store/schema.ts'
 import {
   advanceReceiveCounter,
   type ChannelContext,
@@ -21,8 +21,6 @@ import {
   loadLockForGateway,
   lowestReceivable,
   type MessageOutcome,
-  setGatewayOnline,
-  setLockOnline,
 } from './channel-context.ts'
 import { lockEventRow, lookupActors, lookupCodeLabels } from './lock-events.ts'
 
@@ -65,10 +63,10 @@ export async function handleLockUp(
     message.kind === 'reply'
       ? await handleReply(ctx, lock, counter, message, now)
       : await handleEventBatch(ctx, lock, counter, message.events, now)
+  // Reachability is what the gateway's status and the lock's link say (link-status.ts), not a frame:
+  // a frame handled late must not bring back a lock whose gateway is gone. It does say when they spoke.
   if (outcome === 'accepted') {
-    // The lock spoke through this gateway just now: both are reachable.
-    await setGatewayOnline(ctx.deps.db, gatewayId, true, now, 'frame_received')
-    await setLockOnline(ctx.deps.db, lockId, true, now, 'frame_received')
+    await ctx.deps.db.update(gateways).set({ lastSeenAt: now }).where(eq(gateways.id, gatewayId))
   }
   return outcome
 }

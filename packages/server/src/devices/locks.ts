@@ -237,9 +237,9 @@ export async function updateLock(
     if (input.gatewayId !== null) await checkGateway(db, actor.organizationId, input.gatewayId)
     set.gatewayId = input.gatewayId
     // behind another gateway (or none) it is not known to be reachable until that one reports it
-    set.online = false
+    Object.assign(set, { online: false, inRange: false, linkAt: 0 })
   }
-  const changed = Object.keys(set).filter((k) => k !== 'online') as Array<keyof UpdateLockInput>
+  const changed = Object.keys(set).filter((k) => k in input) as Array<keyof UpdateLockInput>
   if (changed.length === 0) return { lock: before, changed }
   const now = new Date(nowMs)
   const [row] = await db

@@ -153,6 +153,8 @@ export const gateways = pgTable(
     /** SHA-256 of the MQTT token (shown once at registration). */
     tokenHash: text('token_hash').notNull(),
     online: boolean('online').notNull().default(false),
+    /** The connection (session) of the last status taken: an older connection's status is ignored. */
+    statusSession: bigint('status_session', { mode: 'number' }).notNull().default(0),
     lastSeenAt: at('last_seen_at'),
     createdAt: at('created_at').notNull(),
     deletedAt: at('deleted_at'),
@@ -189,7 +191,11 @@ export const locks = pgTable(
      * window that was not seen yet is taken, a replay never.
      */
     receivedWindow: bigint('received_window', { mode: 'number' }).notNull().default(0),
+    /** Reachable now: in range of its gateway (`inRange`) while that gateway is online. */
     online: boolean('online').notNull().default(false),
+    /** The radio link its gateway last reported (`lockLink`), and that report's time (gateway's clock). */
+    inRange: boolean('in_range').notNull().default(false),
+    linkAt: bigint('link_at', { mode: 'number' }).notNull().default(0),
     /** Percent, as last reported. */
     battery: integer('battery'),
     lastSeenAt: at('last_seen_at'),
