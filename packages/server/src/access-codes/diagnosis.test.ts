@@ -175,6 +175,41 @@ describe('GET /access-codes/{id}/diagnosis', () => {
     })
   })
 
+  it('warns of a scheduled code that will find the lock full when it is due, and says when', async () => {
+    const lock = await addLock(f, { name: 'Boat shed', model: 'LK-20' })
+    for (let i = 0; i < 19; i++) await createCode(f, lock.id, { name: `Member ${i}`, kind: 'permanent' })
+    const now = f.t.clock.now()
+    const timed = async (name: string, fromHours: number, toHours: number) =>
+      (
+        await createCode(f, lock.id, {
+          name,
+          kind: 'timed',
+          startsAt: iso(now + fromHours * HOUR),
+          endsAt: iso(now + toHours * HOUR),
+        })
+      ).json()
+    // The rigger's code holds the last slot from day 3 to day 5; the painter's comes due inside that.
+    const rigger = await timed('Rigger', 72, 120)
+    const painter = await timed('Painter', 96, 100)
+    await settle(f)
+    expect(painter.status).toBe('scheduled')
+    const capacity = async () =>
+      (await diagnose(painter.id)).checks.find((c: { check: string }) => c.check === 'capacity')
+    expect(await capacity()).toEqual({
+      check: 'capacity',
+      result: 'warn',
+      message:
+        "On Fri 18 Jan 2030, 11:00 (Europe/Berlin) the lock's 20 slots will all hold codes that must be on it then, made before this one: it will not fit unless one of them is deleted or ends sooner (19 of 20 slots are in use now).",
+    })
+    await remove(rigger.id)
+    await settle(f)
+    expect(await capacity()).toEqual({
+      check: 'capacity',
+      result: 'pass',
+      message: 'There will be a slot for it when it is due (19 of 20 slots are in use now).',
+    })
+  })
+
   it('a deleted code and a full lock fail their checks', async () => {
     const lock = await addLock(f, { name: 'Bike store', model: 'LK-20' })
     for (let i = 0; i < 20; i++) await createCode(f, lock.id, { name: `Rider ${i}`, kind: 'permanent' })

@@ -15,8 +15,10 @@ import {
 import { and, desc, eq, gte } from 'drizzle-orm'
 import { getOrganizationSettings } from '../accounts/organization-settings.ts'
 import { loadLockSync } from '../reconciler/lock-sync.ts'
+import { forecastNoSlot } from '../reconciler/plan.ts'
 import type { Db } from '../store/open-store.ts'
 import { type AccessCode, events, type Lock, locks } from '../store/schema.ts'
+import { plannedCodesOf, planOptionsOf } from './placement.ts'
 import { ruleOf } from './rule.ts'
 
 export type CheckResult = 'pass' | 'warn' | 'fail'
@@ -99,7 +101,7 @@ export async function diagnoseAccessCode(db: Db, code: AccessCode, nowMs: number
   checks.push(windowCheck(code, rule, lock, lockNow))
   checks.push(clockCheck(code, rule, lock))
   checks.push(await syncCheck(db, code, lock, nowMs))
-  checks.push(await capacityCheck(db, code, lock))
+  checks.push(await capacityCheck(db, code, lock, nowMs))
   checks.push(await lockoutCheck(db, lock, nowMs))
   checks.push(await denialsCheck(db, code, lock, nowMs))
   return finish(code, nowMs, checks)
@@ -309,7 +311,7 @@ async function syncCheck(db: Db, code: AccessCode, lock: Lock, nowMs: number): P
   }
 }
 
-async function capacityCheck(db: Db, code: AccessCode, lock: Lock): Promise<DiagnosisCheck> {
+async function capacityCheck(db: Db, code: AccessCode, lock: Lock, nowMs: number): Promise<DiagnosisCheck> {
   const sync = await loadLockSync(db, lock.id)
   const used = sync === undefined ? lock.codesOnLock : Object.keys(sync.reported).length
   const slots = `${used} of ${lock.capacity} slots are in use`
@@ -322,6 +324,27 @@ async function capacityCheck(db: Db, code: AccessCode, lock: Lock): Promise<Diag
   }
   if (code.delivery === 'offline')
     return { check: 'capacity', result: 'pass', message: `An offline code takes no slot (${slots}).` }
+  if (code.status === 'scheduled') {
+    // Capacity planning: will there be a slot for it when it is due, and for as long as it is wanted?
+    const noSlotAt = forecastNoSlot(
+      await plannedCodesOf(db, lock.id),
+      sync?.reported ?? {},
+      await planOptionsOf(db, lock, nowMs),
+      code.id,
+    )
+    if (noSlotAt !== null) {
+      return {
+        check: 'capacity',
+        result: 'warn',
+        message: `On ${localTime(noSlotAt, lock.timezone)} the lock's ${lock.capacity} slots will all hold codes that must be on it then, made before this one: it will not fit unless one of them is deleted or ends sooner (${slots} now).`,
+      }
+    }
+    return {
+      check: 'capacity',
+      result: 'pass',
+      message: `There will be a slot for it when it is due (${slots} now).`,
+    }
+  }
   if (used >= lock.capacity) {
     return {
       check: 'capacity',

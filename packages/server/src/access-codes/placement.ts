@@ -8,7 +8,7 @@ import type { AccessRule } from '@latchkey/core'
 import { and, asc, eq, isNull, ne } from 'drizzle-orm'
 import { getOrganizationSettings } from '../accounts/organization-settings.ts'
 import { loadLockSync } from '../reconciler/lock-sync.ts'
-import { type PlannedCode, planLock } from '../reconciler/plan.ts'
+import { type PlannedCode, type PlanOptions, planLock } from '../reconciler/plan.ts'
 import { lockFullIssue } from '../reconciler/status.ts'
 import type { Db } from '../store/open-store.ts'
 import { type AccessCodeStatus, accessCodes, type CodeIssue, type Lock } from '../store/schema.ts'
@@ -25,34 +25,56 @@ export interface Placement {
   pendingSince: Date | null
 }
 
-export async function placeSyncedCode(
+/** The lock's synced codes not yet removed, as the reconciler plans them (oldest first). */
+export async function plannedCodesOf(
   db: Db,
-  lock: Lock,
-  candidate: { id: string; rule: AccessRule; uses: number; lastUsedAt: Date | null; createdAt: Date },
-  nowMs: number,
-): Promise<Placement> {
-  const settings = await getOrganizationSettings(db, lock.organizationId)
-  const others = await db
+  lockId: string,
+  exceptId?: string,
+): Promise<Array<PlannedCode & { createdAt: Date }>> {
+  const rows = await db
     .select()
     .from(accessCodes)
     .where(
       and(
-        eq(accessCodes.lockId, lock.id),
+        eq(accessCodes.lockId, lockId),
         eq(accessCodes.delivery, 'synced'),
         isNull(accessCodes.deletedAt),
         ne(accessCodes.status, 'removed'),
-        ne(accessCodes.id, candidate.id),
+        exceptId === undefined ? undefined : ne(accessCodes.id, exceptId),
       ),
     )
     .orderBy(asc(accessCodes.createdAt), asc(accessCodes.id))
-  const planned: PlannedCode[] = others.map((code) => ({
+  return rows.map((code) => ({
     id: code.id,
     rule: ruleOf(code),
     digest: '',
     deleted: false,
     uses: code.uses,
     lastUsedAt: code.lastUsedAt?.getTime() ?? null,
+    createdAt: code.createdAt,
   }))
+}
+
+/** What the reconciler is told of a lock when planning it. */
+export async function planOptionsOf(db: Db, lock: Lock, nowMs: number): Promise<PlanOptions> {
+  const settings = await getOrganizationSettings(db, lock.organizationId)
+  return {
+    nowMs,
+    leadMs: settings.syncLeadHours * HOUR_MS,
+    timezone: lock.timezone,
+    capacity: lock.capacity,
+    usedUpRetentionMs: USED_UP_RETENTION_MS,
+  }
+}
+
+export async function placeSyncedCode(
+  db: Db,
+  lock: Lock,
+  candidate: { id: string; rule: AccessRule; uses: number; lastUsedAt: Date | null; createdAt: Date },
+  nowMs: number,
+): Promise<Placement> {
+  const others = await plannedCodesOf(db, lock.id, candidate.id)
+  const planned: PlannedCode[] = [...others]
   const mine: PlannedCode = {
     id: candidate.id,
     rule: candidate.rule,
@@ -65,13 +87,7 @@ export async function placeSyncedCode(
   const at = others.findIndex((c) => c.createdAt > candidate.createdAt)
   planned.splice(at < 0 ? planned.length : at, 0, mine)
   const sync = await loadLockSync(db, lock.id)
-  const plan = planLock(planned, sync?.reported ?? {}, {
-    nowMs,
-    leadMs: settings.syncLeadHours * HOUR_MS,
-    timezone: lock.timezone,
-    capacity: lock.capacity,
-    usedUpRetentionMs: USED_UP_RETENTION_MS,
-  })
+  const plan = planLock(planned, sync?.reported ?? {}, await planOptionsOf(db, lock, nowMs))
   const phase = plan.codes.get(candidate.id)?.phase
   if (phase === 'scheduled') return { status: 'scheduled', errors: [], pendingSince: null }
   if (plan.diff.full.includes(candidate.id)) {

@@ -1,7 +1,7 @@
 import { type AccessRule, DEFAULT_GRACE_MS, decide, nextOpening, windowEnd } from '@latchkey/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { type PlannedCode, type PlanOptions, planCode, planLock } from './plan.ts'
+import { forecastNoSlot, type PlannedCode, type PlanOptions, planCode, planLock } from './plan.ts'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -102,5 +102,33 @@ describe('planLock', () => {
     const codes = ['a', 'b', 'c'].map((id) => code({ kind: 'permanent' }, { id, digest: id }))
     const plan = planLock(codes, { c: { d: 'c', u: 0 } }, options({ capacity: 2 }))
     expect(plan.diff).toEqual({ remove: [], set: ['a'], full: ['b'], admitted: ['c', 'a'] })
+  })
+})
+
+describe('forecastNoSlot', () => {
+  const timed = (id: string, startH: number, endH: number): PlannedCode =>
+    code({ kind: 'timed', startsAt: NOW + startH * HOUR, endsAt: NOW + endH * HOUR }, { id })
+
+  it('finds the instant a scheduled code comes due on a lock that will be full then', () => {
+    // Two slots: a permanent code holds one; two older timed codes take the other from day 3 to 5.
+    const codes = [code({ kind: 'permanent' }, { id: 'p' }), timed('a', 72, 120), timed('late', 96, 100)]
+    const held = { p: { d: 'd', u: 0 } }
+    expect(forecastNoSlot(codes, held, options({ capacity: 2 }), 'late')).toBe(NOW + 72 * HOUR)
+    // With room for all, it fits.
+    expect(forecastNoSlot(codes, held, options({ capacity: 3 }), 'late')).toBeNull()
+  })
+
+  it('lets a code wait for a slot that frees before it is due', () => {
+    // 'a' ends at hour 50, before 'late' goes on the lock (hour 72, a day before it starts).
+    const codes = [code({ kind: 'permanent' }, { id: 'p' }), timed('a', 0, 50), timed('late', 96, 100)]
+    expect(
+      forecastNoSlot(codes, { p: { d: 'd', u: 0 }, a: { d: 'd', u: 0 } }, options({ capacity: 2 }), 'late'),
+    ).toBeNull()
+  })
+
+  it('finds a code that is full now at once, and forgets a code that has ended', () => {
+    const codes = [code({ kind: 'permanent' }, { id: 'p' }), code({ kind: 'permanent' }, { id: 'q' })]
+    expect(forecastNoSlot(codes, {}, options({ capacity: 1 }), 'q')).toBe(NOW)
+    expect(forecastNoSlot([timed('gone', -10, -5)], {}, options({ capacity: 1 }), 'gone')).toBeNull()
   })
 })

@@ -126,3 +126,34 @@ export function planLock(
   }
   return { codes: plans, diff: diffTable(desired, reported, options.capacity), nextAt }
 }
+
+/** How far a forecast looks ahead at most, and how many changes of the plan it follows. */
+export const FORECAST_HORIZON_MS = 366 * 24 * 3_600_000
+const FORECAST_MAX_STEPS = 2_000
+
+/**
+ * Capacity planning: the first instant from `options.nowMs` at which code `codeId` must be on the lock
+ * but finds no slot, or null when it fits for as long as it is wanted (within a year). The lock is
+ * taken to hold, after each change of the plan (a code coming due, ending or used up), exactly what
+ * the plan admits; codes are placed as the reconciler places them (held first, then oldest first).
+ */
+export function forecastNoSlot(
+  codes: readonly PlannedCode[],
+  reported: Readonly<Record<string, ReportedCode>>,
+  options: PlanOptions,
+  codeId: string,
+): number | null {
+  const until = options.nowMs + FORECAST_HORIZON_MS
+  let nowMs = options.nowMs
+  let held = reported
+  for (let step = 0; step < FORECAST_MAX_STEPS; step++) {
+    const plan = planLock(codes, held, { ...options, nowMs })
+    if (plan.diff.full.includes(codeId)) return nowMs
+    const phase = plan.codes.get(codeId)?.phase
+    if (phase === undefined || phase === 'deleted' || phase === 'ended' || phase === 'used_up') return null
+    held = Object.fromEntries(plan.diff.admitted.map((id) => [id, held[id] ?? { d: '', u: 0 }]))
+    if (plan.nextAt === null || plan.nextAt > until) return null
+    nowMs = Math.max(plan.nextAt, nowMs + 1)
+  }
+  return null
+}
