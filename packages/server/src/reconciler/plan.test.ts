@@ -105,6 +105,62 @@ describe('planLock', () => {
   })
 })
 
+describe('planLock with a memo', () => {
+  const weekly = fc
+    .record({
+      day: fc.constantFrom(
+        1 as const,
+        2 as const,
+        3 as const,
+        4 as const,
+        5 as const,
+        6 as const,
+        7 as const,
+      ),
+      hour: fc.integer({ min: 0, max: 20 }),
+      weeks: fc.integer({ min: 1, max: 8 }),
+    })
+    .map(
+      ({ day, hour, weeks }): AccessRule => ({
+        kind: 'recurring',
+        schedule: {
+          slots: [
+            {
+              days: [day],
+              start: `${String(hour).padStart(2, '0')}:00`,
+              end: `${String(hour + 3).padStart(2, '0')}:00`,
+            },
+          ],
+          endsOn: new Date(NOW + weeks * 7 * DAY).toISOString().slice(0, 10),
+        },
+      }),
+    )
+
+  it('plans as planLock without one, at every later instant, whatever the lock holds', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.oneof(windowedRule, weekly), fc.boolean()), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.integer({ min: 0, max: 20 * DAY }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1, max: 12 }),
+        (entries, offsets, capacity) => {
+          const codes = entries.map(([rule], i) => code(rule, { id: `c${i}` }))
+          const memo = new Map()
+          let held: Record<string, { d: string; u: number }> = Object.fromEntries(
+            entries.flatMap(([, onLock], i) => (onLock ? [[`c${i}`, { d: 'd', u: 0 }]] : [])),
+          )
+          for (const offset of [...offsets].sort((a, b) => a - b)) {
+            const at = options({ nowMs: NOW + offset, capacity })
+            const fresh = planLock(codes, held, at)
+            expect(planLock(codes, held, at, memo)).toEqual(fresh)
+            held = Object.fromEntries(fresh.diff.admitted.map((id) => [id, held[id] ?? { d: 'd', u: 0 }]))
+          }
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+})
+
 describe('forecastNoSlot', () => {
   const timed = (id: string, startH: number, endH: number): PlannedCode =>
     code({ kind: 'timed', startsAt: NOW + startH * HOUR, endsAt: NOW + endH * HOUR }, { id })

@@ -109,17 +109,46 @@ function firstOpening(rule: AccessRule, timezone: string, nowMs: number): number
   }
 }
 
+/**
+ * Plans of codes computed earlier, reused while they still hold: a code's plan changes at its
+ * `nextAt`, or when the lock starts or stops holding it (a forecast plans the same codes many times).
+ * A weekly code wanted but not on the lock is planned afresh each time: it ends early when its last
+ * slot passes without it.
+ */
+export type PlanMemo = Map<string, { plan: CodePlan; held: boolean }>
+
+function planCodeMemo(
+  code: PlannedCode,
+  reported: ReportedCode | undefined,
+  options: PlanOptions,
+  memo: PlanMemo | undefined,
+): CodePlan {
+  const held = reported !== undefined
+  const known = memo?.get(code.id)
+  if (
+    known !== undefined &&
+    known.held === held &&
+    (known.plan.nextAt === null || options.nowMs < known.plan.nextAt)
+  )
+    return known.plan
+  const plan = planCode(code, reported, options)
+  if (held || plan.phase !== 'wanted' || code.rule.kind !== 'recurring') memo?.set(code.id, { plan, held })
+  else memo?.delete(code.id)
+  return plan
+}
+
 /** `codes` in priority order (oldest first): the first ones get the slots when there are too few. */
 export function planLock(
   codes: readonly PlannedCode[],
   reported: Readonly<Record<string, ReportedCode>>,
   options: PlanOptions,
+  memo?: PlanMemo,
 ): LockPlan {
   const plans = new Map<string, CodePlan>()
   const desired: { codeId: string; digest: string }[] = []
   let nextAt: number | null = null
   for (const code of codes) {
-    const plan = planCode(code, reported[code.id], options)
+    const plan = planCodeMemo(code, reported[code.id], options, memo)
     plans.set(code.id, plan)
     nextAt = earliest(nextAt, plan.nextAt)
     if (plan.phase === 'wanted') desired.push({ codeId: code.id, digest: code.digest })
@@ -146,8 +175,9 @@ export function forecastNoSlot(
   const until = options.nowMs + FORECAST_HORIZON_MS
   let nowMs = options.nowMs
   let held = reported
+  const memo: PlanMemo = new Map()
   for (let step = 0; step < FORECAST_MAX_STEPS; step++) {
-    const plan = planLock(codes, held, { ...options, nowMs })
+    const plan = planLock(codes, held, { ...options, nowMs }, memo)
     if (plan.diff.full.includes(codeId)) return nowMs
     const phase = plan.codes.get(codeId)?.phase
     if (phase === undefined || phase === 'deleted' || phase === 'ended' || phase === 'used_up') return null
