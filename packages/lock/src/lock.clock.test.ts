@@ -66,6 +66,34 @@ describe('the lock’s clock', () => {
     expect(lock.keypad('561938')).toEqual({ result: 'unlocked' })
   })
 
+  it('refuses a set_time held back longer than drift explains, so an ended window stays closed', () => {
+    const { server, world, lock } = setup()
+    server.setTime(lock, T0)
+    server.setCode(lock, 'visit', '418273', { kind: 'timed', startsAt: T0, endsAt: T0 + HOUR })
+    // The server sent the time at T0 + 50 min; the gateway kept the frame 20 minutes.
+    world.advance(HOUR + 10 * MINUTE)
+    expect(server.send(lock, { type: 'set_time', nowMs: T0 + 50 * MINUTE })).toMatchObject({
+      status: 'error',
+      error: {
+        code: 'command_expired',
+        message:
+          "the time it carries is 1200 s behind the lock's clock, more than drift explains (at most 300 s): it was held back",
+      },
+    })
+    expect(server.readTable(lock).clockMs).toBe(world.now())
+    expect(lock.keypad('418273')).toEqual({ result: 'denied', reason: 'expired' })
+    // A time sent now is taken.
+    expect(server.setTime(lock, world.now())).toEqual({ offsetMs: 0 })
+  })
+
+  it('takes back what a year of drift at 50 ppm put on, 26 min 16.8 s', () => {
+    const { server, world, lock } = setup()
+    lock.setDrift(50)
+    server.setTime(lock, T0)
+    world.advance(YEAR)
+    expect(server.setTime(lock, world.now())).toEqual({ offsetMs: -1_576_800 })
+  })
+
   it('stays within 1.08 s at 50 ppm when synced every 6 h, so the same codes behave', () => {
     const { server, world, lock } = setup()
     lock.setDrift(50)

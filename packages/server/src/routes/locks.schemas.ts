@@ -96,7 +96,7 @@ export const ZLockCommandResponse = z
     status: z
       .enum(['done', 'failed', 'pending'])
       .describe(
-        '`done`: the lock confirmed; `failed`: the lock refused (`error`); `pending`: sent, no answer yet. A remote unlock that reaches the lock more than 30 s after it was sent is refused (`command_expired`).',
+        '`done`: the lock confirmed; `failed`: the lock refused (`error`); `pending`: sent, no answer yet. A remote unlock that reaches the lock more than 30 s after it was sent is refused (`command_expired`), and so is a time that would set the lock’s clock back by more than drift explains (a frame held back on its way).',
       ),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
   })
