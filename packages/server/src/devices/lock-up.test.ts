@@ -100,6 +100,20 @@ describe('the lock state a frame reports', () => {
     expect(await lock.view()).toMatchObject({ clockSet: true, clockOffsetMs: -1500 })
   })
 
+  it('an older sync’s reply handled after a newer one’s leaves the newer offset', async () => {
+    const lock = await lockWithFrames()
+    const older = await lock.answer('set_time', { offsetMs: 1500 }, 1)
+    const newer = await lock.answer('set_time', { offsetMs: -300 }, 2)
+    expect(await newer()).toBe('accepted')
+    t.clock.advance(60_000)
+    expect(await older()).toBe('accepted')
+    expect(await lock.view()).toMatchObject({
+      clockSet: true,
+      clockOffsetMs: 300,
+      clockSyncedAt: new Date(t.clock.now() - 60_000).toISOString(),
+    })
+  })
+
   it('a newer table report is taken: the lock lost its clock, and holds two codes', async () => {
     const lock = await lockWithFrames()
     const time = await lock.answer('set_time', { offsetMs: 0 }, 1)

@@ -185,12 +185,16 @@ async function applyReply(
 ) {
   if (type === 'set_time') {
     const offsetMs = (data as { offsetMs?: unknown } | undefined)?.offsetMs
+    // The lock reports the correction (server − lock); the offset is lock − server. An older sync's
+    // reply handled after a newer one's leaves the newer offset.
+    const newer = sql`${locks.clockCounter} < ${counter}`
+    const offset = typeof offsetMs === 'number' ? -offsetMs : null
     await tx
       .update(locks)
       .set({
-        // The lock reports the correction (server − lock); the offset is lock − server.
-        clockOffsetMs: typeof offsetMs === 'number' ? -offsetMs : null,
-        clockSyncedAt: now,
+        clockOffsetMs: sql`case when ${newer} then ${offset}::bigint else ${locks.clockOffsetMs} end`,
+        clockSyncedAt: sql`case when ${newer} then ${now}::timestamptz else ${locks.clockSyncedAt} end`,
+        clockCounter: sql`greatest(${locks.clockCounter}, ${counter})`,
         clockSet: stateIfNewer.clockSet(counter, true),
         stateCounter: stateIfNewer.taken(counter),
       })

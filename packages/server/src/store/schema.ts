@@ -213,6 +213,8 @@ export const locks = pgTable(
      * held) was taken: an older frame that another server process handles later does not undo it.
      */
     stateCounter: bigint('state_counter', { mode: 'number' }).notNull().default(0),
+    /** Counter of the newest `set_time` reply taken (its offset and time): an older one handled later is not. */
+    clockCounter: bigint('clock_counter', { mode: 'number' }).notNull().default(0),
     /** Row claim for work on this lock (reconciler): which process holds it, until when. */
     claimedBy: text('claimed_by'),
     claimedUntil: at('claimed_until'),
