@@ -175,6 +175,33 @@ describe('GET /access-codes/{id}/diagnosis', () => {
     })
   })
 
+  it('says an offline code never used was refused because the lock’s memory of offline codes was full', async () => {
+    const lock = await addLock(f, { name: 'Pool gate' })
+    const code = (
+      await createCode(f, lock.id, { name: 'Pool cleaner', kind: 'one_time', delivery: 'offline' })
+    ).json()
+    const now = f.t.clock.now()
+    await appendEvents(f.t.store.db, [
+      {
+        organizationId: f.owner.organizationId,
+        lockId: lock.id,
+        type: 'lock.access_denied',
+        accessCodeId: code.id,
+        data: { method: 'keypad', reason: 'uses_exhausted', label: 'Pool cleaner' },
+        occurredAt: new Date(now - 60_000),
+        recordedAt: new Date(now - 60_000),
+        lockSeq: 3,
+      },
+    ])
+    const denials = (await diagnose(code.id)).checks.find((c: { check: string }) => c.check === 'denials')
+    expect(denials).toEqual({
+      check: 'denials',
+      result: 'warn',
+      message:
+        'The lock refused this code recently (latest first) — Tue 15 Jan 2030, 10:59 (Europe/Berlin): the lock’s memory of offline codes in use (64 entries) was full, so it could not record a first use (uses_exhausted).',
+    })
+  })
+
   it('warns of a scheduled code that will find the lock full when it is due, and says when', async () => {
     const lock = await addLock(f, { name: 'Boat shed', model: 'LK-20' })
     for (let i = 0; i < 19; i++) await createCode(f, lock.id, { name: `Member ${i}`, kind: 'permanent' })

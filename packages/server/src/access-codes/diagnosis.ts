@@ -414,10 +414,17 @@ async function denialsCheck(db: Db, code: AccessCode, lock: Lock, nowMs: number)
       message: 'The lock has not refused this code in the last 7 days.',
     }
   }
+  // An offline code never opened yet that is refused for its uses found the lock's memory of offline
+  // codes full: the lock refuses a new one rather than forget one still live.
+  const ledgerFull = code.delivery === 'offline' && code.uses === 0
+  const why = (reason: DenyReason) =>
+    reason === 'uses_exhausted' && ledgerFull
+      ? `the lock’s memory of offline codes in use (${lock.ledgerCapacity} entries) was full, so it could not record a first use`
+      : REASONS[reason]
   const list = rows
     .map((row) => {
       const reason = row.data.reason as DenyReason | undefined
-      return `${localTime(row.occurredAt.getTime(), lock.timezone)}: ${reason && reason in REASONS ? `${REASONS[reason]} (${reason})` : 'refused'}`
+      return `${localTime(row.occurredAt.getTime(), lock.timezone)}: ${reason && reason in REASONS ? `${why(reason)} (${reason})` : 'refused'}`
     })
     .join('; ')
   return {
