@@ -6,7 +6,7 @@
  * days apart, and the code asked about, 300 days ahead. One plan of the same lock (what the reconciler
  * computes on each pass) is measured beside it.
  */
-import { forecastNoSlot, type PlannedCode, type PlanOptions, planLock } from '@latchkey/server'
+import { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from '@latchkey/server'
 import { defineSuite, formatNumber, measureTogether, timeRow } from './lib.ts'
 
 const HOUR = 3_600_000
@@ -55,12 +55,12 @@ export default defineSuite({
       capacity: 250,
       usedUpRetentionMs: DAY,
     }
-    const answer = forecastNoSlot(codes, {}, options, 'asked')
+    const answer = forecastNoSlots(codes, {}, options).get('asked') ?? null
     const [forecast, plan] = measureTogether(
       [
         {
-          name: 'forecast: when will the asked code find no slot (a year ahead)',
-          fn: () => forecastNoSlot(codes, {}, options, 'asked'),
+          name: 'forecast: when will each code find no slot (a year ahead)',
+          fn: () => forecastNoSlots(codes, {}, options),
         },
         { name: 'one plan of the same lock (a reconciler pass)', fn: () => planLock(codes, {}, options) },
       ],

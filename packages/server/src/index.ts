@@ -13,7 +13,7 @@ export {
 export type { LockChannel, LockReply, SendOptions, StoredLockEvents } from './devices/lock-channel.ts'
 export { DEFAULT_EMBEDDED_MQTT_PORT } from './devices/server-mqtt.ts'
 export { MetricsRegistry } from './http/metrics.ts'
-export { forecastNoSlot, type PlannedCode, type PlanOptions, planLock } from './reconciler/plan.ts'
+export { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from './reconciler/plan.ts'
 export { createSecrets, loadSecrets, type Secrets } from './secrets.ts'
 export {
   DEFAULT_HOST,

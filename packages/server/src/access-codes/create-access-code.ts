@@ -196,7 +196,7 @@ async function syncedRow(
     pinHash: deps.secrets.lookupHash('pin', pin),
     status: placement.status,
     errors: placement.errors,
-    warnings: [],
+    warnings: placement.warnings,
     pendingSince: placement.pendingSince,
   }
 }

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { addLock, createCode, type Fixture, settle, setup } from '../reconciler/test-setup.ts'
+import { addLock, createCode, type Fixture, getCode, settle, setup } from '../reconciler/test-setup.ts'
 import { appendEvents } from '../store/events.ts'
 import { locks } from '../store/schema.ts'
 import { addMemberAndLogin, type TestAccount } from '../testing.ts'
@@ -219,22 +219,54 @@ describe('GET /access-codes/{id}/diagnosis', () => {
     const rigger = await timed('Rigger', 72, 120)
     const painter = await timed('Painter', 96, 100)
     await settle(f)
-    expect(painter.status).toBe('scheduled')
+    // Told at once, when the code is made, and kept while it holds.
+    const fullWhenDue = {
+      code: 'lock_full_when_due',
+      message:
+        'on Fri 18 Jan 2030, 11:00 (Europe/Berlin) the lock’s 20 slots will all hold codes that must be on it then, made before this one: it will not fit unless one of them is deleted or ends sooner',
+    }
+    expect([painter.status, painter.warnings]).toEqual(['scheduled', [fullWhenDue]])
+    expect((await getCode(f, painter.id)).warnings).toEqual([fullWhenDue])
     const capacity = async () =>
       (await diagnose(painter.id)).checks.find((c: { check: string }) => c.check === 'capacity')
     expect(await capacity()).toEqual({
       check: 'capacity',
       result: 'warn',
       message:
-        "On Fri 18 Jan 2030, 11:00 (Europe/Berlin) the lock's 20 slots will all hold codes that must be on it then, made before this one: it will not fit unless one of them is deleted or ends sooner (19 of 20 slots are in use now).",
+        'On Fri 18 Jan 2030, 11:00 (Europe/Berlin) the lock’s 20 slots will all hold codes that must be on it then, made before this one: it will not fit unless one of them is deleted or ends sooner (19 of 20 slots are in use now).',
     })
     await remove(rigger.id)
     await settle(f)
+    // The reconciler renews it on its next look at the lock.
+    expect((await getCode(f, painter.id)).warnings).toEqual([])
     expect(await capacity()).toEqual({
       check: 'capacity',
       result: 'pass',
       message: 'There will be a slot for it when it is due (19 of 20 slots are in use now).',
     })
+  })
+
+  it('tells a scheduled code when a code made later takes the last slot before it is due', async () => {
+    const lock = await addLock(f, { name: 'Tool shed', model: 'LK-20' })
+    for (let i = 0; i < 18; i++) await createCode(f, lock.id, { name: `Member ${i}`, kind: 'permanent' })
+    const now = f.t.clock.now()
+    const gardener = (
+      await createCode(f, lock.id, {
+        name: 'Gardener',
+        kind: 'timed',
+        startsAt: iso(now + 96 * HOUR),
+        endsAt: iso(now + 100 * HOUR),
+      })
+    ).json()
+    await settle(f)
+    expect([gardener.status, gardener.warnings]).toEqual(['scheduled', []])
+    // A permanent code made now goes on the lock at once and keeps its slot.
+    await createCode(f, lock.id, { name: 'Member 18', kind: 'permanent' })
+    await createCode(f, lock.id, { name: 'Member 19', kind: 'permanent' })
+    await settle(f)
+    expect((await getCode(f, gardener.id)).warnings.map((w: { code: string }) => w.code)).toEqual([
+      'lock_full_when_due',
+    ])
   })
 
   it('a deleted code and a full lock fail their checks', async () => {

@@ -14,8 +14,10 @@ import {
 } from '@latchkey/core'
 import { and, desc, eq, gte } from 'drizzle-orm'
 import { getOrganizationSettings } from '../accounts/organization-settings.ts'
+import { localTime } from '../local-time.ts'
 import { loadLockSync } from '../reconciler/lock-sync.ts'
-import { forecastNoSlot } from '../reconciler/plan.ts'
+import { forecastNoSlots } from '../reconciler/plan.ts'
+import { lockFullWhenDueIssue } from '../reconciler/status.ts'
 import type { Db } from '../store/open-store.ts'
 import { type AccessCode, events, type Lock, locks } from '../store/schema.ts'
 import { plannedCodesOf, planOptionsOf } from './placement.ts'
@@ -45,22 +47,6 @@ const DAY_MS = 24 * HOUR_MS
 /** Refusals looked at: this far back, at most this many. */
 const DENIALS_SINCE_MS = 7 * DAY_MS
 const DENIALS_SHOWN = 5
-
-/** A time as the lock's owner reads it on the lock's wall clock: "Tue 14 Jan 2030, 10:00 (Europe/Berlin)". */
-export function localTime(ms: number, timezone: string): string {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: timezone,
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(ms)
-  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? ''
-  return `${get('weekday')} ${get('day')} ${get('month')} ${get('year')}, ${get('hour')}:${get('minute')} (${timezone})`
-}
 
 const REASONS: Record<DenyReason, string> = {
   unknown_code: 'the lock does not know it',
@@ -326,17 +312,17 @@ async function capacityCheck(db: Db, code: AccessCode, lock: Lock, nowMs: number
     return { check: 'capacity', result: 'pass', message: `An offline code takes no slot (${slots}).` }
   if (code.status === 'scheduled') {
     // Capacity planning: will there be a slot for it when it is due, and for as long as it is wanted?
-    const noSlotAt = forecastNoSlot(
+    const noSlotAt = forecastNoSlots(
       await plannedCodesOf(db, lock.id),
       sync?.reported ?? {},
       await planOptionsOf(db, lock, nowMs),
-      code.id,
-    )
-    if (noSlotAt !== null) {
+    ).get(code.id)
+    if (noSlotAt !== undefined) {
+      const { message } = lockFullWhenDueIssue(lock.capacity, noSlotAt, lock.timezone)
       return {
         check: 'capacity',
         result: 'warn',
-        message: `On ${localTime(noSlotAt, lock.timezone)} the lock's ${lock.capacity} slots will all hold codes that must be on it then, made before this one: it will not fit unless one of them is deleted or ends sooner (${slots} now).`,
+        message: `${message.charAt(0).toUpperCase()}${message.slice(1)} (${slots} now).`,
       }
     }
     return {

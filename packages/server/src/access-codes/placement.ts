@@ -8,8 +8,8 @@ import type { AccessRule } from '@latchkey/core'
 import { and, asc, eq, isNull, ne } from 'drizzle-orm'
 import { getOrganizationSettings } from '../accounts/organization-settings.ts'
 import { loadLockSync } from '../reconciler/lock-sync.ts'
-import { type PlannedCode, type PlanOptions, planLock } from '../reconciler/plan.ts'
-import { lockFullIssue } from '../reconciler/status.ts'
+import { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from '../reconciler/plan.ts'
+import { lockFullIssue, lockFullWhenDueIssue } from '../reconciler/status.ts'
 import type { Db } from '../store/open-store.ts'
 import { type AccessCodeStatus, accessCodes, type CodeIssue, type Lock } from '../store/schema.ts'
 import { ruleOf } from './rule.ts'
@@ -21,6 +21,8 @@ const USED_UP_RETENTION_MS = 24 * HOUR_MS
 export interface Placement {
   status: AccessCodeStatus
   errors: CodeIssue[]
+  /** `lock_full_when_due` for a scheduled code that will find no slot when it is due. */
+  warnings: CodeIssue[]
   /** Set when the code now waits for the lock. */
   pendingSince: Date | null
 }
@@ -87,11 +89,17 @@ export async function placeSyncedCode(
   const at = others.findIndex((c) => c.createdAt > candidate.createdAt)
   planned.splice(at < 0 ? planned.length : at, 0, mine)
   const sync = await loadLockSync(db, lock.id)
-  const plan = planLock(planned, sync?.reported ?? {}, await planOptionsOf(db, lock, nowMs))
+  const options = await planOptionsOf(db, lock, nowMs)
+  const plan = planLock(planned, sync?.reported ?? {}, options)
   const phase = plan.codes.get(candidate.id)?.phase
-  if (phase === 'scheduled') return { status: 'scheduled', errors: [], pendingSince: null }
-  if (plan.diff.full.includes(candidate.id)) {
-    return { status: 'failed', errors: [lockFullIssue(lock.capacity)], pendingSince: null }
+  if (phase === 'scheduled') {
+    const noSlotAt = forecastNoSlots(planned, sync?.reported ?? {}, options).get(candidate.id)
+    const warnings =
+      noSlotAt === undefined ? [] : [lockFullWhenDueIssue(lock.capacity, noSlotAt, lock.timezone)]
+    return { status: 'scheduled', errors: [], warnings, pendingSince: null }
   }
-  return { status: 'setting', errors: [], pendingSince: new Date(nowMs) }
+  if (plan.diff.full.includes(candidate.id)) {
+    return { status: 'failed', errors: [lockFullIssue(lock.capacity)], warnings: [], pendingSince: null }
+  }
+  return { status: 'setting', errors: [], warnings: [], pendingSince: new Date(nowMs) }
 }

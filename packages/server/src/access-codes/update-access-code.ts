@@ -16,6 +16,7 @@ import type { AuthContext } from '../accounts/sessions.ts'
 import { canonicalRule } from '../reconciler/digest.ts'
 import { recordCodeEvent } from '../reconciler/events.ts'
 import { requestReconcile } from '../reconciler/reconciler.ts'
+import { DELAY_WARNING, LOCK_FULL_WHEN_DUE } from '../reconciler/status.ts'
 import { type AccessCode, accessCodes } from '../store/schema.ts'
 import { assertNotOver, assertPinFree, type Deps, ruleFromInput } from './create-access-code.ts'
 import { withPinLock } from './live-pins.ts'
@@ -99,7 +100,10 @@ export async function updateAccessCode(
       Object.assign(changes, {
         status: placement.status,
         errors: placement.errors,
-        warnings: code.warnings.filter((w) => w.code !== 'delay_in_setting_on_lock'),
+        warnings: [
+          ...code.warnings.filter((w) => w.code !== DELAY_WARNING && w.code !== LOCK_FULL_WHEN_DUE),
+          ...placement.warnings,
+        ],
         pendingSince: placement.pendingSince,
         attempts: 0,
       })

@@ -28,8 +28,14 @@ import type { TableDigest } from './digest.ts'
 import { recordCodeEvent } from './events.ts'
 import { dropPending, loadLockSync, markStale, putPending, REVOCATIONS_KEY } from './lock-sync.ts'
 import { type ResolvedOptions, retryAt } from './options.ts'
-import { type LockPlan, type PlannedCode, planLock } from './plan.ts'
-import { nextStatus, type StatusOutcome, type Unreachable } from './status.ts'
+import { forecastNoSlots, type LockPlan, type PlannedCode, planLock } from './plan.ts'
+import {
+  LOCK_FULL_WHEN_DUE,
+  lockFullWhenDueIssue,
+  nextStatus,
+  type StatusOutcome,
+  type Unreachable,
+} from './status.ts'
 
 const HOUR_MS = 3_600_000
 /** The most revocation ids a lock takes (set_revocations). */
@@ -82,13 +88,19 @@ export async function reconcileLock(ctx: ReconcileContext, lockId: string): Prom
       lastUsedAt: code.lastUsedAt?.getTime() ?? null,
     }
   })
-  const plan = planLock(planned, sync.reported, {
+  const planOptions = {
     nowMs,
     leadMs,
     timezone: lock.timezone,
     capacity: lock.capacity,
     usedUpRetentionMs: options.usedUpRetentionMs,
-  })
+  }
+  const plan = planLock(planned, sync.reported, planOptions)
+  // Capacity planning, renewed on every look: when will a scheduled code find no slot?
+  const scheduled = [...plan.codes.values()].some((p) => p.phase === 'scheduled')
+  const noSlotAt = scheduled
+    ? forecastNoSlots(planned, sync.reported, planOptions)
+    : new Map<string, number>()
   const digests = new Map(planned.map((p) => [p.id, p.digest]))
 
   // Commands sent before the lock went out of reach are likely lost: send them again once it is back.
@@ -101,7 +113,7 @@ export async function reconcileLock(ctx: ReconcileContext, lockId: string): Prom
 
   await recordExpiries(ctx, synced, offline, plan, lock.timezone, nowMs)
   const offlineRevocations = liveOfflineRevocations(offline, nowMs)
-  await updateSyncedStatuses(ctx, synced, plan, sync, pending, digests, unreachable, lock, nowMs)
+  await updateSyncedStatuses(ctx, synced, plan, noSlotAt, sync, pending, digests, unreachable, lock, nowMs)
   await updateOfflineStatuses(ctx, offline, sync, lock, nowMs)
 
   const times: (number | null)[] = [plan.nextAt]
@@ -226,6 +238,7 @@ async function updateSyncedStatuses(
   ctx: ReconcileContext,
   synced: AccessCode[],
   plan: LockPlan,
+  noSlotAt: Map<string, number>,
   sync: LockSync,
   pending: Record<string, PendingOp>,
   digests: Map<string, string>,
@@ -241,7 +254,7 @@ async function updateSyncedStatuses(
     const outcome = nextStatus({
       status: code.status,
       errors: withoutClockIssues(code.errors),
-      warnings: withoutClockIssues(code.warnings),
+      warnings: withoutClockIssues(code.warnings).filter((w) => w.code !== LOCK_FULL_WHEN_DUE),
       pendingSince: code.pendingSince?.getTime() ?? null,
       phase: codePlan.phase,
       onLock: reported !== undefined,
@@ -254,6 +267,10 @@ async function updateSyncedStatuses(
       delayWarningMs: ctx.options.delayWarningMs,
       maxAttempts: ctx.options.maxAttempts,
     })
+    const noSlot = noSlotAt.get(code.id)
+    if (outcome.status === 'scheduled' && noSlot !== undefined) {
+      outcome.warnings.push(lockFullWhenDueIssue(lock.capacity, noSlot, lock.timezone))
+    }
     if (outcome.status === 'setting' || outcome.status === 'set' || outcome.status === 'failed') {
       const clock = clockIssues(lock, needsClock(ruleOf(code), null))
       outcome.errors.push(...clock.errors)

@@ -1,7 +1,7 @@
 import { type AccessRule, DEFAULT_GRACE_MS, decide, nextOpening, windowEnd } from '@latchkey/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { forecastNoSlot, type PlannedCode, type PlanOptions, planCode, planLock } from './plan.ts'
+import { forecastNoSlots, type PlannedCode, type PlanOptions, planCode, planLock } from './plan.ts'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -161,7 +161,11 @@ describe('planLock with a memo', () => {
   })
 })
 
-describe('forecastNoSlot', () => {
+describe('forecastNoSlots', () => {
+  const forecastNoSlot = (
+    ...[codes, held, opts, id]: [PlannedCode[], Parameters<typeof forecastNoSlots>[1], PlanOptions, string]
+  ) => forecastNoSlots(codes, held, opts).get(id) ?? null
+
   const timed = (id: string, startH: number, endH: number): PlannedCode =>
     code({ kind: 'timed', startsAt: NOW + startH * HOUR, endsAt: NOW + endH * HOUR }, { id })
 

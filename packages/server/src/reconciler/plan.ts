@@ -161,29 +161,27 @@ export const FORECAST_HORIZON_MS = 366 * 24 * 3_600_000
 const FORECAST_MAX_STEPS = 2_000
 
 /**
- * Capacity planning: the first instant from `options.nowMs` at which code `codeId` must be on the lock
- * but finds no slot, or null when it fits for as long as it is wanted (within a year). The lock is
- * taken to hold, after each change of the plan (a code coming due, ending or used up), exactly what
- * the plan admits; codes are placed as the reconciler places them (held first, then oldest first).
+ * Capacity planning: for each code that will be wanted on the lock at an instant where it finds no
+ * slot (from `options.nowMs`, within a year), the first such instant. The lock is taken to hold, after
+ * each change of the plan (a code coming due, ending or used up), exactly what the plan admits; codes
+ * are placed as the reconciler places them (held first, then oldest first).
  */
-export function forecastNoSlot(
+export function forecastNoSlots(
   codes: readonly PlannedCode[],
   reported: Readonly<Record<string, ReportedCode>>,
   options: PlanOptions,
-  codeId: string,
-): number | null {
+): Map<string, number> {
   const until = options.nowMs + FORECAST_HORIZON_MS
+  const found = new Map<string, number>()
   let nowMs = options.nowMs
   let held = reported
   const memo: PlanMemo = new Map()
   for (let step = 0; step < FORECAST_MAX_STEPS; step++) {
     const plan = planLock(codes, held, { ...options, nowMs }, memo)
-    if (plan.diff.full.includes(codeId)) return nowMs
-    const phase = plan.codes.get(codeId)?.phase
-    if (phase === undefined || phase === 'deleted' || phase === 'ended' || phase === 'used_up') return null
+    for (const id of plan.diff.full) if (!found.has(id)) found.set(id, nowMs)
     held = Object.fromEntries(plan.diff.admitted.map((id) => [id, held[id] ?? { d: '', u: 0 }]))
-    if (plan.nextAt === null || plan.nextAt > until) return null
+    if (plan.nextAt === null || plan.nextAt > until) break
     nowMs = Math.max(plan.nextAt, nowMs + 1)
   }
-  return null
+  return found
 }

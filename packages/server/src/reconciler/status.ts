@@ -2,6 +2,8 @@
  * The status, errors and warnings of a synced code after a look at its lock (SPEC §3), as a pure
  * function of where the code stands (plan.ts), what the lock holds and what is in flight.
  */
+
+import { localTime } from '../local-time.ts'
 import type { AccessCodeStatus, CodeIssue, PendingOp } from '../store/schema.ts'
 import type { CodePhase } from './plan.ts'
 
@@ -57,6 +59,16 @@ export function lockFullIssue(capacity: number): CodeIssue {
   return {
     code: 'lock_full',
     message: `the lock is full: its ${capacity} slots hold codes that must be on it now; this code goes on as soon as a slot frees (delete a code or wait for one to end)`,
+  }
+}
+
+/** Capacity planning: a scheduled code that will find no slot when it is due (plan.ts `forecastNoSlots`). */
+export const LOCK_FULL_WHEN_DUE = 'lock_full_when_due'
+
+export function lockFullWhenDueIssue(capacity: number, atMs: number, timezone: string): CodeIssue {
+  return {
+    code: LOCK_FULL_WHEN_DUE,
+    message: `on ${localTime(atMs, timezone)} the lock’s ${capacity} slots will all hold codes that must be on it then, made before this one: it will not fit unless one of them is deleted or ends sooner`,
   }
 }
 

@@ -100,8 +100,16 @@ export const ZAccessCode = z
     firstUsedAt: ZTimestamp.nullable(),
     lastUsedAt: ZTimestamp.nullable(),
     status: z.enum(['scheduled', 'setting', 'set', 'removing', 'removed', 'failed', 'issued']),
-    errors: z.array(ZIssue),
-    warnings: z.array(ZIssue),
+    errors: z
+      .array(ZIssue)
+      .describe(
+        '`lock_full`, `lock_offline`, `duplicate_code_on_lock`, `lock_clock_not_set`, `failed_to_set`, `failed_to_remove`.',
+      ),
+    warnings: z
+      .array(ZIssue)
+      .describe(
+        '`delay_in_setting_on_lock`, `lock_clock_drift`, `lock_full_when_due` (a scheduled code that will find no slot when it is due, and when), and for offline codes `offline_code_cannot_be_revoked_remotely`, `must_be_used_within_24_hours` / `_6_hours`.',
+      ),
     firstUseBy: ZTimestamp.nullable().describe('Offline codes: the first use must come before this.'),
     setOnLockAt: ZTimestamp.nullable().describe('When the lock confirmed holding it.'),
     expiredAt: ZTimestamp.nullable().describe('When its window ended.'),
