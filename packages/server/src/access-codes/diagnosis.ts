@@ -16,11 +16,9 @@ import { and, desc, eq, gte } from 'drizzle-orm'
 import { getOrganizationSettings } from '../accounts/organization-settings.ts'
 import { localTime } from '../local-time.ts'
 import { loadLockSync } from '../reconciler/lock-sync.ts'
-import { forecastNoSlots } from '../reconciler/plan.ts'
-import { lockFullWhenDueIssue } from '../reconciler/status.ts'
+import { LOCK_FULL_WHEN_DUE } from '../reconciler/status.ts'
 import type { Db } from '../store/open-store.ts'
 import { type AccessCode, events, type Lock, locks } from '../store/schema.ts'
-import { plannedCodesOf, planOptionsOf } from './placement.ts'
 import { ruleOf } from './rule.ts'
 
 export type CheckResult = 'pass' | 'warn' | 'fail'
@@ -87,7 +85,7 @@ export async function diagnoseAccessCode(db: Db, code: AccessCode, nowMs: number
   checks.push(windowCheck(code, rule, lock, lockNow))
   checks.push(clockCheck(code, rule, lock))
   checks.push(await syncCheck(db, code, lock, nowMs))
-  checks.push(await capacityCheck(db, code, lock, nowMs))
+  checks.push(await capacityCheck(db, code, lock))
   checks.push(await lockoutCheck(db, lock, nowMs))
   checks.push(await denialsCheck(db, code, lock, nowMs))
   return finish(code, nowMs, checks)
@@ -297,7 +295,7 @@ async function syncCheck(db: Db, code: AccessCode, lock: Lock, nowMs: number): P
   }
 }
 
-async function capacityCheck(db: Db, code: AccessCode, lock: Lock, nowMs: number): Promise<DiagnosisCheck> {
+async function capacityCheck(db: Db, code: AccessCode, lock: Lock): Promise<DiagnosisCheck> {
   const sync = await loadLockSync(db, lock.id)
   const used = sync === undefined ? lock.codesOnLock : Object.keys(sync.reported).length
   const slots = `${used} of ${lock.capacity} slots are in use`
@@ -311,18 +309,13 @@ async function capacityCheck(db: Db, code: AccessCode, lock: Lock, nowMs: number
   if (code.delivery === 'offline')
     return { check: 'capacity', result: 'pass', message: `An offline code takes no slot (${slots}).` }
   if (code.status === 'scheduled') {
-    // Capacity planning: will there be a slot for it when it is due, and for as long as it is wanted?
-    const noSlotAt = forecastNoSlots(
-      await plannedCodesOf(db, lock.id),
-      sync?.reported ?? {},
-      await planOptionsOf(db, lock, nowMs),
-    ).get(code.id)
-    if (noSlotAt !== undefined) {
-      const { message } = lockFullWhenDueIssue(lock.capacity, noSlotAt, lock.timezone)
+    // Capacity planning: the reconciler works it out on every look at the lock (status.ts).
+    const noSlot = code.warnings.find((w) => w.code === LOCK_FULL_WHEN_DUE)
+    if (noSlot !== undefined) {
       return {
         check: 'capacity',
         result: 'warn',
-        message: `${message.charAt(0).toUpperCase()}${message.slice(1)} (${slots} now).`,
+        message: `${noSlot.message.charAt(0).toUpperCase()}${noSlot.message.slice(1)} (${slots} now).`,
       }
     }
     return {

@@ -28,7 +28,7 @@ export interface Placement {
 }
 
 /** The lock's synced codes not yet removed, as the reconciler plans them (oldest first). */
-export async function plannedCodesOf(
+async function plannedCodesOf(
   db: Db,
   lockId: string,
   exceptId?: string,
@@ -58,7 +58,7 @@ export async function plannedCodesOf(
 }
 
 /** What the reconciler is told of a lock when planning it. */
-export async function planOptionsOf(db: Db, lock: Lock, nowMs: number): Promise<PlanOptions> {
+async function planOptionsOf(db: Db, lock: Lock, nowMs: number): Promise<PlanOptions> {
   const settings = await getOrganizationSettings(db, lock.organizationId)
   return {
     nowMs,

@@ -16,7 +16,7 @@ import type { AuthContext } from '../accounts/sessions.ts'
 import { canonicalRule } from '../reconciler/digest.ts'
 import { recordCodeEvent } from '../reconciler/events.ts'
 import { requestReconcile } from '../reconciler/reconciler.ts'
-import { DELAY_WARNING, LOCK_FULL_WHEN_DUE } from '../reconciler/status.ts'
+import { withoutRenewedWarnings } from '../reconciler/status.ts'
 import { type AccessCode, accessCodes } from '../store/schema.ts'
 import { assertNotOver, assertPinFree, type Deps, ruleFromInput } from './create-access-code.ts'
 import { withPinLock } from './live-pins.ts'
@@ -100,10 +100,7 @@ export async function updateAccessCode(
       Object.assign(changes, {
         status: placement.status,
         errors: placement.errors,
-        warnings: [
-          ...code.warnings.filter((w) => w.code !== DELAY_WARNING && w.code !== LOCK_FULL_WHEN_DUE),
-          ...placement.warnings,
-        ],
+        warnings: [...withoutRenewedWarnings(code.warnings), ...placement.warnings],
         pendingSince: placement.pendingSince,
         attempts: 0,
       })

@@ -29,13 +29,7 @@ import { recordCodeEvent } from './events.ts'
 import { dropPending, loadLockSync, markStale, putPending, REVOCATIONS_KEY } from './lock-sync.ts'
 import { type ResolvedOptions, retryAt } from './options.ts'
 import { forecastNoSlots, type LockPlan, type PlannedCode, planLock } from './plan.ts'
-import {
-  LOCK_FULL_WHEN_DUE,
-  lockFullWhenDueIssue,
-  nextStatus,
-  type StatusOutcome,
-  type Unreachable,
-} from './status.ts'
+import { nextStatus, type StatusOutcome, type Unreachable } from './status.ts'
 
 const HOUR_MS = 3_600_000
 /** The most revocation ids a lock takes (set_revocations). */
@@ -254,7 +248,7 @@ async function updateSyncedStatuses(
     const outcome = nextStatus({
       status: code.status,
       errors: withoutClockIssues(code.errors),
-      warnings: withoutClockIssues(code.warnings).filter((w) => w.code !== LOCK_FULL_WHEN_DUE),
+      warnings: withoutClockIssues(code.warnings),
       pendingSince: code.pendingSince?.getTime() ?? null,
       phase: codePlan.phase,
       onLock: reported !== undefined,
@@ -264,13 +258,11 @@ async function updateSyncedStatuses(
       unreachable,
       nowMs,
       capacity: lock.capacity,
+      timezone: lock.timezone,
+      noSlotAt: noSlotAt.get(code.id) ?? null,
       delayWarningMs: ctx.options.delayWarningMs,
       maxAttempts: ctx.options.maxAttempts,
     })
-    const noSlot = noSlotAt.get(code.id)
-    if (outcome.status === 'scheduled' && noSlot !== undefined) {
-      outcome.warnings.push(lockFullWhenDueIssue(lock.capacity, noSlot, lock.timezone))
-    }
     if (outcome.status === 'setting' || outcome.status === 'set' || outcome.status === 'failed') {
       const clock = clockIssues(lock, needsClock(ruleOf(code), null))
       outcome.errors.push(...clock.errors)

@@ -27,6 +27,10 @@ export interface StatusInput {
   unreachable: Unreachable
   nowMs: number
   capacity: number
+  /** The lock's IANA zone (for times in messages). */
+  timezone: string
+  /** When this code, if scheduled, will find no slot (plan.ts `forecastNoSlots`), or null. */
+  noSlotAt: number | null
   /** Waiting this long for the lock adds `delay_in_setting_on_lock`. */
   delayWarningMs: number
   /** After this many unacknowledged attempts, `failed_to_set`. */
@@ -72,6 +76,10 @@ export function lockFullWhenDueIssue(capacity: number, atMs: number, timezone: s
   }
 }
 
+/** Without the warnings each look at the lock (and each change of the code) works out again. */
+export const withoutRenewedWarnings = (warnings: readonly CodeIssue[]): CodeIssue[] =>
+  warnings.filter((w) => w.code !== DELAY_WARNING && w.code !== LOCK_FULL_WHEN_DUE)
+
 export function noGatewayIssue(): CodeIssue {
   return {
     code: 'lock_offline',
@@ -115,7 +123,7 @@ function lateWarning(waitingMs: number, removed: boolean): CodeIssue {
 
 export function nextStatus(input: StatusInput): StatusOutcome {
   const { nowMs, phase, onLock, pending } = input
-  const others = input.warnings.filter((w) => w.code !== DELAY_WARNING)
+  const others = withoutRenewedWarnings(input.warnings)
   const waiting = input.pendingSince ?? nowMs
   const waited = nowMs - waiting
   const late = input.pendingSince !== null && waited >= input.delayWarningMs
@@ -123,7 +131,9 @@ export function nextStatus(input: StatusInput): StatusOutcome {
   if (phase === 'deleted' || phase === 'ended' || phase === 'used_up' || phase === 'scheduled') {
     const stillThere = onLock || (pending !== undefined && pending.op === 'set')
     if (phase === 'scheduled') {
-      return { status: 'scheduled', errors: [], warnings: others, pendingSince: null }
+      const noSlot =
+        input.noSlotAt === null ? [] : [lockFullWhenDueIssue(input.capacity, input.noSlotAt, input.timezone)]
+      return { status: 'scheduled', errors: [], warnings: [...others, ...noSlot], pendingSince: null }
     }
     if (!stillThere) {
       const wasWaiting = input.status === 'removing'
