@@ -1,7 +1,7 @@
 /** Finding a lock or a code within the caller's organization: anything else is `not_found`. */
 import { LatchkeyError } from '@latchkey/core'
 import { and, eq, isNull } from 'drizzle-orm'
-import { isUuid } from '../accounts/db-errors.ts'
+import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { type AccessCode, accessCodes, type Lock, locks } from '../store/schema.ts'
 

@@ -4,8 +4,8 @@
  */
 import { LatchkeyError, type PermissionLevel, type WeeklySchedule } from '@latchkey/core'
 import { and, asc, eq, isNull, type SQL } from 'drizzle-orm'
-import { isUuid } from '../accounts/db-errors.ts'
 import { accessEndsAt, permissionStatus } from '../permissions/permissions.ts'
+import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { type Lock, locks, type Permission, permissions } from '../store/schema.ts'
 import type { AppPrincipal } from './app-sessions.ts'

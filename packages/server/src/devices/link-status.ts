@@ -8,7 +8,7 @@
  */
 import { isLatchkeyError } from '@latchkey/core'
 import { decodePayload } from '@latchkey/protocol'
-import { isUuid } from '../accounts/db-errors.ts'
+import { isUuid } from '../store/index.ts'
 import {
   type ChannelContext,
   loadLockForGateway,

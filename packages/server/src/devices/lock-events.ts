@@ -6,7 +6,7 @@
  */
 import type { LockEvent } from '@latchkey/protocol'
 import { and, desc, eq, inArray } from 'drizzle-orm'
-import { isUuid } from '../accounts/db-errors.ts'
+import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import {
   accessCodes,

@@ -10,8 +10,8 @@
 import { isLatchkeyError } from '@latchkey/core'
 import { type Command, type LockEvent, openLockMessage, type Reply, ZTableReport } from '@latchkey/protocol'
 import { and, eq, sql } from 'drizzle-orm'
-import { isUuid } from '../accounts/db-errors.ts'
 import { recordEvent } from '../store/events.ts'
+import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { events, gateways, lockCommands, locks } from '../store/schema.ts'
 import {

@@ -14,9 +14,9 @@ import {
   randomSecret,
 } from '@latchkey/protocol'
 import { and, asc, eq, gt, isNull, or } from 'drizzle-orm'
-import { isUuid } from '../accounts/db-errors.ts'
 import type { Secrets } from '../secrets.ts'
 import { recordEvent } from '../store/events.ts'
+import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { gateways, type Lock, locks } from '../store/schema.ts'
 import { decryptLockSecret, lockSecretContext } from './lock-keys.ts'

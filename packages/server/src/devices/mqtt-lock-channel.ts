@@ -22,7 +22,7 @@ import {
 } from '@latchkey/protocol'
 import { and, eq, isNotNull, isNull, lt, sql } from 'drizzle-orm'
 import mqtt, { type MqttClient } from 'mqtt'
-import { isUuid } from '../accounts/db-errors.ts'
+import { isUuid } from '../store/index.ts'
 import { gateways, lockCommands, locks } from '../store/schema.ts'
 import {
   type ChannelContext,

@@ -11,10 +11,10 @@ import {
   type WeeklySchedule,
 } from '@latchkey/core'
 import { and, eq, inArray, isNull } from 'drizzle-orm'
-import { isUniqueViolation, isUuid } from '../accounts/db-errors.ts'
 import { normalizeEmail } from '../accounts/signup.ts'
 import { requestRevocationSync } from '../app-users/revocations.ts'
 import { recordEvent } from '../store/events.ts'
+import { isUniqueViolation, isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { locks, memberships, permissions, type Role, users } from '../store/schema.ts'
 import { findUniqueCode } from '../unique-codes/unique-codes.ts'

@@ -13,7 +13,7 @@ import {
   windowEnd,
 } from '@latchkey/core'
 import { and, asc, eq, inArray, isNull, type SQL } from 'drizzle-orm'
-import { isUuid } from '../accounts/db-errors.ts'
+import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { locks, type Permission, permissions, uniqueCodes, users } from '../store/schema.ts'
 

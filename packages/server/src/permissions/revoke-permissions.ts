@@ -4,9 +4,9 @@
  */
 import { LatchkeyError } from '@latchkey/core'
 import { and, eq, inArray, isNull, type SQL } from 'drizzle-orm'
-import { isUuid } from '../accounts/db-errors.ts'
 import { requestRevocationSync, revokeEKeys } from '../app-users/revocations.ts'
 import { recordEvent } from '../store/events.ts'
+import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { locks, permissions, uniqueCodes, users } from '../store/schema.ts'
 

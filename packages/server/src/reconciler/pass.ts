@@ -9,10 +9,10 @@ import { type AccessRule, isLatchkeyError, LatchkeyError, windowEnd } from '@lat
 import type { Command } from '@latchkey/protocol'
 import { and, asc, eq, gt, inArray, isNotNull, isNull, ne, or, sql } from 'drizzle-orm'
 import { decryptPin, offlineRevocationId, ruleOf } from '../access-codes/rule.ts'
-import { isUuid } from '../accounts/db-errors.ts'
 import { getOrganizationSettings } from '../accounts/organization-settings.ts'
 import type { LockChannel } from '../devices/lock-channel.ts'
 import type { Secrets } from '../secrets.ts'
+import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import {
   type AccessCode,

@@ -4,10 +4,10 @@
  */
 import { randomUUID } from 'node:crypto'
 import { generateUniqueCode, LatchkeyError, validateUniqueCodeExpiry } from '@latchkey/core'
-import { isUniqueViolation } from '../accounts/db-errors.ts'
 import { getOrganizationSettings } from '../accounts/organization-settings.ts'
 import type { Secrets } from '../secrets.ts'
 import { recordEvent } from '../store/events.ts'
+import { isUniqueViolation } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { uniqueCodes } from '../store/schema.ts'
 import { toUniqueCodeView, type UniqueCodeView, uniqueCodeContext } from './unique-codes.ts'

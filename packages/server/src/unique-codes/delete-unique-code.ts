@@ -5,10 +5,10 @@
  */
 import { LatchkeyError } from '@latchkey/core'
 import { and, eq, isNull } from 'drizzle-orm'
-import { isUuid } from '../accounts/db-errors.ts'
 import { requestRevocationSync, revokeEKeys } from '../app-users/revocations.ts'
 import { endShares } from '../permissions/revoke-permissions.ts'
 import { recordEvent } from '../store/events.ts'
+import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { appSessions, permissions, uniqueCodes } from '../store/schema.ts'
 

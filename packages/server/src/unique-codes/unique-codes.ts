@@ -5,8 +5,8 @@
  */
 import { formatUniqueCode, LatchkeyError } from '@latchkey/core'
 import { and, desc, eq, gt, isNull, lte, type SQL } from 'drizzle-orm'
-import { isUuid } from '../accounts/db-errors.ts'
 import type { Secrets } from '../secrets.ts'
+import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { type UniqueCode, uniqueCodes } from '../store/schema.ts'
 

@@ -1,4 +1,4 @@
-/** Recognising database errors by SQLSTATE (through drizzle's wrapper), never by message. */
+/** Recognising database errors by SQLSTATE (through drizzle's wrapper), never by message; and the shape of a stored id. */
 export function sqlState(error: unknown): string | undefined {
   for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code
