@@ -17,7 +17,7 @@ import {
 } from '@latchkey/core'
 import type { AuthContext } from '../accounts/sessions.ts'
 import type { ServerDeps } from '../context.ts'
-import { recordCodeEvent } from '../reconciler/events.ts'
+import { recordCodeEvent } from '../events/index.ts'
 import { requestReconcile } from '../reconciler/reconciler.ts'
 import { type AccessCode, type AccessCodeDelivery, accessCodes, type Lock } from '../store/schema.ts'
 import { isPinLive, livePins, withPinLock } from './live-pins.ts'

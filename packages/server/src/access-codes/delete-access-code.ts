@@ -6,7 +6,7 @@
  */
 import { and, eq, isNull } from 'drizzle-orm'
 import type { AuthContext } from '../accounts/sessions.ts'
-import { recordCodeEvent } from '../reconciler/events.ts'
+import { recordCodeEvent } from '../events/index.ts'
 import { loadLockSync } from '../reconciler/lock-sync.ts'
 import { offlineCouldOpen } from '../reconciler/pass.ts'
 import { requestReconcile } from '../reconciler/reconciler.ts'

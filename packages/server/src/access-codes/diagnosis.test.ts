@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { appendEvents } from '../events/index.ts'
 import { addLock, createCode, type Fixture, getCode, settle, setup } from '../reconciler/test-setup.ts'
-import { appendEvents } from '../store/events.ts'
 import { locks } from '../store/schema.ts'
 import { addMemberAndLogin, type TestAccount } from '../testing.ts'
 

@@ -4,8 +4,8 @@
  * `lock.access_denied` and answered 403 `forbidden` with the reason.
  */
 import { type AccessRule, type DenyReason, decide, LatchkeyError } from '@latchkey/core'
+import { recordEvent } from '../events/index.ts'
 import { shareRuleOf } from '../permissions/permissions.ts'
-import { recordEvent } from '../store/events.ts'
 import type { Db } from '../store/open-store.ts'
 import type { AppShare } from './app-locks.ts'
 import type { AppPrincipal } from './app-sessions.ts'

@@ -10,7 +10,7 @@
 import { isLatchkeyError } from '@latchkey/core'
 import { type Command, type LockEvent, openLockMessage, type Reply, ZTableReport } from '@latchkey/protocol'
 import { and, eq, sql } from 'drizzle-orm'
-import { recordEvent } from '../store/events.ts'
+import { lockEventRow, lookupActors, lookupCodeLabels, recordEvent } from '../events/index.ts'
 import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { events, gateways, lockCommands, locks } from '../store/schema.ts'
@@ -22,7 +22,6 @@ import {
   lowestReceivable,
   type MessageOutcome,
 } from './channel-context.ts'
-import { lockEventRow, lookupActors, lookupCodeLabels } from './lock-events.ts'
 
 /** A table report at or above this share of the lock's capacity records `lock.capacity_low`. */
 export const CAPACITY_LOW_SHARE = 0.9

@@ -14,8 +14,8 @@ import {
   randomSecret,
 } from '@latchkey/protocol'
 import { and, asc, eq, gt, isNull, or } from 'drizzle-orm'
+import { recordEvent } from '../events/index.ts'
 import type { Secrets } from '../secrets.ts'
-import { recordEvent } from '../store/events.ts'
 import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { gateways, type Lock, locks } from '../store/schema.ts'

@@ -13,7 +13,7 @@ import {
 import { and, eq, inArray, isNull } from 'drizzle-orm'
 import { normalizeEmail } from '../accounts/signup.ts'
 import { requestRevocationSync } from '../app-users/revocations.ts'
-import { recordEvent } from '../store/events.ts'
+import { recordEvent } from '../events/index.ts'
 import { isUniqueViolation, isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { locks, memberships, permissions, type Role, users } from '../store/schema.ts'

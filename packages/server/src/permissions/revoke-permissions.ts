@@ -5,7 +5,7 @@
 import { LatchkeyError } from '@latchkey/core'
 import { and, eq, inArray, isNull, type SQL } from 'drizzle-orm'
 import { requestRevocationSync, revokeEKeys } from '../app-users/revocations.ts'
-import { recordEvent } from '../store/events.ts'
+import { recordEvent } from '../events/index.ts'
 import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { locks, permissions, uniqueCodes, users } from '../store/schema.ts'

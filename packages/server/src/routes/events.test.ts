@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { recordEvent } from '../store/events.ts'
+import { recordEvent } from '../events/index.ts'
 import {
   addMemberAndLogin,
   buildTestApp,

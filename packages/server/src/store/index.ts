@@ -1,5 +1,4 @@
 export { isUniqueViolation, isUuid, sqlState } from './db-errors.ts'
-export { appendEvents, type RecordEventInput, recordEvent } from './events.ts'
 export { acquireDataDirLock, type DataDirLock } from './lockfile.ts'
 export { MIGRATIONS_FOLDER } from './migrate.ts'
 export { type Db, type OpenStoreOptions, openStore, type Schema, type Store } from './open-store.ts'

@@ -3,8 +3,8 @@
  * out, and the next device to log in with the code is bound to it.
  */
 import { and, eq, isNull } from 'drizzle-orm'
+import { recordEvent } from '../events/index.ts'
 import type { Secrets } from '../secrets.ts'
-import { recordEvent } from '../store/events.ts'
 import type { Db } from '../store/open-store.ts'
 import { appSessions, uniqueCodes } from '../store/schema.ts'
 import { findUniqueCode, toUniqueCodeView, type UniqueCodeView } from './unique-codes.ts'

@@ -4,8 +4,8 @@
  * stored never loses or doubles an event.
  */
 import { sql } from 'drizzle-orm'
-import type { Db } from './open-store.ts'
-import { events, type NewEventRow } from './schema.ts'
+import type { Db } from '../store/index.ts'
+import { events, type NewEventRow } from '../store/index.ts'
 
 /** Stores the events in one statement; returns the ids of those newly stored (duplicates are skipped). */
 export async function appendEvents(db: Db, rows: NewEventRow[]): Promise<number[]> {

@@ -3,9 +3,9 @@
  * (docs/EVENTS.md), so that the audit reads well after either was renamed or deleted.
  */
 import { eq } from 'drizzle-orm'
-import { recordEvent } from '../store/events.ts'
 import type { Db } from '../store/open-store.ts'
 import { type AccessCode, locks } from '../store/schema.ts'
+import { recordEvent } from './record.ts'
 
 export type CodeEventType =
   | 'access_code.created'
