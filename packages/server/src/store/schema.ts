@@ -181,8 +181,13 @@ export const locks = pgTable(
     eventCapacity: integer('event_capacity').notNull(),
     /** The lock's 256-bit secret, encrypted at rest (Secrets.encrypt, AAD = `lock:<id>`). */
     secretEncrypted: text('secret_encrypted').notNull(),
-    /** Counter of the last command sealed to this lock (monotonic; the next frame uses +1). */
+    /**
+     * The highest command counter reserved for this lock (server processes take blocks of counters
+     * ahead, committed before any frame of the block is sealed; devices/command-counters.ts).
+     */
     commandCounter: bigint('command_counter', { mode: 'number' }).notNull().default(0),
+    /** The highest command counter sealed and published to this lock (keeps frames in counter order). */
+    commandSentCounter: bigint('command_sent_counter', { mode: 'number' }).notNull().default(0),
     /** Counter of the last authenticated frame received from the lock (replays at or below it are refused). */
     lastReceivedCounter: bigint('last_received_counter', { mode: 'number' }).notNull().default(0),
     /**

@@ -1,0 +1,1 @@
+ALTER TABLE "locks" ADD COLUMN "command_sent_counter" bigint DEFAULT 0 NOT NULL;
