@@ -1,1 +1,0 @@
-ALTER TABLE "locks" ADD COLUMN "command_sent_counter" bigint DEFAULT 0 NOT NULL;
