@@ -9,6 +9,8 @@ import {
   type AccessRule,
   assertTimezone,
   generatePin,
+  type IssuedOfflinePin,
+  isLatchkeyError,
   LatchkeyError,
   validatePin,
   validateRule,
@@ -22,7 +24,14 @@ import { requestReconcile } from '../reconciler/reconciler.ts'
 import { type AccessCode, type AccessCodeDelivery, accessCodes, type Lock } from '../store/schema.ts'
 import { isPinLive, livePins, withPinLock } from './live-pins.ts'
 import { findLock } from './lookup.ts'
-import { issueOfflineCode, offlineUnavailable, offlineUnavailableReason, offlineWarnings } from './offline.ts'
+import {
+  issueOfflineCode,
+  offlineUnavailable,
+  offlineUnavailableReason,
+  offlineWarnings,
+  oneTimeInstead,
+  oneTimeInsteadWarning,
+} from './offline.ts'
 import { placeSyncedCode } from './placement.ts'
 import { pinContext } from './rule.ts'
 
@@ -91,17 +100,23 @@ export async function createAccessCode(
   const nowMs = deps.clock.now()
   const lock = await findLock(deps.db, auth.organizationId, lockId)
   assertTimezone(lock.timezone)
-  const rule = ruleFromInput(input)
-  assertNotOver(rule, lock.timezone, nowMs)
+  const asked = ruleFromInput(input)
+  assertNotOver(asked, lock.timezone, nowMs)
   const customPin = input.code !== undefined
   if (customPin) validatePin(input.code)
 
-  const delivery = await chooseDelivery(deps, lock, rule, customPin, input.delivery ?? 'auto')
+  const { delivery, rule, oneTime } = await chooseDelivery(
+    deps,
+    lock,
+    asked,
+    customPin,
+    input.delivery ?? 'auto',
+  )
   const created = await withPinLock(deps.db, lock.id, async (db) => {
     const inTx = { ...deps, db }
     const row =
       delivery === 'offline'
-        ? await offlineRow(inTx, lock, rule, nowMs)
+        ? await offlineRow(inTx, lock, rule, nowMs, oneTime)
         : await syncedRow(inTx, lock, rule, input.code, nowMs)
     const now = new Date(nowMs)
     const [code] = await db
@@ -138,20 +153,31 @@ export async function createAccessCode(
   return created
 }
 
+/**
+ * Where the code goes, and its rule there. `auto` with the lock out of reach issues an offline code,
+ * except for what the offline scheme cannot carry: a recurring code or a chosen PIN goes synced (it
+ * reaches the lock when the lock is next reached); a use limit is refused, but a timed code with
+ * `maxUses: 1` whose window fits becomes an offline one-time code, and says so.
+ */
 async function chooseDelivery(
   deps: Deps,
   lock: Lock,
   rule: AccessRule,
   customPin: boolean,
   requested: AccessCodeDelivery | 'auto',
-): Promise<AccessCodeDelivery> {
+): Promise<{ delivery: AccessCodeDelivery; rule: AccessRule; oneTime: boolean }> {
+  const synced = { delivery: 'synced' as const, rule, oneTime: false }
   const unavailable = offlineUnavailableReason(rule, customPin)
   if (requested === 'offline') {
     if (unavailable !== null) throw offlineUnavailable(unavailable)
-    return 'offline'
+    return { delivery: 'offline', rule, oneTime: false }
   }
-  if (requested === 'synced' || unavailable !== null) return 'synced'
-  return (await deps.channel.reachable(lock.id)) ? 'synced' : 'offline'
+  if (requested === 'synced' || (await deps.channel.reachable(lock.id))) return synced
+  if (customPin || rule.kind === 'recurring') return synced
+  if (rule.maxUses !== undefined && rule.kind !== 'one_time') {
+    return { delivery: 'offline', rule: oneTimeInstead(rule, lock.name), oneTime: true }
+  }
+  return unavailable === null ? { delivery: 'offline', rule, oneTime: false } : synced
 }
 
 type RowFields = Omit<
@@ -201,14 +227,23 @@ async function syncedRow(
   }
 }
 
-async function offlineRow(deps: Deps, lock: Lock, rule: AccessRule, nowMs: number): Promise<RowFields> {
-  const issued = issueOfflineCode(
-    deps.secrets,
-    lock,
-    rule,
-    await livePins(deps.db, deps.secrets, lock.id, nowMs),
-    nowMs,
-  )
+async function offlineRow(
+  deps: Deps,
+  lock: Lock,
+  rule: AccessRule,
+  nowMs: number,
+  oneTimeForLimit: boolean,
+): Promise<RowFields> {
+  const pins = await livePins(deps.db, deps.secrets, lock.id, nowMs)
+  let issued: IssuedOfflinePin
+  try {
+    issued = issueOfflineCode(deps.secrets, lock, rule, pins, nowMs)
+  } catch (error) {
+    if (!oneTimeForLimit || !isLatchkeyError(error) || error.code !== 'offline_code_unavailable') throw error
+    throw offlineUnavailable(
+      `${lock.name} cannot be reached now, and an offline timed code has no use limit; as a one-time code it would open for 6 hours from its start hour, past the end asked for: end it at least that late, use delivery synced, or leave out maxUses`,
+    )
+  }
   const id = randomUUID()
   return {
     id,
@@ -222,6 +257,9 @@ async function offlineRow(deps: Deps, lock: Lock, rule: AccessRule, nowMs: numbe
     offlineFirstUseBy: new Date(issued.firstUseBy),
     status: 'issued',
     errors: [],
-    warnings: offlineWarnings(issued),
+    warnings: [
+      ...(oneTimeForLimit ? [oneTimeInsteadWarning(issued, lock.name)] : []),
+      ...offlineWarnings(issued),
+    ],
   }
 }

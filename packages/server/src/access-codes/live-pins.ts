@@ -1,9 +1,10 @@
 /**
  * PINs live on a lock: every code that the lock holds or may still accept — synced codes not yet
- * removed and not ended, offline codes that can still be typed (deleted ones too, until the lock
- * revokes them). A new PIN must differ from all of them (SPEC §3, §6).
+ * removed and not ended, offline codes that can still be typed — and every deleted offline code the
+ * lock may still refuse (its revocation list holds it until the code could no longer open). A new PIN
+ * must differ from all of them (SPEC §3, §6).
  */
-import { and, eq, gt, isNull, lte, ne, not, or, type SQL, sql } from 'drizzle-orm'
+import { and, eq, gt, isNotNull, isNull, lte, ne, not, or, type SQL, sql } from 'drizzle-orm'
 import type { Secrets } from '../secrets.ts'
 import type { Db } from '../store/open-store.ts'
 import { accessCodes } from '../store/schema.ts'
@@ -27,7 +28,12 @@ function live(lockId: string, nowMs: number, exceptId?: string): SQL {
   const now = new Date(nowMs)
   return and(
     eq(accessCodes.lockId, lockId),
-    ne(accessCodes.status, 'removed'),
+    or(
+      ne(accessCodes.status, 'removed'),
+      // A deleted offline code stays on the lock's revocation list until it could no longer open: a
+      // new code with its PIN — the same (H, start) — would be refused by the lock as revoked.
+      and(eq(accessCodes.delivery, 'offline'), isNotNull(accessCodes.deletedAt)),
+    ),
     isNull(accessCodes.expiredAt),
     or(isNull(accessCodes.endsAt), gt(accessCodes.endsAt, now)),
     // An offline code never typed before its first-use limit can no longer be.

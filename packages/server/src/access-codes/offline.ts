@@ -25,6 +25,9 @@ export function offlineUnavailableReason(rule: AccessRule, customPin: boolean): 
   if (rule.maxUses !== undefined && rule.maxUses > 1) {
     return 'the offline scheme has no use limit besides one-time; a code with maxUses above 1 must be synced to the lock (through a gateway)'
   }
+  if (rule.maxUses !== undefined && rule.kind !== 'one_time') {
+    return `an offline ${rule.kind} code has no use limit: it would open any number of times; leave out maxUses, make it kind one_time, or use delivery synced`
+  }
   return null
 }
 
@@ -71,6 +74,34 @@ export function issueOfflineCode(
     )
   }
   return issued
+}
+
+/**
+ * `auto` with the lock out of reach, for a timed code with `maxUses: 1`: the offline one-time code of
+ * the same start, when it opens no longer than the window asked for (it is valid 6 hours from its
+ * start hour). Refused with the reason otherwise.
+ */
+export function oneTimeInstead(rule: AccessRule, lockName: string): AccessRule {
+  const unreachable = `${lockName} cannot be reached now, and an offline ${rule.kind} code has no use limit`
+  if (
+    rule.kind !== 'timed' ||
+    rule.maxUses !== 1 ||
+    rule.startsAt === undefined ||
+    rule.endsAt === undefined
+  ) {
+    throw offlineUnavailable(
+      `${unreachable}; use delivery synced to put it on the lock when it is next reached, or leave out maxUses`,
+    )
+  }
+  return { kind: 'one_time', startsAt: rule.startsAt, endsAt: rule.endsAt }
+}
+
+/** What `auto` says when it issued a one-time offline code for a timed code with `maxUses: 1`. */
+export function oneTimeInsteadWarning(issued: IssuedOfflinePin, lockName: string): CodeIssue {
+  return {
+    code: 'delivered_offline',
+    message: `${lockName} cannot be reached now, so this code was issued offline as a one-time code: it opens once, from ${fmt(issued.startsAt)} until ${fmt(issued.endsAt ?? issued.firstUseBy)}, and cannot be changed on the lock`,
+  }
 }
 
 export function offlineWarnings(issued: IssuedOfflinePin): CodeIssue[] {

@@ -1,7 +1,8 @@
 /**
  * The server's side of the sealed channel to each lock (SPEC §2, §5). Commands are sealed with the
- * lock's command key and the next counter of `locks.command_counter` (taken atomically in the store,
- * so a counter is never reused, even across server processes), recorded in `lock_commands`, and
+ * lock's command key and a counter from a block reserved and committed beforehand
+ * (devices/command-counters.ts: never sealed twice, even across server processes and crashes),
+ * recorded in `lock_commands`, and
  * published on the lock's `lockDown` topic through its gateway. What the lock sends up (replies and
  * event batches) is authenticated, checked against `locks.last_received_counter` and handed to the
  * handlers registered here, in whichever server process received it.
@@ -48,8 +49,8 @@ export type LockEventsHandler = (stored: StoredLockEvents) => Promise<void>
 
 export interface LockChannel {
   /**
-   * Seals `command` for the lock (counter = locks.command_counter + 1, taken atomically before
-   * sending), records it in `lock_commands` and publishes it on the lock's `lockDown` topic.
+   * Seals `command` for the lock (under a counter reserved durably before, above every one sent to
+   * it), records it in `lock_commands` and publishes it on the lock's `lockDown` topic.
    * Throws LatchkeyError `lock_offline` when the lock has no gateway, `not_found` when there is no
    * such lock. Does not wait for the reply.
    */

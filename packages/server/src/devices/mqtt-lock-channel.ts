@@ -20,7 +20,7 @@ import {
   topic,
   ZCommand,
 } from '@latchkey/protocol'
-import { and, eq, isNotNull, isNull, lt, sql } from 'drizzle-orm'
+import { and, eq, isNull, lt, sql } from 'drizzle-orm'
 import mqtt, { type MqttClient } from 'mqtt'
 import { isUuid } from '../store/index.ts'
 import { gateways, lockCommands, locks } from '../store/schema.ts'
@@ -31,6 +31,7 @@ import {
   type MessageOutcome,
   silentLogger,
 } from './channel-context.ts'
+import { CommandCounters } from './command-counters.ts'
 import { handleGatewayStatus, handleLockLink, timeRequestHandler } from './link-status.ts'
 import type { LockChannel, LockEventsHandler, ReplyHandler, SendOptions } from './lock-channel.ts'
 import { LockKeyCache } from './lock-keys.ts'
@@ -51,6 +52,9 @@ export function qosOf(command: Command): 0 | 1 {
 
 /** How long a send waits for the broker to take a frame before it lets the next one go. */
 const PUBLISH_ORDER_WAIT_MS = 2_000
+
+/** Tries to take a counter when other server processes keep sending to the same lock meanwhile. */
+const MAX_COUNTER_ATTEMPTS = 5
 
 /** How long commands and their replies are kept in `lock_commands`. */
 export const COMMAND_RETENTION_MS = 30 * 24 * 3_600_000
@@ -182,6 +186,7 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
   const keys = new LockKeyCache(deps.secrets)
   const inbound = new KeyedQueue()
   const outbound = new KeyedQueue()
+  const counters = new CommandCounters(deps.db)
   let closed = false
 
   /**
@@ -212,60 +217,80 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
       })
     if (!isUuid(lockId)) throw new LatchkeyError('not_found', `no lock ${lockId}`)
     if (closed) throw new LatchkeyError('service_unavailable', 'the server is shutting down')
-    // The counter is taken and the frame published inside one transaction: the row lock on the lock
-    // makes another server process wait until this frame is at the broker, so frames reach the lock in
-    // counter order (it refuses a lower counter as a replay).
+    // The counter comes out of a block reserved (and committed) beforehand, so a frame that leaves
+    // is never sealed again under its counter, whatever becomes of this transaction. The row lock on
+    // the lock makes another server process wait until this frame is at the broker, so frames reach
+    // the lock in counter order (it refuses a lower counter as a replay).
     const { db, secrets, clock } = deps
-    return outbound.run(lockId, () =>
-      db.transaction(async (tx) => {
-        const [lock] = await tx
-          .update(locks)
-          .set({ commandCounter: sql`${locks.commandCounter} + 1` })
-          .where(and(eq(locks.id, lockId), isNull(locks.deletedAt), isNotNull(locks.gatewayId)))
-          .returning({
-            counter: locks.commandCounter,
-            gatewayId: locks.gatewayId,
-            organizationId: locks.organizationId,
-            secretEncrypted: locks.secretEncrypted,
+    return outbound.run(lockId, async () => {
+      for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
+        if (!counters.holds(lockId)) await counters.reserve(lockId)
+        let published: number | null = null
+        try {
+          const sent = await db.transaction(async (tx) => {
+            const [lock] = await tx
+              .select({
+                sentCounter: locks.commandSentCounter,
+                gatewayId: locks.gatewayId,
+                organizationId: locks.organizationId,
+                secretEncrypted: locks.secretEncrypted,
+              })
+              .from(locks)
+              .where(and(eq(locks.id, lockId), isNull(locks.deletedAt)))
+              .for('update')
+            if (lock === undefined) throw new LatchkeyError('not_found', `no lock ${lockId}`)
+            if (lock.gatewayId === null)
+              throw new LatchkeyError('lock_offline', 'the lock has no gateway: it cannot be reached')
+            const counter = counters.take(lockId, lock.sentCounter)
+            if (counter === null) return null // another process sent above this block: reserve again
+            await tx.update(locks).set({ commandSentCounter: counter }).where(eq(locks.id, lockId))
+            const id = randomUUID()
+            const { pin, ...withoutPin } = parsed.data as Command & { pin?: string }
+            await tx.insert(lockCommands).values({
+              id,
+              organizationId: lock.organizationId,
+              lockId,
+              type: command.type,
+              counter,
+              command: withoutPin,
+              pinEncrypted: pin === undefined ? null : secrets.encrypt(pin, commandPinContext(id)),
+              status: 'pending',
+              requestedBy: sendOptions.requestedBy ?? null,
+              sentAt: new Date(clock.now()),
+            })
+            const frame = sealCommand(
+              keys.keys({ id: lockId, secretEncrypted: lock.secretEncrypted }).command,
+              lockId,
+              counter,
+              { kind: 'command', id, command: parsed.data },
+            )
+            const to = topic('lockDown', { gatewayId: lock.gatewayId, lockId })
+            published = counter
+            await publishInOrder(to, frame, command, id, lockId)
+            commandsSent.inc({ type: command.type })
+            return { commandId: id }
           })
-        if (lock === undefined || lock.gatewayId === null) {
-          const [exists] = await tx
-            .select({ id: locks.id })
-            .from(locks)
-            .where(and(eq(locks.id, lockId), isNull(locks.deletedAt)))
-          if (exists === undefined) throw new LatchkeyError('not_found', `no lock ${lockId}`)
-          throw new LatchkeyError('lock_offline', 'the lock has no gateway: it cannot be reached')
+          if (sent !== null) return sent
+        } catch (error) {
+          // The frame left but its record did not commit: still say how far the lock has been sent,
+          // so that another process does not send it a lower counter it would refuse.
+          if (published !== null) await recordSent(lockId, published)
+          throw error
         }
-        const id = randomUUID()
-        const { pin, ...withoutPin } = parsed.data as Command & { pin?: string }
-        await tx.insert(lockCommands).values({
-          id,
-          organizationId: lock.organizationId,
-          lockId,
-          type: command.type,
-          counter: lock.counter,
-          command: withoutPin,
-          pinEncrypted: pin === undefined ? null : secrets.encrypt(pin, commandPinContext(id)),
-          status: 'pending',
-          requestedBy: sendOptions.requestedBy ?? null,
-          sentAt: new Date(clock.now()),
-        })
-        const frame = sealCommand(
-          keys.keys({ id: lockId, secretEncrypted: lock.secretEncrypted }).command,
-          lockId,
-          lock.counter,
-          {
-            kind: 'command',
-            id,
-            command: parsed.data,
-          },
-        )
-        const to = topic('lockDown', { gatewayId: lock.gatewayId, lockId })
-        await publishInOrder(to, frame, command, id, lockId)
-        commandsSent.inc({ type: command.type })
-        return { commandId: id }
-      }),
-    )
+      }
+      throw new LatchkeyError('service_unavailable', 'could not take a command counter for the lock; retry')
+    })
+  }
+
+  async function recordSent(lockId: string, counter: number): Promise<void> {
+    try {
+      await deps.db
+        .update(locks)
+        .set({ commandSentCounter: sql`greatest(${locks.commandSentCounter}, ${counter})` })
+        .where(eq(locks.id, lockId))
+    } catch (error) {
+      log.warn({ err: error, lockId }, 'recording the counter of a frame sent failed')
+    }
   }
 
   const ctx: ChannelContext = { deps, keys, log, replyHandlers, eventHandlers, send }

@@ -2,7 +2,7 @@
  * Reading the audit log of an organization (SPEC §7, §8): filtered by lock, access code, unique code
  * and type, paged by cursor (the event id), newest first unless `order=asc`.
  */
-import { and, asc, desc, eq, gt, inArray, lt, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, inArray, lt, type SQL, sql } from 'drizzle-orm'
 import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import { type EventRow, events } from '../store/schema.ts'
@@ -22,7 +22,7 @@ export interface ListEventsOptions extends EventFilter {
   order: 'asc' | 'desc'
 }
 
-export type EventView = Omit<EventRow, 'organizationId' | 'lockSeq'>
+export type EventView = Omit<EventRow, 'organizationId' | 'lockSeq' | 'tx'>
 
 const columns = {
   id: events.id,
@@ -54,6 +54,22 @@ export function filterConditions(organizationId: string, filter: EventFilter): S
   return conditions
 }
 
+/*
+ * A gap-free cursor (`order=asc`, `after`, `/events/stream` with Last-Event-ID). An event's id is
+ * taken when it is inserted, but its transaction may commit much later: a reader that went past a
+ * later id would never see it. So the forward cursor goes in (inserting transaction, id) order, and
+ * hands out only events whose transaction is older than every transaction still open (the snapshot's
+ * xmin): those are all committed or rolled back, and no transaction that could still commit an event
+ * gets a lower transaction id. The price: while a transaction that writes (anything) stays open,
+ * events of younger transactions wait for it — for as long as the longest open write transaction.
+ */
+const settled = sql`${events.tx} < pg_snapshot_xmin(pg_current_snapshot())`
+
+/** After the cursor event in (tx, id) order; a cursor that names no event of the organization starts over. */
+function afterCursor(organizationId: string, after: number): SQL {
+  return sql`(${events.tx}, ${events.id}) > (coalesce((select c.tx from events c where c.id = ${after} and c.organization_id = ${organizationId}), '0'::xid8), ${after})`
+}
+
 export async function listEvents(
   db: Db,
   organizationId: string,
@@ -61,26 +77,32 @@ export async function listEvents(
 ): Promise<{ items: EventView[]; nextCursor?: string }> {
   const conditions = filterConditions(organizationId, options)
   if (conditions === null) return { items: [] }
-  if (options.after !== undefined) {
-    conditions.push(options.order === 'asc' ? gt(events.id, options.after) : lt(events.id, options.after))
+  if (options.order === 'asc') {
+    conditions.push(settled)
+    if (options.after !== undefined) conditions.push(afterCursor(organizationId, options.after))
+  } else if (options.after !== undefined) {
+    conditions.push(lt(events.id, options.after))
   }
   const rows = await db
     .select(columns)
     .from(events)
     .where(and(...conditions))
-    .orderBy(options.order === 'asc' ? asc(events.id) : desc(events.id))
+    .orderBy(...(options.order === 'asc' ? [asc(events.tx), asc(events.id)] : [desc(events.id)]))
     .limit(options.limit + 1)
   const items = rows.slice(0, options.limit)
   return rows.length > options.limit ? { items, nextCursor: String(items[items.length - 1]!.id) } : { items }
 }
 
-/** The id of the newest event of the organization (0 when there is none): where a live stream starts. */
+/**
+ * The last event of the organization in cursor order that no open transaction can come before (0
+ * when there is none): where a live stream starts.
+ */
 export async function lastEventId(db: Db, organizationId: string): Promise<number> {
   const [row] = await db
     .select({ id: events.id })
     .from(events)
-    .where(eq(events.organizationId, organizationId))
-    .orderBy(desc(events.id))
+    .where(and(eq(events.organizationId, organizationId), settled))
+    .orderBy(desc(events.tx), desc(events.id))
     .limit(1)
   return row?.id ?? 0
 }

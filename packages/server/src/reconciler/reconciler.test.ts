@@ -334,6 +334,32 @@ describe('deleting', () => {
   })
 })
 
+describe('re-issuing an offline code', () => {
+  it('never gives a new offline code the (H, start) of a deleted one the lock still refuses', async () => {
+    const lock = await addLock(f)
+    await settle(f)
+    const first = (
+      await createCode(f, lock.id, { name: 'Courier', kind: 'permanent', delivery: 'offline' })
+    ).json()
+    expect((await deleteCode(first.id)).status).toBe('removing')
+    await settle(f)
+    expect((await getCode(f, first.id)).status).toBe('removed')
+    const revoked = f.channel.lock(lock.id).revocations
+    expect(revoked).toHaveLength(1)
+
+    // the same request again, for the same start hour
+    const again = (
+      await createCode(f, lock.id, { name: 'Courier again', kind: 'permanent', delivery: 'offline' })
+    ).json()
+    expect(again.status).toBe('issued')
+    expect(again.code).not.toBe(first.code)
+    const pair = `offline:${Number(again.code.slice(0, 2))}:${Date.parse(again.startsAt)}`
+    expect(revoked).not.toContain(pair)
+    await settle(f)
+    expect(f.channel.lock(lock.id).revocations).toEqual(revoked)
+  })
+})
+
 describe('a full lock', () => {
   it('gives lock_full to the code that does not fit, and sets it once a slot frees', async () => {
     const lock = await addLock(f, { model: 'LK-20' })

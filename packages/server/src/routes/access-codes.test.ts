@@ -197,6 +197,97 @@ describe('POST /locks/{lockId}/access-codes', () => {
     ])
   })
 
+  it('never drops maxUses on an offline permanent or timed code', async () => {
+    for (const kind of ['permanent', 'timed'] as const) {
+      const response = await createCode(f, lockId, {
+        name: 'Movers',
+        kind,
+        delivery: 'offline',
+        maxUses: 1,
+        ...(kind === 'timed' ? { startsAt: iso(TEST_EPOCH), endsAt: iso(TEST_EPOCH + 6 * HOUR) } : {}),
+      })
+      expect([response.statusCode, response.json()]).toEqual([
+        422,
+        problem(
+          422,
+          'offline_code_unavailable',
+          `an offline ${kind} code has no use limit: it would open any number of times; leave out maxUses, make it kind one_time, or use delivery synced`,
+        ),
+      ])
+    }
+    // auto with the lock out of reach: refused, not issued without its limit
+    const lock = await addLock(f, { name: 'Garage' })
+    await f.channel.setReachable(lock.id, false)
+    const permanent = await createCode(f, lock.id, { name: 'Once', kind: 'permanent', maxUses: 1 })
+    expect([permanent.statusCode, permanent.json()]).toEqual([
+      422,
+      problem(
+        422,
+        'offline_code_unavailable',
+        'Garage cannot be reached now, and an offline permanent code has no use limit; use delivery synced to put it on the lock when it is next reached, or leave out maxUses',
+      ),
+    ])
+    const tooShort = await createCode(f, lock.id, {
+      name: 'Quick',
+      kind: 'timed',
+      maxUses: 1,
+      startsAt: iso(TEST_EPOCH),
+      endsAt: iso(TEST_EPOCH + 2 * HOUR),
+    })
+    expect(tooShort.json()).toEqual(
+      problem(
+        422,
+        'offline_code_unavailable',
+        'Garage cannot be reached now, and an offline timed code has no use limit; as a one-time code it would open for 6 hours from its start hour, past the end asked for: end it at least that late, use delivery synced, or leave out maxUses',
+      ),
+    )
+    const five = await createCode(f, lock.id, { name: 'Five', kind: 'permanent', maxUses: 5 })
+    expect(five.json().code).toBe('offline_code_unavailable')
+    // synced when asked: the limit is kept
+    const synced = await createCode(f, lock.id, {
+      name: 'Later',
+      kind: 'permanent',
+      maxUses: 1,
+      delivery: 'synced',
+    })
+    expect([synced.statusCode, synced.json().delivery, synced.json().maxUses]).toEqual([201, 'synced', 1])
+  })
+
+  it('auto: a timed code with maxUses 1 on a lock out of reach becomes an offline one-time code, and says so', async () => {
+    const lock = await addLock(f, { name: 'Cellar' })
+    await f.channel.setReachable(lock.id, false)
+    const response = await createCode(f, lock.id, {
+      name: 'Plumber',
+      kind: 'timed',
+      maxUses: 1,
+      startsAt: iso(TEST_EPOCH),
+      endsAt: iso(TEST_EPOCH + 8 * HOUR),
+    })
+    expect(response.statusCode).toBe(201)
+    const code = response.json()
+    expect(code).toMatchObject({
+      kind: 'one_time',
+      delivery: 'offline',
+      status: 'issued',
+      startsAt: '2030-01-15T10:00:00.000Z',
+      endsAt: '2030-01-15T16:00:00.000Z',
+    })
+    expect(code.warnings[0]).toEqual({
+      code: 'delivered_offline',
+      message:
+        'Cellar cannot be reached now, so this code was issued offline as a one-time code: it opens once, from 2030-01-15T10:00Z until 2030-01-15T16:00Z, and cannot be changed on the lock',
+    })
+    const pinKey = deriveLockKeys(new Uint8Array(Buffer.from(lock.bundle.secret, 'base64'))).pin
+    const verified = verifyOfflinePin({
+      hmac: hmacSha256,
+      pinKey,
+      lockId: lock.id,
+      digits: code.code,
+      nowMs: TEST_EPOCH,
+    })
+    expect(verified).toMatchObject({ result: 'match', code: { kind: 'one_time' } })
+  })
+
   it('refuses an offline code the scheme cannot give', async () => {
     const weekly = await createCode(f, lockId, {
       name: 'Gardener',

@@ -15,6 +15,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -27,6 +28,8 @@ import {
 } from 'drizzle-orm/pg-core'
 
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
+/** A 64-bit transaction id (PostgreSQL 13+), read as its decimal text. */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' })
 const id = () => uuid('id').primaryKey().defaultRandom()
 const organizationId = () =>
   uuid('organization_id')
@@ -181,8 +184,13 @@ export const locks = pgTable(
     eventCapacity: integer('event_capacity').notNull(),
     /** The lock's 256-bit secret, encrypted at rest (Secrets.encrypt, AAD = `lock:<id>`). */
     secretEncrypted: text('secret_encrypted').notNull(),
-    /** Counter of the last command sealed to this lock (monotonic; the next frame uses +1). */
+    /**
+     * The highest command counter reserved for this lock (server processes take blocks of counters
+     * ahead, committed before any frame of the block is sealed; devices/command-counters.ts).
+     */
     commandCounter: bigint('command_counter', { mode: 'number' }).notNull().default(0),
+    /** The highest command counter sealed and published to this lock (keeps frames in counter order). */
+    commandSentCounter: bigint('command_sent_counter', { mode: 'number' }).notNull().default(0),
     /** Counter of the last authenticated frame received from the lock (replays at or below it are refused). */
     lastReceivedCounter: bigint('last_received_counter', { mode: 'number' }).notNull().default(0),
     /**
@@ -550,10 +558,16 @@ export const events = pgTable(
     recordedAt: at('recorded_at').notNull(),
     /** The lock's own event `seq` for events that came from the lock: stored once. */
     lockSeq: bigint('lock_seq', { mode: 'number' }),
+    /**
+     * The inserting transaction (`pg_current_xact_id()`): the cursor goes in (tx, id) order and hands
+     * out only events of transactions older than every one still open (audit/list-events.ts).
+     */
+    tx: xid8('tx').notNull().default(sql`pg_current_xact_id()`),
   },
   (t) => [
     uniqueIndex('events_lock_seq_key').on(t.lockId, t.lockSeq).where(sql`${t.lockSeq} is not null`),
     index('events_org_id_idx').on(t.organizationId, t.id),
+    index('events_org_tx_id_idx').on(t.organizationId, t.tx, t.id),
     index('events_lock_id_idx').on(t.lockId, t.id),
     index('events_access_code_id_idx').on(t.accessCodeId, t.id).where(sql`${t.accessCodeId} is not null`),
     index('events_unique_code_id_idx').on(t.uniqueCodeId, t.id).where(sql`${t.uniqueCodeId} is not null`),
