@@ -22,7 +22,7 @@ export interface ListEventsOptions extends EventFilter {
   order: 'asc' | 'desc'
 }
 
-export type EventView = Omit<EventRow, 'organizationId' | 'lockSeq'>
+export type EventView = Omit<EventRow, 'organizationId' | 'lockSeq' | 'pinHash'>
 
 const columns = {
   id: events.id,

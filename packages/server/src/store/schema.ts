@@ -550,6 +550,12 @@ export const events = pgTable(
     recordedAt: at('recorded_at').notNull(),
     /** The lock's own event `seq` for events that came from the lock: stored once. */
     lockSeq: bigint('lock_seq', { mode: 'number' }),
+    /**
+     * `lock.access_denied` of an unknown PIN: the keyed hash the lock reported (protocol
+     * `deniedPinHash`, under that lock's key; never the PIN, never shown). The diagnosis matches a code
+     * typed at the wrong lock by it.
+     */
+    pinHash: text('pin_hash'),
   },
   (t) => [
     uniqueIndex('events_lock_seq_key').on(t.lockId, t.lockSeq).where(sql`${t.lockSeq} is not null`),
