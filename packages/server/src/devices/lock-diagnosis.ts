@@ -4,11 +4,12 @@
  * (from its events when they are newer than the last sync), a keypad lockout. Each check is `pass`,
  * `warn` or `fail` with a sentence an owner can act on.
  */
-import { DEFAULT_GRACE_MS } from '@latchkey/core'
+import { DEFAULT_GRACE_MS, LatchkeyError } from '@latchkey/core'
 import { and, desc, eq, gte, isNotNull, isNull, sql } from 'drizzle-orm'
 import { localTime } from '../local-time.ts'
 import type { Db } from '../store/open-store.ts'
-import { events, type Gateway, gateways, type Lock, lockCommands } from '../store/schema.ts'
+import { events, type Gateway, gateways, type Lock, lockCommands, locks } from '../store/schema.ts'
+import { getLock } from './locks.ts'
 
 export type CheckResult = 'pass' | 'warn' | 'fail'
 
@@ -35,12 +36,13 @@ export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n ==
 /** "3 h 5 min", "12 min", "40 s". */
 export function duration(ms: number): string {
   const abs = Math.abs(ms)
-  if (abs >= HOUR_MS) {
-    const h = Math.floor(abs / HOUR_MS)
-    const min = Math.round((abs - h * HOUR_MS) / MINUTE_MS)
+  const minutes = Math.round(abs / MINUTE_MS)
+  if (minutes >= 60) {
+    const h = Math.floor(minutes / 60)
+    const min = minutes - h * 60
     return min === 0 ? `${h} h` : `${h} h ${min} min`
   }
-  if (abs >= MINUTE_MS) return `${Math.round(abs / MINUTE_MS)} min`
+  if (abs >= MINUTE_MS) return `${minutes} min`
   return `${Math.round(abs / 1000)} s`
 }
 
@@ -112,8 +114,9 @@ export interface LockClock {
 
 /**
  * An event stamped `at` by the lock's clock arrives at the server `delay ≥ 0` later, so
- * `at − arrival = offset − delay`: the largest of the recent ones is the closest to the offset.
- * Only events the lock logged after its last clock sync count (their seq is above the sync's).
+ * `at − arrival = offset − delay`: the largest of the newest batch (events that arrived together)
+ * is the closest to the offset. Only events the lock logged after its last clock sync count (their
+ * seq is above the sync's).
  */
 export async function readLockClock(db: Db, lock: Lock): Promise<LockClock> {
   const lastSync = sql`coalesce((select max(${events.lockSeq}) from ${events} where ${events.lockId} = ${lock.id} and ${events.type} = 'lock.clock_synced'), 0)`
@@ -132,9 +135,12 @@ export async function readLockClock(db: Db, lock: Lock): Promise<LockClock> {
     )
     .orderBy(desc(events.lockSeq))
     .limit(CLOCK_SAMPLES)
-  if (rows.length > 0) {
-    const offsetMs = Math.max(...rows.map((r) => r.occurredAt.getTime() - r.recordedAt.getTime()))
-    return { offsetMs, source: 'events', seenAt: Math.max(...rows.map((r) => r.recordedAt.getTime())) }
+  // The newest batch speaks for the clock as it is now (a clock can jump, not only drift).
+  const newest = rows[0]
+  if (newest !== undefined) {
+    const batch = rows.filter((r) => r.recordedAt.getTime() === newest.recordedAt.getTime())
+    const offsetMs = Math.max(...batch.map((r) => r.occurredAt.getTime() - r.recordedAt.getTime()))
+    return { offsetMs, source: 'events', seenAt: newest.recordedAt.getTime() }
   }
   // A sync sets the lock's clock to the server's: what it was off by before is corrected.
   if (lock.clockSyncedAt !== null) return { offsetMs: 0, source: 'sync', seenAt: null }
@@ -260,7 +266,15 @@ export interface LockDiagnosis {
 
 const BATTERY_LOW = 20
 
-export async function diagnoseLock(db: Db, lock: Lock, nowMs: number): Promise<LockDiagnosis> {
+export async function diagnoseLock(
+  db: Db,
+  organizationId: string,
+  id: string,
+  nowMs: number,
+): Promise<LockDiagnosis> {
+  const { id: lockId } = await getLock(db, organizationId, id)
+  const [lock] = await db.select().from(locks).where(eq(locks.id, lockId))
+  if (lock === undefined) throw new LatchkeyError('not_found', `no lock ${id}`)
   const gateway = await loadGateway(db, lock)
   const clock = await readLockClock(db, lock)
   const lockNow = nowMs + clock.offsetMs
