@@ -2,16 +2,53 @@
  * The `latchkey` command (SPEC §10):
  *   latchkey serve [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--mqtt-port P] [--demo]
  *   latchkey sim --server URL --gateway-id ID --gateway-token T [--mqtt-url URL] [--control-port P] [--state-dir D]
- * Environment: DATABASE_URL, MQTT_URL, LATCHKEY_MASTER_KEY, LATCHKEY_MQTT_PUBLIC_URL, LOG_LEVEL;
- * for the demo LATCHKEY_DEMO_EMAIL, LATCHKEY_DEMO_PASSWORD, LATCHKEY_DEMO_TIMEZONE;
- * for sim LATCHKEY_GATEWAY_TOKEN (instead of --gateway-token, which other users of the host can see).
+ *   latchkey admin create-owner --email E [--password P] [--organization N] [--data-dir ./data]
+ * Every environment variable a command reads is in its help (ENVIRONMENT below).
  */
 import { resolve } from 'node:path'
 import { isLatchkeyError } from '@latchkey/core'
 import { runSim } from '@latchkey/gateway'
-import { DEFAULT_HOST, DEFAULT_PORT, type RunningServer, startServer } from '@latchkey/server'
+import {
+  countOrganizations,
+  createOwner,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  humanLogger,
+  type RunningServer,
+  startServer,
+} from '@latchkey/server'
 import { Command, InvalidArgumentError } from 'commander'
 import { type RunningDemo, startDemo } from './demo.ts'
+import { ENVIRONMENT, type EnvName } from './environment.ts'
+
+const SERVE_ENV: EnvName[] = [
+  'PORT',
+  'HOST',
+  'LATCHKEY_DATA_DIR',
+  'DATABASE_URL',
+  'MQTT_URL',
+  'LATCHKEY_MQTT_PUBLIC_URL',
+  'LATCHKEY_MASTER_KEY',
+  'LOG_LEVEL',
+  'LATCHKEY_DEMO_EMAIL',
+  'LATCHKEY_DEMO_PASSWORD',
+  'LATCHKEY_DEMO_TIMEZONE',
+]
+const SIM_ENV: EnvName[] = ['LATCHKEY_GATEWAY_ID', 'LATCHKEY_GATEWAY_TOKEN']
+const ADMIN_ENV: EnvName[] = ['LATCHKEY_DATA_DIR', 'DATABASE_URL']
+
+function environmentHelp(names: readonly EnvName[]): string {
+  const width = Math.max(...names.map((n) => n.length))
+  return `\nEnvironment:\n${names.map((n) => `  ${n.padEnd(width)}  ${ENVIRONMENT[n]}`).join('\n')}\n`
+}
+
+const FIRST_OWNER_HELP = [
+  'No organization exists yet. Make the first owner, either',
+  '  latchkey admin create-owner --email you@example.com [--password P] [--organization "My company"]',
+  '(stop the server first when it uses the embedded database), or sign up over the API:',
+  '  curl -X POST <url>/api/v1/auth/signup -H "content-type: application/json" \\',
+  '    -d \'{"email":"you@example.com","password":"…","organizationName":"My company"}\'',
+]
 
 function port(value: string): number {
   const n = Number(value)
@@ -82,6 +119,8 @@ export function buildProgram(): Command {
     .name('latchkey')
     .description('Self-hosted access platform for smart locks')
     .version('0.1.0')
+    .showHelpAfterError()
+    .addHelpText('after', environmentHelp(Object.keys(ENVIRONMENT) as EnvName[]))
 
   program
     .command('serve')
@@ -102,8 +141,12 @@ export function buildProgram(): Command {
       '--demo',
       'a demo organization, a gateway and three simulated locks in this process, simulated time',
     )
+    .addHelpText('after', environmentHelp(SERVE_ENV))
     .action(
       async (options: { port: number; host: string; dataDir: string; mqttPort?: number; demo?: boolean }) => {
+        const say = (line: string) => console.log(line)
+        // On a terminal: lines a person reads; elsewhere: JSON log records for a log collector.
+        const logger = process.stdout.isTTY ? humanLogger(env.LOG_LEVEL ?? 'info') : true
         const common = {
           port: options.port,
           host: options.host,
@@ -113,17 +156,25 @@ export function buildProgram(): Command {
           mqttPublicUrl: blankToUndefined(env.LATCHKEY_MQTT_PUBLIC_URL),
           mqttPort: options.mqttPort,
           env,
-          logger: true,
+          logger,
+          progress: (step: string) => say(`latchkey: ${step}`),
         }
         try {
           if (options.demo) {
-            const demo = await startDemo({ ...common, env: { LOG_LEVEL: 'warn', ...env } })
-            console.log(demoBanner(demo).join('\n'))
-            closeOnSignal(demo.close, (line) => console.log(line))
+            const demoEnv = { LOG_LEVEL: 'warn', ...env }
+            const demo = await startDemo({
+              ...common,
+              env: demoEnv,
+              logger: process.stdout.isTTY ? humanLogger(demoEnv.LOG_LEVEL) : true,
+            })
+            say(demoBanner(demo).join('\n'))
+            closeOnSignal(demo.close, say)
           } else {
             const server = await startServer(common)
-            console.log(serverBanner(server).join('\n'))
-            closeOnSignal(server.close, (line) => console.log(line))
+            say(serverBanner(server).join('\n'))
+            if ((await countOrganizations(server.deps.db)) === 0)
+              say(['', ...FIRST_OWNER_HELP].join('\n').replace('<url>', server.url))
+            closeOnSignal(server.close, say)
           }
         } catch (error) {
           fail(error)
@@ -145,6 +196,7 @@ export function buildProgram(): Command {
     .option('--control-port <port>', 'port of the simulator control API (0: a free one)', port, 8090)
     .option('--control-host <host>', 'interface of the control API (it has no authentication)', '127.0.0.1')
     .option('--state-dir <dir>', 'where the simulated locks keep their flash', './sim-state')
+    .addHelpText('after', environmentHelp(SIM_ENV))
     .action(
       async (options: {
         server?: string
@@ -173,6 +225,47 @@ export function buildProgram(): Command {
         }
       },
     )
+
+  const admin = program
+    .command('admin')
+    .description('Administration on the database directly (the server stopped when it uses the embedded one)')
+  admin
+    .command('create-owner')
+    .description('Make an organization and its owner (the first one of a server that runs without --demo)')
+    .requiredOption('--email <email>', 'the owner’s e-mail, to sign in with')
+    .option('--password <password>', 'at least 8 characters (default: one is generated and printed)')
+    .option('--organization <name>', 'the organization’s name', 'My organization')
+    .option(
+      '--data-dir <dir>',
+      'the data directory of the embedded database',
+      env.LATCHKEY_DATA_DIR ?? './data',
+    )
+    .addHelpText('after', environmentHelp(ADMIN_ENV))
+    .action(async (options: { email: string; password?: string; organization: string; dataDir: string }) => {
+      try {
+        const owner = await createOwner({
+          dataDir: resolve(options.dataDir),
+          databaseUrl: blankToUndefined(env.DATABASE_URL),
+          email: options.email,
+          password: options.password,
+          organizationName: options.organization,
+          nowMs: Date.now(),
+        })
+        console.log(
+          [
+            `Created the organization “${options.organization}” and its owner.`,
+            `  Email:        ${owner.email}`,
+            owner.generated
+              ? `  Password:     ${owner.password}   (shown once: keep it)`
+              : '  Password:     as given',
+            '',
+            'Sign in with POST /api/v1/auth/login {"email","password"}.',
+          ].join('\n'),
+        )
+      } catch (error) {
+        fail(error)
+      }
+    })
   return program
 }
 

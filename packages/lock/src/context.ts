@@ -14,6 +14,8 @@ export interface LockKeys {
   command: Uint8Array
   /** Hashes recorded offline codes. */
   record: Uint8Array
+  /** Hashes the digits of an unknown PIN in its `access_denied` event (HKDF of the secret). */
+  denied: Uint8Array
 }
 
 export interface LockContext {

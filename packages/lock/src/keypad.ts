@@ -5,13 +5,14 @@
  *    rule against the RTC (`decide`: time-bound codes fail closed while the clock is unset).
  * 3. Ten digits that match no synced code are tried as an offline code: first among the offline codes
  *    already recorded (one keyed hash), then by the offline verifier (at most 27 HMACs, needs the clock).
- * 4. Anything else is `unknown_code`, which counts toward the lockout (see lockout.ts).
+ * 4. Anything else is `unknown_code` with the keyed hash of the digits (`pinHash`), which counts toward
+ *    the lockout (see lockout.ts).
  * Every entry is logged: `unlocked` or `access_denied` with its reason, method `keypad`.
  */
 
 import type { DenyReason } from '@latchkey/core'
 import { decide, LatchkeyError, verifyOfflinePin } from '@latchkey/core'
-import { hmacSha256 } from '@latchkey/protocol'
+import { deniedPinHash, hmacSha256 } from '@latchkey/protocol'
 import { MAX_DIGITS, matchCode } from './code-table.ts'
 import type { LockContext } from './context.ts'
 import { lockoutRemainingMs, registerSuccess, registerWrong } from './lockout.ts'
@@ -35,15 +36,23 @@ function unlocked(ctx: LockContext, who: { codeId?: string; offline?: Offline })
 function denied(
   ctx: LockContext,
   reason: DenyReason,
-  who: { codeId?: string; offline?: Offline } = {},
+  who: { codeId?: string; offline?: Offline; pinHash?: string } = {},
 ): AccessResult {
   ctx.log({ type: 'access_denied', method: 'keypad', reason, ...who })
   return { result: 'denied', reason }
 }
 
-/** An entry that matched nothing the lock could check: it counts toward the lockout. */
-function wrong(ctx: LockContext, reason: 'unknown_code' | 'clock_not_set'): AccessResult {
-  const result = denied(ctx, reason)
+/**
+ * An entry that matched nothing the lock could check: it counts toward the lockout. An unknown PIN is
+ * named by its keyed hash (`deniedPinHash`), so the server can tell a code it removed ("the cleaner came
+ * late", "typed at the wrong door") while the gateway that relays the event learns nothing.
+ */
+function wrong(ctx: LockContext, reason: 'unknown_code' | 'clock_not_set', digits: string): AccessResult {
+  const result = denied(
+    ctx,
+    reason,
+    reason === 'unknown_code' ? { pinHash: deniedPinHash(ctx.keys.denied, digits) } : {},
+  )
   const lockout = registerWrong(ctx.state.lockout, ctx.worldNow())
   if (lockout) {
     const at = ctx.clockNow()
@@ -71,7 +80,7 @@ function offlineEntry(ctx: LockContext, digits: string): AccessResult {
     recorded.entry.uses += 1
     return unlocked(ctx, { offline })
   }
-  if (now === null) return wrong(ctx, 'clock_not_set')
+  if (now === null) return wrong(ctx, 'clock_not_set', digits)
   const verified = verifyOfflinePin({
     hmac: hmacSha256,
     pinKey: ctx.keys.pin,
@@ -79,7 +88,7 @@ function offlineEntry(ctx: LockContext, digits: string): AccessResult {
     digits,
     nowMs: now,
   })
-  if (verified.result === 'no_match') return wrong(ctx, 'unknown_code')
+  if (verified.result === 'no_match') return wrong(ctx, 'unknown_code', digits)
   const offline = { h: verified.code.h, startsAt: verified.code.startsAt }
   if (isOfflineRevoked(state, offline)) return denied(ctx, 'revoked', { offline })
   if (verified.result === 'expired') return denied(ctx, 'expired', { offline })
@@ -110,5 +119,5 @@ export function keypadEntry(ctx: LockContext, digits: string): AccessResult {
     return unlocked(ctx, who)
   }
   if (digits.length === OFFLINE_PIN_DIGITS) return offlineEntry(ctx, digits)
-  return wrong(ctx, 'unknown_code')
+  return wrong(ctx, 'unknown_code', digits)
 }

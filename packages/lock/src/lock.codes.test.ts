@@ -1,4 +1,5 @@
 import { SimulatedClock } from '@latchkey/core'
+import { deniedPinHash } from '@latchkey/protocol'
 import { describe, expect, it } from 'vitest'
 import { Lock } from './lock.ts'
 import { ServerDouble, type ServerDoubleOptions } from './testing/server-double.ts'
@@ -135,6 +136,20 @@ describe('synced codes on the keypad', () => {
       'code_removed',
       'access_denied',
     ])
+  })
+
+  it('names an unknown PIN by a hash the server can check and the gateway cannot read', () => {
+    const { server, lock } = setup()
+    server.setCode(lock, 'cleaner', '604918', { kind: 'permanent' })
+    server.ok(lock, { type: 'remove_code', codeId: 'cleaner' })
+    expect(lock.keypad('604918')).toEqual({ result: 'denied', reason: 'unknown_code' })
+    const denial = server.collectEvents(lock).at(-1)
+    expect(denial).toMatchObject({ type: 'access_denied', reason: 'unknown_code' })
+    const pinHash = (denial as { pinHash?: string }).pinHash
+    expect(pinHash).toBe(deniedPinHash(server.keys.denied, '604918'))
+    expect(pinHash).not.toContain('604918')
+    // keyed with the lock's secret: another lock's key gives another hash for the same digits
+    expect(pinHash).not.toBe(deniedPinHash(new ServerDouble().keys.denied, '604918'))
   })
 
   it('refuses a rule that is not valid with invalid_command', () => {

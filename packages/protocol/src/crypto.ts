@@ -10,13 +10,19 @@ export const SECRET_BYTES = 32
 
 /** HKDF salt and info strings: one per purpose, so a key for one purpose says nothing about another. */
 const HKDF_SALT = new TextEncoder().encode('latchkey/v1/lock-keys')
-const HKDF_INFO = { pin: 'latchkey/v1/offline-pin', command: 'latchkey/v1/command-channel' } as const
+const HKDF_INFO = {
+  pin: 'latchkey/v1/offline-pin',
+  command: 'latchkey/v1/command-channel',
+  denied: 'latchkey/v1/denied-pin',
+} as const
 
 export interface LockKeys {
   /** K_pin: the HMAC key of offline PINs (SPEC §6). */
   pin: Uint8Array
   /** The AES-256-GCM key of sealed frames in both directions (frame.ts). */
   command: Uint8Array
+  /** The HMAC key of `deniedPinHash`: a refused PIN, named to the server without the gateway learning it. */
+  denied: Uint8Array
 }
 
 function asBytes(buffer: Buffer): Uint8Array {
@@ -36,7 +42,20 @@ export function deriveLockKeys(secret: Uint8Array): LockKeys {
     )
   }
   const derive = (info: string) => new Uint8Array(hkdfSync('sha256', secret, HKDF_SALT, info, SECRET_BYTES))
-  return { pin: derive(HKDF_INFO.pin), command: derive(HKDF_INFO.command) }
+  return {
+    pin: derive(HKDF_INFO.pin),
+    command: derive(HKDF_INFO.command),
+    denied: derive(HKDF_INFO.denied),
+  }
+}
+
+/**
+ * The keyed hash a lock reports with a PIN it did not know (`access_denied`, `unknown_code`): the
+ * server, which holds the lock's secret, can tell which of its ended or deleted codes it was; the
+ * gateway that relays it cannot (base64url of HMAC-SHA256 under `LockKeys.denied`).
+ */
+export function deniedPinHash(key: Uint8Array, digits: string): string {
+  return Buffer.from(hmacSha256(key, new TextEncoder().encode(digits))).toString('base64url')
 }
 
 /** 32 bytes from the operating system's CSPRNG. */

@@ -143,6 +143,11 @@ export const ZLockEvent = z.discriminatedUnion('type', [
     codeId: z.string().optional(),
     offline: z.object({ h: z.number().int(), startsAt: z.number().int() }).optional(),
     keyId: z.string().optional(),
+    /** `unknown_code` on the keypad: `deniedPinHash` of the digits typed (never the digits). */
+    pinHash: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/)
+      .optional(),
   }),
   z.object({
     ...eventBase,

@@ -1,3 +1,4 @@
+export { type CreateOwnerOptions, countOrganizations, createOwner } from './accounts/create-owner.ts'
 export { DEFAULT_LOGIN_THROTTLE, type LoginThrottleConfig } from './accounts/throttle.ts'
 export { API_PREFIX, type BuildAppOptions, buildApp } from './app.ts'
 export type { ServerDeps } from './context.ts'
@@ -13,6 +14,7 @@ export {
 export type { LockChannel, LockReply, SendOptions, StoredLockEvents } from './devices/lock-channel.ts'
 export { DEFAULT_EMBEDDED_MQTT_PORT } from './devices/server-mqtt.ts'
 export { MetricsRegistry } from './http/metrics.ts'
+export { humanLine, humanLogger } from './human-log.ts'
 export { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from './reconciler/plan.ts'
 export { createSecrets, loadSecrets, type Secrets } from './secrets.ts'
 export {

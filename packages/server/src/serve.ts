@@ -8,6 +8,9 @@
  * never imports them: it gets a `register` hook, called when everything but HTTP is up, to mount
  * the simulator's routes, and the SimulatedClock it shares with the locks.
  */
+import { existsSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { type Clock, LatchkeyError, systemClock } from '@latchkey/core'
 import { eq } from 'drizzle-orm'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
@@ -56,6 +59,31 @@ export interface StartServerOptions {
   /** Start the reconciler (default true). */
   reconciler?: boolean
   trustProxy?: boolean | string
+  /** Told what the server is doing while it starts, one line per step (the CLI prints them). */
+  progress?: (step: string) => void
+}
+
+/**
+ * Refuses a port someone else listens on before anything is created (data directory, master key,
+ * database), so a second start by mistake leaves nothing behind.
+ */
+export async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return
+  await new Promise<void>((resolvePort, reject) => {
+    const probe = createServer()
+    probe.once('error', (cause: NodeJS.ErrnoException) =>
+      reject(
+        new LatchkeyError(
+          'service_unavailable',
+          cause.code === 'EADDRINUSE'
+            ? `cannot listen on ${host}:${port}: the port is in use (is Latchkey running already? choose another with --port)`
+            : `cannot listen on ${host}:${port}: ${cause.message}`,
+          { cause },
+        ),
+      ),
+    )
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolvePort()))
+  })
 }
 
 export interface StartedParts {
@@ -128,7 +156,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const clock = options.clock ?? systemClock
   const host = options.host ?? DEFAULT_HOST
   const shutdown = new Shutdown()
+  const progress = options.progress ?? (() => {})
+  await assertPortFree(host, options.port ?? DEFAULT_PORT)
   try {
+    if (options.databaseUrl) progress('connecting to PostgreSQL (DATABASE_URL) and migrating it')
+    else
+      progress(
+        existsSync(join(options.dataDir, 'pglite'))
+          ? `opening the database in ${options.dataDir} and migrating it`
+          : `creating the database in ${options.dataDir} (first start)`,
+      )
     const secrets = loadSecrets({ env, dataDir: options.dataDir, log: (message) => log.warn(message) })
     const store: Store = await openStore(
       options.databaseUrl
@@ -139,6 +176,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         : { dataDir: options.dataDir },
     )
     shutdown.add('the database', () => store.close())
+    const keyFile = join(options.dataDir, 'master.key')
+    progress(
+      `database ready, migrations applied; master key ${secrets.source === 'env' ? 'from LATCHKEY_MASTER_KEY' : secrets.source === 'generated' ? `created in ${keyFile} (keep a copy)` : `from ${keyFile}`}`,
+    )
 
     const mqtt = options.mqttUrl
       ? await connectExternalMqtt({
@@ -157,6 +198,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           log: channelLog,
         })
     shutdown.add('the MQTT broker', () => mqtt.close())
+    progress(`MQTT broker up at ${mqtt.publicUrl()} (${mqtt.kind})`)
 
     const metrics = new MetricsRegistry()
     if (mqtt.kind === 'embedded') {
@@ -191,6 +233,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     await options.register?.({ app, deps, mqtt, log })
 
+    progress(`listening on ${host}:${options.port ?? DEFAULT_PORT}`)
     try {
       await app.listen({ port: options.port ?? DEFAULT_PORT, host })
     } catch (cause) {

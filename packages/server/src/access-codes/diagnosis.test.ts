@@ -42,6 +42,7 @@ describe('GET /access-codes/{id}/diagnosis', () => {
       .update(locks)
       .set({
         lastSeenAt: new Date(now),
+        inRange: true,
         clockSet: true,
         clockOffsetMs: 2000,
         clockSyncedAt: new Date(now - 30 * 60_000),
@@ -89,6 +90,12 @@ describe('GET /access-codes/{id}/diagnosis', () => {
           check: 'lock',
           result: 'pass',
           message: 'The code is for the lock “Front door” only; it does not open other locks.',
+        },
+        {
+          check: 'link',
+          result: 'pass',
+          message:
+            'The lock is in range of the gateway “Hallway gateway”, which is online (last heard from on Tue 15 Jan 2030, 11:00 (Europe/Berlin)).',
         },
         {
           check: 'window',
@@ -139,6 +146,12 @@ describe('GET /access-codes/{id}/diagnosis', () => {
           check: 'lock',
           result: 'pass',
           message: 'The code is for the lock “Beach house” only; it does not open other locks.',
+        },
+        {
+          check: 'link',
+          result: 'warn',
+          message:
+            'The gateway “Hallway gateway” is online, but the lock is out of its radio range (never heard from): codes already on the lock still open, but changes wait until it is reached. Move the gateway closer or check the lock’s battery.',
         },
         {
           check: 'window',

@@ -12,24 +12,44 @@ import {
   nextOpening,
   windowEnd,
 } from '@latchkey/core'
-import { and, desc, eq, gte } from 'drizzle-orm'
+import { deniedPinHash, deriveLockKeys } from '@latchkey/protocol'
+import { and, desc, eq, gte, isNull, ne, sql } from 'drizzle-orm'
 import { getOrganizationSettings } from '../accounts/organization-settings.ts'
+import {
+  type Check,
+  type CheckResult,
+  clockCheck,
+  DENIALS_SINCE_MS,
+  linkCheck,
+  loadGateway,
+  lockoutCheck,
+  plural,
+  readLockClock,
+  worst,
+} from '../devices/lock-diagnosis.ts'
+import { decryptLockSecret } from '../devices/lock-keys.ts'
 import { localTime } from '../local-time.ts'
 import { loadLockSync } from '../reconciler/lock-sync.ts'
 import { LOCK_FULL_WHEN_DUE } from '../reconciler/status.ts'
+import type { Secrets } from '../secrets.ts'
 import type { Db } from '../store/open-store.ts'
 import { type AccessCode, events, type Lock, locks } from '../store/schema.ts'
-import { ruleOf } from './rule.ts'
+import { decryptPin, ruleOf } from './rule.ts'
 
-export type CheckResult = 'pass' | 'warn' | 'fail'
-export const DIAGNOSIS_CHECKS = ['lock', 'window', 'clock', 'sync', 'capacity', 'lockout', 'denials'] as const
+export type { CheckResult } from '../devices/lock-diagnosis.ts'
+export const DIAGNOSIS_CHECKS = [
+  'lock',
+  'link',
+  'window',
+  'clock',
+  'sync',
+  'capacity',
+  'lockout',
+  'denials',
+] as const
 export type DiagnosisCheckName = (typeof DIAGNOSIS_CHECKS)[number]
 
-export interface DiagnosisCheck {
-  check: DiagnosisCheckName
-  result: CheckResult
-  message: string
-}
+export type DiagnosisCheck = Check<DiagnosisCheckName>
 
 export interface Diagnosis {
   accessCodeId: string
@@ -41,10 +61,9 @@ export interface Diagnosis {
 }
 
 const HOUR_MS = 3_600_000
-const DAY_MS = 24 * HOUR_MS
-/** Refusals looked at: this far back, at most this many. */
-const DENIALS_SINCE_MS = 7 * DAY_MS
 const DENIALS_SHOWN = 5
+/** Refusals of unknown PINs at the organization's other locks looked at for a code typed there. */
+const ELSEWHERE_LOOKED_AT = 50
 
 const REASONS: Record<DenyReason, string> = {
   unknown_code: 'the lock does not know it',
@@ -57,9 +76,12 @@ const REASONS: Record<DenyReason, string> = {
   revoked: 'it had been revoked',
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
-
-export async function diagnoseAccessCode(db: Db, code: AccessCode, nowMs: number): Promise<Diagnosis> {
+export async function diagnoseAccessCode(
+  db: Db,
+  secrets: Secrets,
+  code: AccessCode,
+  nowMs: number,
+): Promise<Diagnosis> {
   const [lock] = await db.select().from(locks).where(eq(locks.id, code.lockId))
   const checks: DiagnosisCheck[] = []
   const add = (check: DiagnosisCheckName, result: CheckResult, message: string) =>
@@ -76,27 +98,121 @@ export async function diagnoseAccessCode(db: Db, code: AccessCode, nowMs: number
       `The code was deleted on ${localTime(code.deletedAt.getTime(), lock.timezone)}; it is for the lock “${lock.name}”.`,
     )
   } else {
-    add('lock', 'pass', `The code is for the lock “${lock.name}” only; it does not open other locks.`)
+    checks.push(await rightLockCheck(db, secrets, code, rule, lock, nowMs))
   }
   if (lock === undefined) return finish(code, nowMs, checks)
 
-  // The lock's own reading of the time, as last seen.
-  const lockNow = nowMs + (lock.clockOffsetMs ?? 0)
+  // The lock's own reading of the time, as it is now.
+  const clock = await readLockClock(db, lock)
+  const lockNow = nowMs + clock.offsetMs
+  const waiting = ['scheduled', 'setting', 'removing'].includes(code.status) && code.delivery === 'synced'
+  checks.push(linkCheck(lock, await loadGateway(db, lock), waiting))
   checks.push(windowCheck(code, rule, lock, lockNow))
-  checks.push(clockCheck(code, rule, lock))
+  checks.push(clockCheck(lock, clock, isTimeBound(code, rule)))
   checks.push(await syncCheck(db, code, lock, nowMs))
   checks.push(await capacityCheck(db, code, lock))
-  checks.push(await lockoutCheck(db, lock, nowMs))
+  checks.push(await lockoutCheck(db, lock, lockNow))
   checks.push(await denialsCheck(db, code, lock, nowMs))
   return finish(code, nowMs, checks)
 }
 
+const isTimeBound = (code: AccessCode, rule: AccessRule) =>
+  !(rule.kind === 'permanent' || (rule.kind === 'one_time' && code.startsAt === null && code.endsAt === null))
+
+/**
+ * The right lock: a PIN typed at another lock of the organization is refused there as unknown. A lock
+ * that names the PIN by its keyed hash says which code it was; without one (an older lock), a refusal
+ * there while this code was valid, with no attempt of it at its own lock that minute, is probably it.
+ */
+async function rightLockCheck(
+  db: Db,
+  secrets: Secrets,
+  code: AccessCode,
+  rule: AccessRule,
+  lock: Lock,
+  nowMs: number,
+): Promise<DiagnosisCheck> {
+  const only = `The code is for the lock “${lock.name}” only; it does not open other locks.`
+  const elsewhere = await db
+    .select({
+      lockId: events.lockId,
+      occurredAt: events.occurredAt,
+      pinHash: events.pinHash,
+      lockName: locks.name,
+      secretEncrypted: locks.secretEncrypted,
+    })
+    .from(events)
+    .innerJoin(locks, eq(locks.id, events.lockId))
+    .where(
+      and(
+        eq(events.organizationId, code.organizationId),
+        ne(events.lockId, lock.id),
+        eq(events.type, 'lock.access_denied'),
+        isNull(events.accessCodeId),
+        sql`${events.data}->>'reason' = 'unknown_code'`,
+        gte(events.recordedAt, new Date(Math.max(nowMs - DENIALS_SINCE_MS, code.createdAt.getTime()))),
+      ),
+    )
+    .orderBy(desc(events.occurredAt))
+    .limit(ELSEWHERE_LOOKED_AT)
+  if (elsewhere.length === 0) return { check: 'lock', result: 'pass', message: only }
+  const pin = decryptPin(secrets, code)
+  const hashes = new Map<string, string>()
+  const hashAt = (row: (typeof elsewhere)[number]) => {
+    const id = row.lockId as string
+    let hash = hashes.get(id)
+    if (hash === undefined) {
+      hash = deniedPinHash(
+        deriveLockKeys(decryptLockSecret(secrets, { id, secretEncrypted: row.secretEncrypted })).denied,
+        pin,
+      )
+      hashes.set(id, hash)
+    }
+    return hash
+  }
+  const typed = elsewhere.find((row) => row.pinHash !== null && row.pinHash === hashAt(row))
+  if (typed !== undefined) {
+    return {
+      check: 'lock',
+      result: 'fail',
+      message: `The code was typed at the lock “${typed.lockName}” on ${localTime(typed.occurredAt.getTime(), lock.timezone)}, which refused it: it opens only “${lock.name}”.`,
+    }
+  }
+  // An older lock reports no hash: match by the minute.
+  const ownAttempts = await db
+    .select({ occurredAt: events.occurredAt })
+    .from(events)
+    .where(
+      and(
+        eq(events.lockId, lock.id),
+        eq(events.accessCodeId, code.id),
+        sql`${events.type} in ('lock.unlocked', 'lock.access_denied')`,
+      ),
+    )
+  const minute = (ms: number) => Math.floor(ms / 60_000)
+  const tried = new Set(ownAttempts.map((a) => minute(a.occurredAt.getTime())))
+  const probable = elsewhere.find(
+    (row) =>
+      row.pinHash === null &&
+      !tried.has(minute(row.occurredAt.getTime())) &&
+      decide(
+        rule,
+        { uses: code.uses },
+        { nowMs: row.occurredAt.getTime(), timezone: lock.timezone, graceMs: 0 },
+      ).allow,
+  )
+  if (probable !== undefined) {
+    return {
+      check: 'lock',
+      result: 'warn',
+      message: `The lock “${probable.lockName}” refused an unknown code on ${localTime(probable.occurredAt.getTime(), lock.timezone)}, while this code was valid and “${lock.name}” saw no attempt of it: it was probably typed at “${probable.lockName}”. It opens only “${lock.name}”.`,
+    }
+  }
+  return { check: 'lock', result: 'pass', message: only }
+}
+
 function finish(code: AccessCode, nowMs: number, checks: DiagnosisCheck[]): Diagnosis {
-  const result: CheckResult = checks.some((c) => c.result === 'fail')
-    ? 'fail'
-    : checks.some((c) => c.result === 'warn')
-      ? 'warn'
-      : 'pass'
+  const result: CheckResult = worst(checks)
   return {
     accessCodeId: code.id,
     lockId: code.lockId,
@@ -179,51 +295,6 @@ function windowCheck(code: AccessCode, rule: AccessRule, lock: Lock, lockNow: nu
         result: 'fail',
         message: `${at}; ${valid}, but it does not open now (${REASONS[decision.reason]}).`,
       }
-  }
-}
-
-function clockCheck(code: AccessCode, rule: AccessRule, lock: Lock): DiagnosisCheck {
-  const timeBound = !(
-    rule.kind === 'permanent' ||
-    (rule.kind === 'one_time' && code.startsAt === null && code.endsAt === null)
-  )
-  if (lock.lastSeenAt === null) {
-    return {
-      check: 'clock',
-      result: 'warn',
-      message: 'The lock has not been in touch yet, so its clock is unknown.',
-    }
-  }
-  if (!lock.clockSet) {
-    return timeBound
-      ? {
-          check: 'clock',
-          result: 'fail',
-          message:
-            'The lock’s clock is not set (it lost power?): codes with dates or times are refused until a gateway sets it.',
-        }
-      : {
-          check: 'clock',
-          result: 'warn',
-          message:
-            'The lock’s clock is not set (it lost power?); this code has no time limit, so it still opens.',
-        }
-  }
-  const offset = lock.clockOffsetMs ?? 0
-  const synced = lock.clockSyncedAt
-    ? ` when last synced on ${localTime(lock.clockSyncedAt.getTime(), lock.timezone)}`
-    : ''
-  if (Math.abs(offset) > DEFAULT_GRACE_MS) {
-    return {
-      check: 'clock',
-      result: 'warn',
-      message: `The lock’s clock was off by ${Math.round(Math.abs(offset) / 1000)} s${synced} (lock_clock_drift): times near the start or end of a window may be judged differently.`,
-    }
-  }
-  return {
-    check: 'clock',
-    result: 'pass',
-    message: `The lock’s clock is set (off by ${Math.round(Math.abs(offset) / 1000)} s${synced}).`,
   }
 }
 
@@ -332,44 +403,6 @@ async function capacityCheck(db: Db, code: AccessCode, lock: Lock): Promise<Diag
     }
   }
   return { check: 'capacity', result: 'pass', message: `The lock is not full: ${slots}.` }
-}
-
-async function lockoutCheck(db: Db, lock: Lock, nowMs: number): Promise<DiagnosisCheck> {
-  const [last] = await db
-    .select({ occurredAt: events.occurredAt, data: events.data })
-    .from(events)
-    .where(
-      and(
-        eq(events.lockId, lock.id),
-        eq(events.type, 'lock.locked_out'),
-        gte(events.occurredAt, new Date(nowMs - DAY_MS)),
-      ),
-    )
-    .orderBy(desc(events.occurredAt))
-    .limit(1)
-  if (last === undefined)
-    return {
-      check: 'lockout',
-      result: 'pass',
-      message: 'The keypad has not been locked out in the last 24 hours.',
-    }
-  const until = typeof last.data.until === 'string' ? Date.parse(last.data.until) : Number.NaN
-  const wrong =
-    typeof last.data.wrongAttempts === 'number'
-      ? ` after ${plural(last.data.wrongAttempts, 'wrong code')}`
-      : ''
-  if (Number.isFinite(until) && until > nowMs + (lock.clockOffsetMs ?? 0)) {
-    return {
-      check: 'lockout',
-      result: 'fail',
-      message: `The keypad is locked out${wrong} until ${localTime(until, lock.timezone)}: every code is refused until then.`,
-    }
-  }
-  return {
-    check: 'lockout',
-    result: 'warn',
-    message: `The keypad was locked out${wrong} on ${localTime(last.occurredAt.getTime(), lock.timezone)}; it accepts codes again now.`,
-  }
 }
 
 async function denialsCheck(db: Db, code: AccessCode, lock: Lock, nowMs: number): Promise<DiagnosisCheck> {

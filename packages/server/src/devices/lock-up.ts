@@ -249,7 +249,10 @@ async function handleEventBatch(
 ): Promise<MessageOutcome> {
   const { db } = ctx.deps
   const sorted = [...batch].sort((a, b) => a.seq - b.seq)
-  const labels = await lookupCodeLabels(db, lock.id, sorted)
+  const labels = await lookupCodeLabels(db, lock.id, sorted, {
+    secrets: ctx.deps.secrets,
+    deniedKey: ctx.keys.keys(lock).denied,
+  })
   const actors = await lookupActors(db, lock.id, sorted)
   const rows = sorted.map((event) => lockEventRow(lock, event, labels, now, actors.get(event.seq) ?? null))
   const fresh = await db.transaction(async (tx) => {

@@ -22,7 +22,7 @@ export interface ListEventsOptions extends EventFilter {
   order: 'asc' | 'desc'
 }
 
-export type EventView = Omit<EventRow, 'organizationId' | 'lockSeq' | 'tx'>
+export type EventView = Omit<EventRow, 'organizationId' | 'lockSeq' | 'tx' | 'pinHash'>
 
 const columns = {
   id: events.id,

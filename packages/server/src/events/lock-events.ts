@@ -4,8 +4,11 @@
  * code's id (synced codes: access-code ids are the lock's code ids) or, for an offline code, by
  * (lock, H, start hour). docs/EVENTS.md lists the types and their data.
  */
-import type { LockEvent } from '@latchkey/protocol'
-import { and, desc, eq, inArray } from 'drizzle-orm'
+import type { DenyReason } from '@latchkey/core'
+import { deniedPinHash, type LockEvent } from '@latchkey/protocol'
+import { and, desc, eq, inArray, isNotNull, or, sql } from 'drizzle-orm'
+import { decryptPin } from '../access-codes/rule.ts'
+import type { Secrets } from '../secrets.ts'
 import { isUuid } from '../store/index.ts'
 import type { Db } from '../store/open-store.ts'
 import {
@@ -35,10 +38,85 @@ export interface CodeLabel {
   name: string
 }
 
-/** Labels of the codes these events name: by code id, and by `offline:<H>:<startsAt>`. */
+/** A code that no longer opens, found by the PIN the lock did not know, and why it no longer opens. */
+export interface EndedCode extends CodeLabel {
+  reason: DenyReason
+}
+
+/** Labels of the codes these events name: by code id, by `offline:<H>:<startsAt>`, by unknown PIN. */
 export interface CodeLabels {
   byId: Map<string, CodeLabel>
   byOffline: Map<string, CodeLabel>
+  /** Ended or deleted codes of the lock, by the `pinHash` of an `unknown_code` refusal. */
+  byPinHash: Map<string, EndedCode>
+}
+
+/** Ended and deleted codes looked at for an unknown PIN: the most recent ones. */
+const ENDED_CODES_LOOKED_AT = 200
+
+/** Why a code that is off the lock no longer opens, as the lock would have said had it kept it. */
+function endedReason(code: {
+  deletedAt: Date | null
+  kind: string
+  uses: number
+  maxUses: number | null
+}): DenyReason {
+  if (code.deletedAt !== null) return 'revoked'
+  if (code.kind === 'one_time' && code.uses > 0) return 'already_used'
+  if (code.maxUses !== null && code.uses >= code.maxUses) return 'uses_exhausted'
+  return 'expired'
+}
+
+/**
+ * The lock logs a PIN it no longer holds as `unknown_code`, with a keyed hash of the digits. The
+ * server knows the PINs it removed: it hashes those of the lock's ended and deleted codes under the
+ * lock's key and names the code that was typed ("Cleaner – Tuesday" came after its window).
+ */
+async function lookupEndedCodes(
+  db: Db,
+  secrets: Secrets,
+  deniedKey: Uint8Array,
+  lockId: string,
+  events: readonly LockEvent[],
+): Promise<Map<string, EndedCode>> {
+  const hashes = new Set<string>()
+  for (const event of events) {
+    if (event.type === 'access_denied' && event.reason === 'unknown_code' && event.pinHash !== undefined)
+      hashes.add(event.pinHash)
+  }
+  const found = new Map<string, EndedCode>()
+  if (hashes.size === 0) return found
+  const rows = await db
+    .select({
+      id: accessCodes.id,
+      name: accessCodes.name,
+      pinEncrypted: accessCodes.pinEncrypted,
+      kind: accessCodes.kind,
+      uses: accessCodes.uses,
+      maxUses: accessCodes.maxUses,
+      deletedAt: accessCodes.deletedAt,
+    })
+    .from(accessCodes)
+    .where(
+      and(
+        eq(accessCodes.lockId, lockId),
+        or(
+          isNotNull(accessCodes.deletedAt),
+          isNotNull(accessCodes.expiredAt),
+          eq(accessCodes.status, 'removed'),
+        ),
+      ),
+    )
+    .orderBy(
+      desc(sql`coalesce(${accessCodes.deletedAt}, ${accessCodes.expiredAt}, ${accessCodes.updatedAt})`),
+    )
+    .limit(ENDED_CODES_LOOKED_AT)
+  for (const row of rows) {
+    const hash = deniedPinHash(deniedKey, decryptPin(secrets, row))
+    if (hashes.has(hash) && !found.has(hash))
+      found.set(hash, { id: row.id, name: row.name, reason: endedReason(row) })
+  }
+  return found
 }
 
 const offlineKey = (h: number, startsAt: number) => `${h}:${startsAt}`
@@ -47,6 +125,7 @@ export async function lookupCodeLabels(
   db: Db,
   lockId: string,
   events: readonly LockEvent[],
+  ended: { secrets: Secrets; deniedKey: Uint8Array } | null = null,
 ): Promise<CodeLabels> {
   const ids = new Set<string>()
   const offlineHs = new Set<number>()
@@ -54,7 +133,12 @@ export async function lookupCodeLabels(
     if ('codeId' in event && event.codeId !== undefined && isUuid(event.codeId)) ids.add(event.codeId)
     if ('offline' in event && event.offline !== undefined) offlineHs.add(event.offline.h)
   }
-  const labels: CodeLabels = { byId: new Map(), byOffline: new Map() }
+  const labels: CodeLabels = {
+    byId: new Map(),
+    byOffline: new Map(),
+    byPinHash:
+      ended === null ? new Map() : await lookupEndedCodes(db, ended.secrets, ended.deniedKey, lockId, events),
+  }
   if (ids.size > 0) {
     const rows = await db
       .select({ id: accessCodes.id, name: accessCodes.name })
@@ -166,8 +250,10 @@ export async function lookupActors(
 
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
 
-function codeOf(event: LockEvent, labels: CodeLabels): CodeLabel | null {
+function codeOf(event: LockEvent, labels: CodeLabels): CodeLabel | EndedCode | null {
   if ('codeId' in event && event.codeId !== undefined) return labels.byId.get(event.codeId) ?? null
+  if (event.type === 'access_denied' && event.pinHash !== undefined)
+    return labels.byPinHash.get(event.pinHash) ?? null
   if ('offline' in event && event.offline !== undefined) {
     return labels.byOffline.get(offlineKey(event.offline.h, event.offline.startsAt)) ?? null
   }
@@ -222,6 +308,8 @@ export function lockEventRow(
 ): NewEventRow {
   const code = codeOf(event, labels)
   const label = code?.name ?? actor?.label
+  // An unknown PIN that was one of the lock's ended codes: the refusal says why that code no longer opens.
+  const ended = code !== null && 'reason' in code ? { reason: code.reason, lockReason: 'unknown_code' } : {}
   return {
     organizationId: lock.organizationId,
     lockId: lock.id,
@@ -232,6 +320,7 @@ export function lockEventRow(
     gatewayId: lock.gatewayId,
     data: {
       ...dataOf(event),
+      ...ended,
       ...(label === undefined ? {} : { label }),
       lockName: lock.name,
       lockSeq: event.seq,
@@ -240,5 +329,6 @@ export function lockEventRow(
     occurredAt: event.at === null ? now : new Date(event.at),
     recordedAt: now,
     lockSeq: event.seq,
+    pinHash: event.type === 'access_denied' ? (event.pinHash ?? null) : null,
   }
 }

@@ -1,5 +1,6 @@
 import { ACCESS_CODE_KINDS } from '@latchkey/core'
 import { z } from 'zod'
+import { DIAGNOSIS_CHECKS } from '../access-codes/diagnosis.ts'
 import { PROBLEM_CONTENT_TYPE, ZProblem } from '../http/errors.ts'
 import { list, ZTimestamp } from '../http/schemas.ts'
 
@@ -141,7 +142,7 @@ export const ZDiagnosis = z
     checkedAt: ZTimestamp,
     checks: z.array(
       z.object({
-        check: z.enum(['lock', 'window', 'clock', 'sync', 'capacity', 'lockout', 'denials']),
+        check: z.enum(DIAGNOSIS_CHECKS),
         result: z.enum(['pass', 'warn', 'fail']),
         message: z.string(),
       }),

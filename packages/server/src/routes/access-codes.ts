@@ -152,7 +152,7 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     async (request) => {
       const auth = requireAuth(request)
       const code = await findCode(deps.db, auth.organizationId, request.params.id)
-      return diagnoseAccessCode(deps.db, code, deps.clock.now())
+      return diagnoseAccessCode(deps.db, deps.secrets, code, deps.clock.now())
     },
   )
 }

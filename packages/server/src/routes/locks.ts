@@ -1,6 +1,7 @@
 /** Locks of the organization: owners and admins register, change and remove them; every member reads them. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { diagnoseLock, LOCK_DIAGNOSIS_CHECKS } from '../devices/lock-diagnosis.ts'
 import { createLock, deleteLock, getLock, type LockView, listLocks, updateLock } from '../devices/locks.ts'
 import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
 import { iso, isoOrNull, problems, ZIdParams } from '../http/schemas.ts'
@@ -84,6 +85,39 @@ export const lockRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     },
     async (request) =>
       toApiLock(await getLock(deps.db, requireAuth(request).organizationId, request.params.id)),
+  )
+
+  app.get(
+    '/locks/:id/diagnosis',
+    {
+      schema: {
+        tags: ['locks'],
+        summary: 'What is wrong with a lock: each check pass, warn or fail with a sentence',
+        description:
+          'Checks the gateway and the radio link, the lock’s clock as it is now (from its events when they are newer than the last sync), its battery, its capacity, a keypad lockout, its recent refusals and the commands waiting for its answer.',
+        security: AUTHENTICATED,
+        params: ZIdParams,
+        response: {
+          200: z
+            .object({
+              lockId: z.uuid(),
+              result: z.enum(['pass', 'warn', 'fail']).describe('The worst result of the checks.'),
+              checkedAt: z.iso.datetime(),
+              checks: z.array(
+                z.object({
+                  check: z.enum(LOCK_DIAGNOSIS_CHECKS),
+                  result: z.enum(['pass', 'warn', 'fail']),
+                  message: z.string(),
+                }),
+              ),
+            })
+            .meta({ id: 'LockDiagnosis' }),
+          ...problems(401, 404),
+        },
+      },
+    },
+    async (request) =>
+      diagnoseLock(deps.db, requireAuth(request).organizationId, request.params.id, deps.clock.now()),
   )
 
   app.patch(

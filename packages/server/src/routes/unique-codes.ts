@@ -5,6 +5,7 @@ import { AUTHENTICATED, OWNER_OR_ADMIN, requireRole } from '../http/auth.ts'
 import { iso, problems, ZIdParams } from '../http/schemas.ts'
 import { createUniqueCode } from '../unique-codes/create-unique-code.ts'
 import { deleteUniqueCode } from '../unique-codes/delete-unique-code.ts'
+import { diagnoseUniqueCode, UNIQUE_CODE_DIAGNOSIS_CHECKS } from '../unique-codes/diagnosis.ts'
 import { resetUniqueCodeDevice } from '../unique-codes/reset-device.ts'
 import { listUniqueCodes, type UniqueCodeView } from '../unique-codes/unique-codes.ts'
 import type { RouteOptions } from './context.ts'
@@ -110,6 +111,42 @@ export const uniqueCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
       return toApi(
         await resetUniqueCodeDevice(deps.db, deps.secrets, deps.clock.now(), auth, request.params.id),
       )
+    },
+  )
+
+  app.get(
+    '/unique-codes/:id/diagnosis',
+    {
+      schema: {
+        tags: TAGS,
+        summary:
+          'Why a unique code does not work: each check pass, warn or fail with a sentence (owner or admin)',
+        description:
+          'Checks the code (active, expired or deleted; a deleted code is still diagnosed), the locks shared to it and at which level, the device it is bound to, and its recent Code Logins and how they failed.',
+        security: AUTHENTICATED,
+        params: ZIdParams,
+        response: {
+          200: z
+            .object({
+              uniqueCodeId: z.uuid(),
+              result: z.enum(['pass', 'warn', 'fail']).describe('The worst result of the checks.'),
+              checkedAt: z.iso.datetime(),
+              checks: z.array(
+                z.object({
+                  check: z.enum(UNIQUE_CODE_DIAGNOSIS_CHECKS),
+                  result: z.enum(['pass', 'warn', 'fail']),
+                  message: z.string(),
+                }),
+              ),
+            })
+            .meta({ id: 'UniqueCodeDiagnosis' }),
+          ...problems(401, 403, 404),
+        },
+      },
+    },
+    async (request) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'diagnose unique codes')
+      return diagnoseUniqueCode(deps.db, auth.organizationId, request.params.id, deps.clock.now())
     },
   )
 }

@@ -563,6 +563,12 @@ export const events = pgTable(
      * out only events of transactions older than every one still open (audit/list-events.ts).
      */
     tx: xid8('tx').notNull().default(sql`pg_current_xact_id()`),
+    /**
+     * `lock.access_denied` of an unknown PIN: the keyed hash the lock reported (protocol
+     * `deniedPinHash`, under that lock's key; never the PIN, never shown). The diagnosis matches a code
+     * typed at the wrong lock by it.
+     */
+    pinHash: text('pin_hash'),
   },
   (t) => [
     uniqueIndex('events_lock_seq_key').on(t.lockId, t.lockSeq).where(sql`${t.lockSeq} is not null`),

@@ -1,0 +1,20 @@
+/** What the `latchkey` command reads from its environment: each command's help lists its own. */
+export const ENVIRONMENT = {
+  PORT: 'HTTP port when --port is not given (default 8080)',
+  HOST: 'interface when --host is not given (default 127.0.0.1)',
+  LATCHKEY_DATA_DIR: 'data directory when --data-dir is not given (default ./data)',
+  DATABASE_URL: 'a PostgreSQL server (postgres://…) instead of the embedded database in the data directory',
+  MQTT_URL:
+    'a real MQTT broker (Mosquitto with dynamic security, with its admin login) instead of the embedded one',
+  LATCHKEY_MQTT_PUBLIC_URL: 'where gateways reach that broker, when not at MQTT_URL’s host',
+  LATCHKEY_MASTER_KEY:
+    'the master key (32 random bytes, base64); without it <data-dir>/master.key is used or created',
+  LOG_LEVEL: 'log level: trace, debug, info (default), warn, error, silent',
+  LATCHKEY_DEMO_EMAIL: '--demo: the owner’s e-mail (default demo@latchkey.local)',
+  LATCHKEY_DEMO_PASSWORD: '--demo: the owner’s password (default: generated once and printed at start)',
+  LATCHKEY_DEMO_TIMEZONE: '--demo: the locks’ time zone (default: this host’s, else Australia/Sydney)',
+  LATCHKEY_GATEWAY_ID: 'sim: the gateway id when --gateway-id is not given',
+  LATCHKEY_GATEWAY_TOKEN:
+    'sim: the gateway token (safer than --gateway-token, which other users of the host can see)',
+} as const
+export type EnvName = keyof typeof ENVIRONMENT
