@@ -61,7 +61,7 @@ afterAll(async () => {
 function startDemo(startLine: string): Promise<string> {
   const assignments = [...startLine.matchAll(/([A-Z_]+)='([^']*)'/g)].map((m) => [m[1]!, m[2]!] as const)
   expect(startLine).toMatch(/ npm start$/)
-  const env = {
+  const env: Record<string, string | undefined> = {
     ...process.env,
     ...Object.fromEntries(assignments),
     LATCHKEY_DEMO_TIMEZONE: 'Australia/Sydney',
