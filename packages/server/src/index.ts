@@ -1,4 +1,4 @@
-export { DEFAULT_LOGIN_THROTTLE, type LoginThrottleConfig } from './accounts/throttle.ts'
+export { DEFAULT_LOGIN_THROTTLE, type LoginThrottleConfig } from './accounts/index.ts'
 export { API_PREFIX, type BuildAppOptions, buildApp } from './app.ts'
 export type { ServerDeps } from './context.ts'
 export {
@@ -9,11 +9,11 @@ export {
   type DemoSeedOptions,
   replaceDemoLock,
   seedDemo,
-} from './demo/seed.ts'
-export type { LockChannel, LockReply, SendOptions, StoredLockEvents } from './devices/lock-channel.ts'
-export { DEFAULT_EMBEDDED_MQTT_PORT } from './devices/server-mqtt.ts'
-export { MetricsRegistry } from './http/metrics.ts'
-export { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from './reconciler/plan.ts'
+} from './demo/index.ts'
+export type { LockChannel, LockReply, SendOptions, StoredLockEvents } from './devices/index.ts'
+export { DEFAULT_EMBEDDED_MQTT_PORT } from './devices/index.ts'
+export { MetricsRegistry } from './http/index.ts'
+export { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from './reconciler/index.ts'
 export { createSecrets, loadSecrets, type Secrets } from './secrets.ts'
 export {
   DEFAULT_HOST,

@@ -13,12 +13,11 @@ import {
   windowEnd,
 } from '@latchkey/core'
 import { and, desc, eq, gte } from 'drizzle-orm'
-import { getOrganizationSettings } from '../accounts/organization-settings.ts'
+import { getOrganizationSettings } from '../accounts/index.ts'
 import { localTime } from '../local-time.ts'
-import { loadLockSync } from '../reconciler/lock-sync.ts'
-import { LOCK_FULL_WHEN_DUE } from '../reconciler/status.ts'
-import type { Db } from '../store/open-store.ts'
-import { type AccessCode, events, type Lock, locks } from '../store/schema.ts'
+import { LOCK_FULL_WHEN_DUE, loadLockSync } from '../reconciler/index.ts'
+import type { Db } from '../store/index.ts'
+import { type AccessCode, events, type Lock, locks } from '../store/index.ts'
 import { ruleOf } from './rule.ts'
 
 export type CheckResult = 'pass' | 'warn' | 'fail'

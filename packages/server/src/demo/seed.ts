@@ -10,12 +10,17 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ProvisioningBundle } from '@latchkey/protocol'
 import { and, asc, eq, isNull } from 'drizzle-orm'
-import { normalizeEmail, signup } from '../accounts/signup.ts'
+import { normalizeEmail, signup } from '../accounts/index.ts'
 import type { ServerDeps } from '../context.ts'
 import { hashPassword, verifyPassword } from '../credentials.ts'
-import { createGateway, rotateGatewayToken } from '../devices/gateways.ts'
-import { createLock, deleteLock, provisioningBundle } from '../devices/locks.ts'
-import { gateways, locks, memberships, users } from '../store/schema.ts'
+import {
+  createGateway,
+  createLock,
+  deleteLock,
+  provisioningBundle,
+  rotateGatewayToken,
+} from '../devices/index.ts'
+import { gateways, locks, memberships, users } from '../store/index.ts'
 
 export const DEMO_EMAIL = 'demo@latchkey.local'
 export const DEMO_ORGANIZATION = 'Demo'

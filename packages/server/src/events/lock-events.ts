@@ -6,16 +6,16 @@
  */
 import type { LockEvent } from '@latchkey/protocol'
 import { and, desc, eq, inArray } from 'drizzle-orm'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
+import type { Db } from '../store/index.ts'
 import {
   accessCodes,
   type CommandRequester,
   ekeys,
+  isUuid,
   lockCommands,
   type NewEventRow,
   uniqueCodes,
-} from '../store/schema.ts'
+} from '../store/index.ts'
 
 /** The audit type of each kind of lock event. */
 export const LOCK_EVENT_TYPES = {

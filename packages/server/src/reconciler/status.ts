@@ -4,7 +4,7 @@
  */
 
 import { localTime } from '../local-time.ts'
-import type { AccessCodeStatus, CodeIssue, PendingOp } from '../store/schema.ts'
+import type { AccessCodeStatus, CodeIssue, PendingOp } from '../store/index.ts'
 import type { CodePhase } from './plan.ts'
 
 /** Why the lock cannot be reached now, or null when it can. */

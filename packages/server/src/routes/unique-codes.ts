@@ -1,12 +1,14 @@
 /** Unique codes (SPEC §4): owners and admins create, list, delete them and reset their device binding. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { AUTHENTICATED, OWNER_OR_ADMIN, requireRole } from '../http/auth.ts'
-import { iso, problems, ZIdParams } from '../http/schemas.ts'
-import { createUniqueCode } from '../unique-codes/create-unique-code.ts'
-import { deleteUniqueCode } from '../unique-codes/delete-unique-code.ts'
-import { resetUniqueCodeDevice } from '../unique-codes/reset-device.ts'
-import { listUniqueCodes, type UniqueCodeView } from '../unique-codes/unique-codes.ts'
+import { AUTHENTICATED, iso, OWNER_OR_ADMIN, problems, requireRole, ZIdParams } from '../http/index.ts'
+import {
+  createUniqueCode,
+  deleteUniqueCode,
+  listUniqueCodes,
+  resetUniqueCodeDevice,
+  type UniqueCodeView,
+} from '../unique-codes/index.ts'
 import type { RouteOptions } from './context.ts'
 import {
   type TUniqueCode,
