@@ -229,7 +229,7 @@ describe('a second organization', () => {
         }
         expect({ route, param: path.replace(/\{[A-Za-z]+\}/, '{lock}') }).toEqual({
           route,
-          param: '/app/locks/{lock}' + path.slice(path.indexOf('}') + 1),
+          param: `/app/locks/{lock}${path.slice(path.indexOf('}') + 1)}`,
         })
         const response = await call(
           app,
