@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type RunningDemo, startDemo } from './demo.ts'
+import { isLoopbackHost, type RunningDemo, startDemo } from './demo.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-demo-test-'))
 const env = {
@@ -81,10 +81,52 @@ describe('the demo', () => {
     running = null
   })
 
-  it('takes the owner’s password from LATCHKEY_DEMO_PASSWORD', async () => {
-    running = await start({ LATCHKEY_DEMO_PASSWORD: 'demo password 42' })
-    expect(running.data.owner.password).toBe('demo password 42')
-    expect(await login(running, 'demo password 42')).toBe(200)
-    expect(await login(running, first.password)).toBe(401)
+  it('never changes an existing user’s password, even to LATCHKEY_DEMO_PASSWORD', async () => {
+    await expect(start({ LATCHKEY_DEMO_PASSWORD: 'demo password 42' })).rejects.toThrow(
+      'the demo never changes an existing user',
+    )
+    running = await start()
+    expect(await login(running, first.password)).toBe(200)
+    expect(await login(running, 'demo password 42')).toBe(401)
+    await running.close()
+    running = null
+  })
+
+  it('takes the owner’s password from LATCHKEY_DEMO_PASSWORD on a new data directory', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'latchkey-demo-test-'))
+    try {
+      running = await startDemo({
+        port: 0,
+        host: '127.0.0.1',
+        dataDir: fresh,
+        mqttPort: 0,
+        logger: false,
+        env: { ...env, LATCHKEY_DEMO_PASSWORD: 'demo password 42' },
+      })
+      expect(running.data.owner.password).toBe('demo password 42')
+      expect(await login(running, 'demo password 42')).toBe(200)
+      await running.close()
+      running = null
+    } finally {
+      rmSync(fresh, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses a host that is not loopback, before it listens', async () => {
+    for (const host of ['0.0.0.0', '::', '192.0.2.10', 'example.test']) {
+      await expect(
+        startDemo({ port: 0, host, dataDir, mqttPort: 0, logger: false, env }),
+      ).rejects.toMatchObject({
+        code: 'validation_failed',
+        message: expect.stringContaining('loopback only'),
+      })
+    }
+    expect(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost'].map(isLoopbackHost)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ])
   })
 })

@@ -6,9 +6,10 @@
  * organization, locks, codes and events.
  */
 import { join } from 'node:path'
-import { isValidTimezone, SimulatedClock } from '@latchkey/core'
+import { isValidTimezone, LatchkeyError, SimulatedClock } from '@latchkey/core'
 import { Gateway, simRoutes } from '@latchkey/gateway'
 import {
+  DEFAULT_HOST,
   type DemoData,
   type RunningServer,
   replaceDemoLock,
@@ -41,7 +42,18 @@ export function demoTimezone(env: Record<string, string | undefined>): string {
   return candidates.find((zone) => isValidTimezone(zone)) ?? DEMO_FALLBACK_TIMEZONE
 }
 
+/** 127.0.0.0/8, ::1 and localhost: the only hosts a demo (a known owner, simulated time) may listen on. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase()
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare)
+}
+
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
+  if (!isLoopbackHost(options.host ?? DEFAULT_HOST))
+    throw new LatchkeyError(
+      'validation_failed',
+      `the demo listens on loopback only (127.0.0.1, ::1, localhost), not ${options.host}: its owner and simulated time are for this machine`,
+    )
   const env = options.env ?? process.env
   const clock = new SimulatedClock()
   const stateDir = join(options.dataDir, 'sim')

@@ -9,10 +9,8 @@
  * HMAC is injected (`Hmac`) so this module stays free of Node APIs: the lock and the server pass
  * node:crypto's HMAC (see @latchkey/protocol `hmacSha256`).
  *
- * CONTRACT (implementation to be completed in this file):
- *   OFFLINE_TABLE: readonly OfflineClass[] (index = H, 0..99; entries not in use are null)
- *   issueOfflinePin(input: IssueOfflinePinInput): IssuedOfflinePin      (throws LatchkeyError)
- *   verifyOfflinePin(input: VerifyOfflinePinInput): OfflineVerification
+ * OFFLINE_TABLE (index = H, 0..99; entries not in use are null), `issueOfflinePin` (throws
+ * LatchkeyError) and `verifyOfflinePin`.
  */
 
 import { LatchkeyError } from './errors.ts'
@@ -41,8 +39,6 @@ export const OFFLINE_GRACE_MS = HOUR_MS
 
 export interface IssueOfflinePinInput {
   hmac: Hmac
-  /** The lock's offline grace (default OFFLINE_GRACE_MS): the issuer must search what the lock searches. */
-  graceMs?: number
   pinKey: Uint8Array
   lockId: string
   kind: OfflineKind
@@ -93,7 +89,6 @@ export type OfflineVerification =
 export const MAX_OFFLINE_HMACS = 32
 /** The largest grace that keeps a 24 h search within MAX_OFFLINE_HMACS start hours. */
 export const MAX_OFFLINE_GRACE_MS = 3.5 * HOUR_MS
-export const OFFLINE_PIN_LENGTH = 10
 
 const DAY_MS = 24 * HOUR_MS
 /** One-time codes open at most once, within 6 h of their start. */
@@ -315,7 +310,8 @@ function durationFor(
  * yields the same digits (so the lock always identifies exactly this code).
  */
 export function issueOfflinePin(input: IssueOfflinePinInput): IssuedOfflinePin {
-  const grace = checkGrace(input.graceMs)
+  // The issuer searches what the lock searches: a lock verifies with OFFLINE_GRACE_MS.
+  const grace = OFFLINE_GRACE_MS
   const { kind } = input
   if (!Number.isFinite(input.startsAt))
     throw new LatchkeyError('invalid_window', 'an offline code needs a start time')

@@ -19,7 +19,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Clock, LatchkeyError } from '@latchkey/core'
-import { EVENT_BATCH_LIMIT, Lock } from '@latchkey/lock'
+import { EVENT_BATCH_LIMIT, Lock, writeFileAtomic } from '@latchkey/lock'
 import {
   decodePayload,
   encodePayload,
@@ -31,7 +31,6 @@ import {
   topic,
 } from '@latchkey/protocol'
 import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt'
-import { writeFileAtomic } from './files.ts'
 
 export const DEFAULT_SYNC_INTERVAL_MS = 6 * 60 * 60 * 1000
 export const DEFAULT_POLL_INTERVAL_MS = 60_000

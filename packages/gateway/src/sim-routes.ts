@@ -4,10 +4,13 @@
  * with a stable `code` (404 not_found for an unknown lock, 400 validation_failed for a bad body).
  */
 import {
-  ERROR_STATUS,
-  type ErrorCode,
+  type FieldError,
   isLatchkeyError,
   LatchkeyError,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  problem,
+  problemDetails,
   type SimulatedClock,
 } from '@latchkey/core'
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify'
@@ -32,21 +35,6 @@ export interface SimRoutesOptions {
   allowWorldClock: boolean
 }
 
-/** RFC 9457 problem details, shaped as the server's API shapes them. */
-export interface Problem {
-  type: string
-  title: string
-  status: number
-  code: ErrorCode
-  detail: string
-  errors?: FieldError[]
-}
-export interface FieldError {
-  in?: 'body' | 'params'
-  field: string
-  message: string
-}
-
 function parse<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'params'): T {
   const parsed = schema.safeParse(value)
   if (parsed.success) return parsed.data
@@ -63,43 +51,12 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'params'
   throw new LatchkeyError('validation_failed', detail, { details: errors })
 }
 
-function problem(
-  code: ErrorCode,
-  detail: string,
-  status: number = ERROR_STATUS[code],
-  errors?: FieldError[],
-): Problem {
-  const words = code.replaceAll('_', ' ')
-  return {
-    type: `urn:latchkey:error:${code}`,
-    title: words.charAt(0).toUpperCase() + words.slice(1),
-    status,
-    code,
-    detail,
-    ...(errors === undefined ? {} : { errors }),
-  }
-}
-
-/** Field errors from a LatchkeyError's details: ours, or zod issues (as the protocol's parsers attach them). */
-function fieldErrors(details: unknown): FieldError[] | undefined {
-  if (!Array.isArray(details)) return undefined
-  const errors = details.flatMap(
-    (item: { field?: unknown; path?: unknown; message?: unknown; in?: unknown }) => {
-      if (typeof item?.message !== 'string') return []
-      if (typeof item.field === 'string') return [item as FieldError]
-      if (Array.isArray(item.path)) return [{ field: item.path.join('.'), message: item.message }]
-      return []
-    },
-  )
-  return errors.length > 0 ? errors : undefined
-}
-
 /** The problem+json body of an error; a 500 says nothing of the internals. */
 export function problemOf(error: unknown): Problem {
   if (isLatchkeyError(error)) {
     if (error.status >= 500 && error.code !== 'service_unavailable')
       return problem('internal', 'internal error')
-    return problem(error.code, error.userMessage, error.status, fieldErrors(error.details))
+    return problem(error.code, error.userMessage, error.status, problemDetails(error.details).errors)
   }
   const status = (error as FastifyError | undefined)?.statusCode
   // Fastify's own refusals: unparsable JSON, a wrong content type, a body too large.
@@ -110,7 +67,7 @@ export function problemOf(error: unknown): Problem {
 }
 
 function sendProblem(reply: FastifyReply, problem: Problem) {
-  return reply.code(problem.status).type('application/problem+json').send(problem)
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem)
 }
 
 export const simRoutes: FastifyPluginAsync<SimRoutesOptions> = async (app, options) => {

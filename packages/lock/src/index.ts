@@ -1,3 +1,4 @@
+export { writeFileAtomic } from './atomic-file.ts'
 export { EVENT_BATCH_LIMIT } from './event-ring.ts'
 export type { AccessResult } from './keypad.ts'
 export { OFFLINE_PIN_DIGITS } from './keypad.ts'

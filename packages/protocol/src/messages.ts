@@ -9,28 +9,35 @@ import { z } from 'zod'
 const ZHhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'HH:MM')
 const ZDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD')
 
-export const ZWeeklySlot = z.object({
-  days: z
-    .array(
-      z.union([
-        z.literal(1),
-        z.literal(2),
-        z.literal(3),
-        z.literal(4),
-        z.literal(5),
-        z.literal(6),
-        z.literal(7),
-      ]),
-    )
-    .min(1),
-  start: ZHhmm,
-  end: ZHhmm,
-})
-export const ZWeeklySchedule = z.object({
-  slots: z.array(ZWeeklySlot).min(1).max(14),
-  startsOn: ZDate.optional(),
-  endsOn: ZDate.optional(),
-})
+/**
+ * The shape of a weekly schedule, in one place for the wire and the HTTP API: each passes its own
+ * time and date strings (the wire checks them here; the API checks them later, to answer
+ * `invalid_schedule`).
+ */
+export function weeklyScheduleSchema<T extends z.ZodType<string>, D extends z.ZodType<string>>(
+  time: T,
+  date: D,
+) {
+  return z.object({
+    slots: z
+      .array(
+        z.object({
+          days: z
+            .array(z.literal([1, 2, 3, 4, 5, 6, 7]))
+            .min(1)
+            .max(7)
+            .describe('ISO weekdays: 1 Monday … 7 Sunday.'),
+          start: time,
+          end: time,
+        }),
+      )
+      .min(1)
+      .max(14),
+    startsOn: date.optional(),
+    endsOn: date.optional(),
+  })
+}
+export const ZWeeklySchedule = weeklyScheduleSchema(ZHhmm, ZDate)
 export const ZAccessRule = z.object({
   kind: z.enum(ACCESS_CODE_KINDS),
   startsAt: z.number().int().optional(),

@@ -6,18 +6,21 @@ import cookie from '@fastify/cookie'
 import { type Clock, systemClock } from '@latchkey/core'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
-import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleConfig } from './accounts/throttle.ts'
+import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleConfig } from './accounts/index.ts'
 import type { ServerDeps } from './context.ts'
-import { type BrokerAccess, noBroker } from './devices/broker-access.ts'
-import { disconnectedChannel, type LockChannel } from './devices/lock-channel.ts'
-import { registerErrorHandling, sendFrameworkError } from './http/errors.ts'
-import { MetricsRegistry, registerHttpMetrics } from './http/metrics.ts'
-import { registerNulGuard } from './http/nul-guard.ts'
-import { registerOpenApi } from './http/openapi.ts'
-import { registerSystemRoutes } from './http/system.ts'
+import { type BrokerAccess, disconnectedChannel, type LockChannel, noBroker } from './devices/index.ts'
+import {
+  MetricsRegistry,
+  registerErrorHandling,
+  registerHttpMetrics,
+  registerNulGuard,
+  registerOpenApi,
+  registerSystemRoutes,
+  sendFrameworkError,
+} from './http/index.ts'
 import { apiV1Routes } from './routes/index.ts'
 import type { Secrets } from './secrets.ts'
-import type { Store } from './store/open-store.ts'
+import type { Store } from './store/index.ts'
 
 export const API_PREFIX = '/api/v1'
 export const API_VERSION = '0.1.0'

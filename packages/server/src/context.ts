@@ -1,11 +1,10 @@
 /** What every route and operation of the server works with. */
 import type { Clock } from '@latchkey/core'
-import type { LoginThrottleConfig } from './accounts/throttle.ts'
-import type { BrokerAccess } from './devices/broker-access.ts'
-import type { LockChannel } from './devices/lock-channel.ts'
-import type { MetricsRegistry } from './http/metrics.ts'
+import type { LoginThrottleConfig } from './accounts/index.ts'
+import type { BrokerAccess, LockChannel } from './devices/index.ts'
+import type { MetricsRegistry } from './http/index.ts'
 import type { Secrets } from './secrets.ts'
-import type { Db, Store } from './store/open-store.ts'
+import type { Db, Store } from './store/index.ts'
 
 export interface ServerDeps {
   readonly store: Store

@@ -1,5 +1,10 @@
-export { type CreateOwnerOptions, countOrganizations, createOwner } from './accounts/create-owner.ts'
-export { DEFAULT_LOGIN_THROTTLE, type LoginThrottleConfig } from './accounts/throttle.ts'
+export {
+  type CreateOwnerOptions,
+  countOrganizations,
+  createOwner,
+  DEFAULT_LOGIN_THROTTLE,
+  type LoginThrottleConfig,
+} from './accounts/index.ts'
 export { API_PREFIX, type BuildAppOptions, buildApp } from './app.ts'
 export type { ServerDeps } from './context.ts'
 export {
@@ -10,12 +15,12 @@ export {
   type DemoSeedOptions,
   replaceDemoLock,
   seedDemo,
-} from './demo/seed.ts'
-export type { LockChannel, LockReply, SendOptions, StoredLockEvents } from './devices/lock-channel.ts'
-export { DEFAULT_EMBEDDED_MQTT_PORT } from './devices/server-mqtt.ts'
-export { MetricsRegistry } from './http/metrics.ts'
+} from './demo/index.ts'
+export type { LockChannel, LockReply, SendOptions, StoredLockEvents } from './devices/index.ts'
+export { DEFAULT_EMBEDDED_MQTT_PORT } from './devices/index.ts'
+export { MetricsRegistry } from './http/index.ts'
 export { humanLine, humanLogger } from './human-log.ts'
-export { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from './reconciler/plan.ts'
+export { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from './reconciler/index.ts'
 export { createSecrets, loadSecrets, type Secrets } from './secrets.ts'
 export {
   DEFAULT_HOST,

@@ -16,17 +16,22 @@ import { eq } from 'drizzle-orm'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { buildApp } from './app.ts'
-import { revokedKeyIds } from './app-users/revocations.ts'
+import { revokedKeyIds } from './app-users/index.ts'
 import type { ServerDeps } from './context.ts'
-import type { ChannelLogger } from './devices/channel-context.ts'
-import { setGatewayOnline, setLockOnline } from './devices/channel-context.ts'
-import { type RunningLockChannel, startLockChannel } from './devices/mqtt-lock-channel.ts'
-import { connectExternalMqtt, type ServerMqtt, startEmbeddedMqtt } from './devices/server-mqtt.ts'
-import { MetricsRegistry } from './http/metrics.ts'
+import type { ChannelLogger } from './devices/index.ts'
+import {
+  connectExternalMqtt,
+  type RunningLockChannel,
+  type ServerMqtt,
+  setGatewayOnline,
+  setLockOnline,
+  startEmbeddedMqtt,
+  startLockChannel,
+} from './devices/index.ts'
+import { MetricsRegistry } from './http/index.ts'
 import { type Reconciler, startReconciler } from './reconciler/index.ts'
 import { loadSecrets } from './secrets.ts'
-import { openStore, type Store } from './store/open-store.ts'
-import { gateways, locks } from './store/schema.ts'
+import { gateways, locks, openStore, type Store } from './store/index.ts'
 
 export const DEFAULT_PORT = 8080
 export const DEFAULT_HOST = '127.0.0.1'

@@ -17,11 +17,11 @@ import {
   type WeeklySchedule,
   windowEnd,
 } from '@latchkey/core'
-import type { AuthContext } from '../accounts/sessions.ts'
+import type { AuthContext } from '../accounts/index.ts'
 import type { ServerDeps } from '../context.ts'
 import { recordCodeEvent } from '../events/index.ts'
-import { requestReconcile } from '../reconciler/reconciler.ts'
-import { type AccessCode, type AccessCodeDelivery, accessCodes, type Lock } from '../store/schema.ts'
+import { requestReconcile } from '../reconciler/index.ts'
+import { type AccessCode, type AccessCodeDelivery, accessCodes, type Lock } from '../store/index.ts'
 import { isPinLive, livePins, withPinLock } from './live-pins.ts'
 import { findLock } from './lookup.ts'
 import {

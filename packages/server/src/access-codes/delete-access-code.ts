@@ -5,12 +5,10 @@
  * list (or until it could no longer open anyway).
  */
 import { and, eq, isNull } from 'drizzle-orm'
-import type { AuthContext } from '../accounts/sessions.ts'
+import type { AuthContext } from '../accounts/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
-import { loadLockSync } from '../reconciler/lock-sync.ts'
-import { offlineCouldOpen } from '../reconciler/pass.ts'
-import { requestReconcile } from '../reconciler/reconciler.ts'
-import { type AccessCode, accessCodes } from '../store/schema.ts'
+import { loadLockSync, offlineCouldOpen, requestReconcile } from '../reconciler/index.ts'
+import { type AccessCode, accessCodes } from '../store/index.ts'
 import type { Deps } from './create-access-code.ts'
 import { findCode } from './lookup.ts'
 

@@ -14,29 +14,28 @@ import {
 } from '@latchkey/core'
 import { deniedPinHash, deriveLockKeys } from '@latchkey/protocol'
 import { and, desc, eq, gte, isNull, ne, sql } from 'drizzle-orm'
-import { getOrganizationSettings } from '../accounts/organization-settings.ts'
+import { getOrganizationSettings } from '../accounts/index.ts'
 import {
   type Check,
   type CheckResult,
   clockCheck,
   DENIALS_SINCE_MS,
+  decryptLockSecret,
   linkCheck,
   loadGateway,
   lockoutCheck,
   plural,
   readLockClock,
   worst,
-} from '../devices/lock-diagnosis.ts'
-import { decryptLockSecret } from '../devices/lock-keys.ts'
+} from '../devices/index.ts'
 import { localTime } from '../local-time.ts'
-import { loadLockSync } from '../reconciler/lock-sync.ts'
-import { LOCK_FULL_WHEN_DUE } from '../reconciler/status.ts'
+import { LOCK_FULL_WHEN_DUE, loadLockSync } from '../reconciler/index.ts'
 import type { Secrets } from '../secrets.ts'
-import type { Db } from '../store/open-store.ts'
-import { type AccessCode, events, type Lock, locks } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { type AccessCode, events, type Lock, locks } from '../store/index.ts'
 import { decryptPin, ruleOf } from './rule.ts'
 
-export type { CheckResult } from '../devices/lock-diagnosis.ts'
+export type { CheckResult } from '../devices/index.ts'
 export const DIAGNOSIS_CHECKS = [
   'lock',
   'link',

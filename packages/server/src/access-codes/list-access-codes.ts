@@ -1,8 +1,8 @@
 /** Codes of a lock, oldest first, paged by an opaque cursor. */
 import { LatchkeyError } from '@latchkey/core'
 import { and, asc, eq, gt, isNull, ne, or, type SQL } from 'drizzle-orm'
-import type { Db } from '../store/open-store.ts'
-import { type AccessCode, accessCodes } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { type AccessCode, accessCodes } from '../store/index.ts'
 
 export interface ListAccessCodesOptions {
   limit: number

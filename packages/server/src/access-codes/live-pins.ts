@@ -6,8 +6,8 @@
  */
 import { and, eq, gt, isNotNull, isNull, lte, ne, not, or, type SQL, sql } from 'drizzle-orm'
 import type { Secrets } from '../secrets.ts'
-import type { Db } from '../store/open-store.ts'
-import { accessCodes } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { accessCodes } from '../store/index.ts'
 import { decryptPin } from './rule.ts'
 
 /** Namespace of the advisory locks that serialize choosing PINs on one lock (two-int form). */

@@ -1,9 +1,8 @@
 /** Finding a lock or a code within the caller's organization: anything else is `not_found`. */
 import { LatchkeyError } from '@latchkey/core'
 import { and, eq, isNull } from 'drizzle-orm'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { type AccessCode, accessCodes, type Lock, locks } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { type AccessCode, accessCodes, isUuid, type Lock, locks } from '../store/index.ts'
 
 export async function findLock(db: Db, organizationId: string, lockId: string): Promise<Lock> {
   const [lock] = isUuid(lockId)

@@ -12,9 +12,9 @@ import {
   type OfflineKind,
 } from '@latchkey/core'
 import { deriveLockKeys, hmacSha256 } from '@latchkey/protocol'
-import { decryptLockSecret } from '../devices/lock-keys.ts'
+import { decryptLockSecret } from '../devices/index.ts'
 import type { Secrets } from '../secrets.ts'
-import type { CodeIssue, Lock } from '../store/schema.ts'
+import type { CodeIssue, Lock } from '../store/index.ts'
 
 /** Why the offline scheme cannot give this code, or null when it can. */
 export function offlineUnavailableReason(rule: AccessRule, customPin: boolean): string | null {

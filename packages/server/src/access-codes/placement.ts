@@ -6,12 +6,18 @@
  */
 import type { AccessRule } from '@latchkey/core'
 import { and, asc, eq, isNull, ne } from 'drizzle-orm'
-import { getOrganizationSettings } from '../accounts/organization-settings.ts'
-import { loadLockSync } from '../reconciler/lock-sync.ts'
-import { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from '../reconciler/plan.ts'
-import { lockFullIssue, lockFullWhenDueIssue } from '../reconciler/status.ts'
-import type { Db } from '../store/open-store.ts'
-import { type AccessCodeStatus, accessCodes, type CodeIssue, type Lock } from '../store/schema.ts'
+import { getOrganizationSettings } from '../accounts/index.ts'
+import {
+  forecastNoSlots,
+  loadLockSync,
+  lockFullIssue,
+  lockFullWhenDueIssue,
+  type PlannedCode,
+  type PlanOptions,
+  planLock,
+} from '../reconciler/index.ts'
+import type { Db } from '../store/index.ts'
+import { type AccessCodeStatus, accessCodes, type CodeIssue, type Lock } from '../store/index.ts'
 import { ruleOf } from './rule.ts'
 
 const HOUR_MS = 3_600_000

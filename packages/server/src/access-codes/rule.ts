@@ -1,7 +1,7 @@
 /** An access code row as the rule the lock decides with, and the secrets around its PIN. */
 import type { AccessRule } from '@latchkey/core'
 import type { Secrets } from '../secrets.ts'
-import type { AccessCode } from '../store/schema.ts'
+import type { AccessCode } from '../store/index.ts'
 
 export type RuleFields = Pick<
   AccessCode,

@@ -1,7 +1,7 @@
 /** An access code as the API shows it. The PIN is shown to owners and admins only. */
 import type { AccessCodeKind, WeeklySchedule } from '@latchkey/core'
 import type { Secrets } from '../secrets.ts'
-import type { AccessCode, AccessCodeDelivery, AccessCodeStatus, CodeIssue, Role } from '../store/schema.ts'
+import type { AccessCode, AccessCodeDelivery, AccessCodeStatus, CodeIssue, Role } from '../store/index.ts'
 import { decryptPin } from './rule.ts'
 
 export interface AccessCodeView {

@@ -1,9 +1,8 @@
 import { LatchkeyError } from '@latchkey/core'
 import { and, asc, eq } from 'drizzle-orm'
 import { generateApiKey, hashToken } from '../credentials.ts'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { type ApiKey, apiKeys } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { type ApiKey, apiKeys, isUuid } from '../store/index.ts'
 
 export type ApiKeyView = Pick<ApiKey, 'id' | 'name' | 'prefix' | 'createdBy' | 'createdAt' | 'lastUsedAt'>
 

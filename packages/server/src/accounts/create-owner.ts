@@ -5,9 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import { LatchkeyError } from '@latchkey/core'
 import { count } from 'drizzle-orm'
-import type { Db } from '../store/open-store.ts'
-import { openStore } from '../store/open-store.ts'
-import { organizations } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { openStore, organizations } from '../store/index.ts'
 import { signup } from './signup.ts'
 
 export interface CreateOwnerOptions {

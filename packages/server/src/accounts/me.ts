@@ -1,7 +1,7 @@
 import { LatchkeyError } from '@latchkey/core'
 import { asc, eq } from 'drizzle-orm'
-import type { Db } from '../store/open-store.ts'
-import { memberships, organizations, type Role, users } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { memberships, organizations, type Role, users } from '../store/index.ts'
 import type { AuthContext } from './sessions.ts'
 
 export interface MeView {

@@ -13,9 +13,8 @@
 import { LatchkeyError } from '@latchkey/core'
 import { and, asc, eq } from 'drizzle-orm'
 import { hashPassword } from '../credentials.ts'
-import { isUniqueViolation, isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { memberships, type Role, users } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { isUniqueViolation, isUuid, memberships, type Role, users } from '../store/index.ts'
 import { emailTaken, normalizeEmail } from './signup.ts'
 
 export interface MemberView {

@@ -1,7 +1,7 @@
 import { LatchkeyError } from '@latchkey/core'
 import { eq, sql } from 'drizzle-orm'
-import type { Db } from '../store/open-store.ts'
-import { DEFAULT_ORGANIZATION_SETTINGS, type OrganizationSettings, organizations } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { DEFAULT_ORGANIZATION_SETTINGS, type OrganizationSettings, organizations } from '../store/index.ts'
 
 export async function getOrganizationSettings(db: Db, organizationId: string): Promise<OrganizationSettings> {
   const [row] = await db

@@ -5,8 +5,8 @@
  */
 import { and, eq, gt, isNull, lt, or } from 'drizzle-orm'
 import { API_KEY_PREFIX, generateSessionToken, hashToken, SESSION_TOKEN_PREFIX } from '../credentials.ts'
-import type { Db } from '../store/open-store.ts'
-import { apiKeys, memberships, type Role, sessions } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { apiKeys, memberships, type Role, sessions } from '../store/index.ts'
 
 export const SESSION_TTL_MS = 30 * 24 * 3_600_000
 /** An API key's `lastUsedAt` is written at most this often. */

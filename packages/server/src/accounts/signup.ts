@@ -1,8 +1,7 @@
 import { LatchkeyError } from '@latchkey/core'
 import { hashPassword } from '../credentials.ts'
-import { isUniqueViolation } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { memberships, organizations, users } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { isUniqueViolation, memberships, organizations, users } from '../store/index.ts'
 import { createSession } from './sessions.ts'
 
 export interface SignupInput {

@@ -7,8 +7,8 @@
  */
 import { LatchkeyError } from '@latchkey/core'
 import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm'
-import type { Db } from '../store/open-store.ts'
-import { loginAttempts } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { loginAttempts } from '../store/index.ts'
 
 export interface ThrottleRule {
   /** Attempts allowed inside the window. */

@@ -4,10 +4,9 @@
  */
 import { LatchkeyError, type PermissionLevel, type WeeklySchedule } from '@latchkey/core'
 import { and, asc, eq, isNull, type SQL } from 'drizzle-orm'
-import { accessEndsAt, permissionStatus } from '../permissions/permissions.ts'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { type Lock, locks, type Permission, permissions } from '../store/schema.ts'
+import { accessEndsAt, permissionStatus } from '../permissions/index.ts'
+import type { Db } from '../store/index.ts'
+import { isUuid, type Lock, locks, type Permission, permissions } from '../store/index.ts'
 import type { AppPrincipal } from './app-sessions.ts'
 
 export interface AppLockView {

@@ -6,10 +6,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { and, eq, gt, isNull, lt } from 'drizzle-orm'
-import { resolveCredential } from '../accounts/sessions.ts'
+import { resolveCredential } from '../accounts/index.ts'
 import { hashToken } from '../credentials.ts'
-import type { Db } from '../store/open-store.ts'
-import { appSessions, uniqueCodes } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { appSessions, uniqueCodes } from '../store/index.ts'
 
 export const APP_SESSION_TOKEN_PREFIX = 'lka_'
 /** A Code Login session lasts this long, and never past its code's expiry. */

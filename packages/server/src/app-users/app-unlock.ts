@@ -6,9 +6,9 @@
  */
 import { type Clock, LatchkeyError } from '@latchkey/core'
 import { and, eq, isNull } from 'drizzle-orm'
-import { type LockChannel, UNLOCK_TTL_MS } from '../devices/lock-channel.ts'
-import type { Db } from '../store/open-store.ts'
-import { permissions } from '../store/schema.ts'
+import { type LockChannel, UNLOCK_TTL_MS } from '../devices/index.ts'
+import type { Db } from '../store/index.ts'
+import { permissions } from '../store/index.ts'
 import { findAppShare } from './app-locks.ts'
 import type { AppPrincipal } from './app-sessions.ts'
 import { assertShareOpensNow } from './share-access.ts'

@@ -5,7 +5,7 @@
  * own count between guesses). docs/SECURITY.md works out what this leaves an attacker.
  */
 import { isIPv4, isIPv6 } from 'node:net'
-import type { ThrottleKey, ThrottleRule } from '../accounts/throttle.ts'
+import type { ThrottleKey, ThrottleRule } from '../accounts/index.ts'
 
 export interface CodeLoginThrottleConfig {
   /** Per client network: an IPv4 address, or an IPv6 /64 (what one subscriber is usually given). */

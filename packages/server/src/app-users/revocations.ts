@@ -5,9 +5,9 @@
  * by its window anyway, so the list stays short (eKeys live at most 24 h).
  */
 import { and, asc, eq, gt, isNotNull, isNull } from 'drizzle-orm'
-import { requestReconcile } from '../reconciler/reconciler.ts'
-import type { Db } from '../store/open-store.ts'
-import { ekeys } from '../store/schema.ts'
+import { requestReconcile } from '../reconciler/index.ts'
+import type { Db } from '../store/index.ts'
+import { ekeys } from '../store/index.ts'
 
 const toDate = (now: Date | number): Date => (typeof now === 'number' ? new Date(now) : now)
 

@@ -5,8 +5,8 @@
  */
 import { type AccessRule, type DenyReason, decide, LatchkeyError } from '@latchkey/core'
 import { recordEvent } from '../events/index.ts'
-import { shareRuleOf } from '../permissions/permissions.ts'
-import type { Db } from '../store/open-store.ts'
+import { shareRuleOf } from '../permissions/index.ts'
+import type { Db } from '../store/index.ts'
 import type { AppShare } from './app-locks.ts'
 import type { AppPrincipal } from './app-sessions.ts'
 

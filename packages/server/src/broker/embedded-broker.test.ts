@@ -63,12 +63,22 @@ describe('topic policy', () => {
   })
 })
 
+/** Tries to listen on a loopback port: the error code, or null when it was free. */
+async function listenError(port: number): Promise<string | null> {
+  const probe = createServer()
+  return new Promise((resolve) => {
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'))
+    probe.listen({ host: '127.0.0.1', port }, () => probe.close(() => resolve(null)))
+  })
+}
+
 describe('embedded broker', () => {
   it('picks a free loopback port for port 0 and tells its URL', async () => {
     const broker = await startEmbeddedBroker({ port: 0, authenticate })
     try {
-      expect(broker.port).toBeGreaterThan(0)
       expect(broker.url).toBe(`mqtt://127.0.0.1:${broker.port}`)
+      // the port it tells is the one it holds: another listener there is refused
+      expect(await listenError(broker.port)).toBe('EADDRINUSE')
       const client = await connect(broker.url, 'server', 'server-pw', 'server-1')
       expect(broker.connectedClients()).toBe(1)
       await client.endAsync()

@@ -10,12 +10,17 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ProvisioningBundle } from '@latchkey/protocol'
 import { and, asc, eq, isNull } from 'drizzle-orm'
-import { normalizeEmail, signup } from '../accounts/signup.ts'
+import { normalizeEmail, signup } from '../accounts/index.ts'
 import type { ServerDeps } from '../context.ts'
-import { hashPassword, verifyPassword } from '../credentials.ts'
-import { createGateway, rotateGatewayToken } from '../devices/gateways.ts'
-import { createLock, deleteLock, provisioningBundle } from '../devices/locks.ts'
-import { gateways, locks, memberships, users } from '../store/schema.ts'
+import { verifyPassword } from '../credentials.ts'
+import {
+  createGateway,
+  createLock,
+  deleteLock,
+  provisioningBundle,
+  rotateGatewayToken,
+} from '../devices/index.ts'
+import { gateways, locks, memberships, users } from '../store/index.ts'
 
 export const DEMO_EMAIL = 'demo@latchkey.local'
 export const DEMO_ORGANIZATION = 'Demo'
@@ -62,7 +67,7 @@ export async function seedDemo(deps: ServerDeps, options: DemoSeedOptions): Prom
   const { db, clock } = deps
   const email = normalizeEmail(options.email ?? DEMO_EMAIL)
   const keptPath = join(options.stateDir, 'demo-owner.json')
-  let password = options.password ?? readKeptPassword(keptPath) ?? randomBytes(9).toString('base64url')
+  const password = options.password ?? readKeptPassword(keptPath) ?? randomBytes(9).toString('base64url')
 
   let created = false
   const [user] = await db
@@ -86,13 +91,13 @@ export async function seedDemo(deps: ServerDeps, options: DemoSeedOptions): Prom
     if (membership === undefined)
       throw new Error(`${email} exists but owns no organization: choose another LATCHKEY_DEMO_EMAIL`)
     organizationId = membership.organizationId
-    if (!(await verifyPassword(user.passwordHash, password))) {
-      if (options.password === undefined) password = randomBytes(9).toString('base64url')
-      await db
-        .update(users)
-        .set({ passwordHash: await hashPassword(password) })
-        .where(eq(users.id, user.id))
-    }
+    // An existing user's password is theirs: the demo never changes it.
+    if (!(await verifyPassword(user.passwordHash, password)))
+      throw new Error(
+        options.password === undefined
+          ? `${email} already has a password of its own: log in with it, or set LATCHKEY_DEMO_PASSWORD to it`
+          : `${email} already has a password, and it is not LATCHKEY_DEMO_PASSWORD: the demo never changes an existing user's password`,
+      )
   }
   if (options.password === undefined) {
     mkdirSync(options.stateDir, { recursive: true })

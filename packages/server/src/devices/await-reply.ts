@@ -3,8 +3,8 @@
  * process, so the answer is read from the command's row in the store, not from memory.
  */
 import { eq } from 'drizzle-orm'
-import type { Db } from '../store/open-store.ts'
-import { lockCommands } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { lockCommands } from '../store/index.ts'
 
 export interface CommandOutcome {
   status: 'done' | 'failed' | 'pending'

@@ -15,8 +15,8 @@
  */
 import { LatchkeyError } from '@latchkey/core'
 import { eq, sql } from 'drizzle-orm'
-import type { Db } from '../store/open-store.ts'
-import { locks } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { locks } from '../store/index.ts'
 
 /** Counters reserved at once; a restart skips at most this many. */
 export const COUNTER_BLOCK = 100

@@ -7,8 +7,8 @@
 import { DEFAULT_GRACE_MS, LatchkeyError } from '@latchkey/core'
 import { and, desc, eq, gte, isNotNull, isNull, sql } from 'drizzle-orm'
 import { localTime } from '../local-time.ts'
-import type { Db } from '../store/open-store.ts'
-import { events, type Gateway, gateways, type Lock, lockCommands, locks } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { events, type Gateway, gateways, type Lock, lockCommands, locks } from '../store/index.ts'
 import { getLock } from './locks.ts'
 
 export type CheckResult = 'pass' | 'warn' | 'fail'

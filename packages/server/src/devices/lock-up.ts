@@ -11,9 +11,8 @@ import { isLatchkeyError } from '@latchkey/core'
 import { type Command, type LockEvent, openLockMessage, type Reply, ZTableReport } from '@latchkey/protocol'
 import { and, eq, sql } from 'drizzle-orm'
 import { lockEventRow, lookupActors, lookupCodeLabels, recordEvent } from '../events/index.ts'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { events, gateways, lockCommands, locks } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { events, gateways, isUuid, lockCommands, locks } from '../store/index.ts'
 import {
   advanceReceiveCounter,
   type ChannelContext,

@@ -16,9 +16,8 @@ import {
 import { and, asc, eq, gt, isNull, or } from 'drizzle-orm'
 import { recordEvent } from '../events/index.ts'
 import type { Secrets } from '../secrets.ts'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { gateways, type Lock, locks } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { gateways, isUuid, type Lock, locks } from '../store/index.ts'
 import { decryptLockSecret, lockSecretContext } from './lock-keys.ts'
 
 export type LockView = Pick<

@@ -22,8 +22,7 @@ import {
 } from '@latchkey/protocol'
 import { and, eq, isNull, lt, sql } from 'drizzle-orm'
 import mqtt, { type MqttClient } from 'mqtt'
-import { isUuid } from '../store/index.ts'
-import { gateways, lockCommands, locks } from '../store/schema.ts'
+import { gateways, isUuid, lockCommands, locks } from '../store/index.ts'
 import {
   type ChannelContext,
   type ChannelLogger,

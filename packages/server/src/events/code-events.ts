@@ -3,8 +3,8 @@
  * (docs/EVENTS.md), so that the audit reads well after either was renamed or deleted.
  */
 import { eq } from 'drizzle-orm'
-import type { Db } from '../store/open-store.ts'
-import { type AccessCode, locks } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { type AccessCode, locks } from '../store/index.ts'
 import { recordEvent } from './record.ts'
 
 export type CodeEventType =

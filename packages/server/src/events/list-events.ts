@@ -3,9 +3,8 @@
  * and type, paged by cursor (the event id), newest first unless `order=asc`.
  */
 import { and, asc, desc, eq, inArray, lt, type SQL, sql } from 'drizzle-orm'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { type EventRow, events } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { type EventRow, events, isUuid } from '../store/index.ts'
 
 export interface EventFilter {
   lockId?: string | undefined

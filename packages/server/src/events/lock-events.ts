@@ -7,18 +7,18 @@
 import type { DenyReason } from '@latchkey/core'
 import { deniedPinHash, type LockEvent } from '@latchkey/protocol'
 import { and, desc, eq, inArray, isNotNull, or, sql } from 'drizzle-orm'
-import { decryptPin } from '../access-codes/rule.ts'
+import { decryptPin } from '../access-codes/index.ts'
 import type { Secrets } from '../secrets.ts'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
+import type { Db } from '../store/index.ts'
 import {
   accessCodes,
   type CommandRequester,
   ekeys,
+  isUuid,
   lockCommands,
   type NewEventRow,
   uniqueCodes,
-} from '../store/schema.ts'
+} from '../store/index.ts'
 
 /** The audit type of each kind of lock event. */
 export const LOCK_EVENT_TYPES = {

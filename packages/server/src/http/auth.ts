@@ -5,9 +5,9 @@
  */
 import { LatchkeyError } from '@latchkey/core'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
-import { type AuthContext, resolveCredential, SESSION_TTL_MS } from '../accounts/sessions.ts'
+import { type AuthContext, resolveCredential, SESSION_TTL_MS } from '../accounts/index.ts'
 import type { ServerDeps } from '../context.ts'
-import type { Role } from '../store/schema.ts'
+import type { Role } from '../store/index.ts'
 
 export type { AuthContext }
 

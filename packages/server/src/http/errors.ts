@@ -6,19 +6,25 @@
  * - an unknown route → 404 `not_found`; what the router refuses (bad URL, overlong parameter) → 4xx;
  * - anything else → 500 `internal`, logged, and nothing of it in the body.
  */
-import { ERROR_STATUS, type ErrorCode, isLatchkeyError } from '@latchkey/core'
+import {
+  type FieldError,
+  isLatchkeyError,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  problem,
+  problemDetails,
+} from '@latchkey/core'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
 export const ZFieldError = z.object({
   in: z.enum(['body', 'querystring', 'params', 'headers']).optional(),
   field: z.string(),
   message: z.string(),
 })
-export type FieldError = z.infer<typeof ZFieldError>
+
+export { PROBLEM_CONTENT_TYPE, problem }
 
 export const ZProblem = z
   .object({
@@ -30,39 +36,6 @@ export const ZProblem = z
     errors: z.array(ZFieldError).optional(),
   })
   .meta({ id: 'Problem' })
-export type Problem = z.infer<typeof ZProblem>
-
-/** Details a LatchkeyError may carry that shape the response. */
-export interface ProblemDetails {
-  errors?: FieldError[]
-  /** rate_limited: seconds until a new attempt can succeed (the Retry-After header). */
-  retryAfterSeconds?: number
-}
-
-export function problemType(code: ErrorCode): string {
-  return `urn:latchkey:error:${code}`
-}
-
-export function problemTitle(code: ErrorCode): string {
-  const words = code.replaceAll('_', ' ')
-  return words.charAt(0).toUpperCase() + words.slice(1)
-}
-
-export function problem(
-  code: ErrorCode,
-  detail: string,
-  status: number = ERROR_STATUS[code],
-  errors?: FieldError[],
-): Problem {
-  return {
-    type: problemType(code),
-    title: problemTitle(code),
-    status,
-    code,
-    detail,
-    ...(errors === undefined ? {} : { errors }),
-  }
-}
 
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body)
@@ -96,7 +69,7 @@ function toProblem(
   if (isLatchkeyError(error)) {
     if (error.status >= 500 && error.code !== 'service_unavailable') return internal(error, request)
     if (error.status >= 500) request.log.warn({ err: error }, error.message)
-    const details = detailsOf(error.details)
+    const details = problemDetails(error.details)
     return {
       body: problem(error.code, error.userMessage, error.status, details.errors),
       ...(details.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: details.retryAfterSeconds }),
@@ -128,23 +101,4 @@ function describeValidation(errors: FieldError[]): string {
   const fields = [...new Set(errors.map((e) => e.field).filter((f) => f !== ''))]
   if (fields.length === 0) return 'the request is not valid'
   return `invalid ${fields.join(', ')}`
-}
-
-/** Accepts `{errors, retryAfterSeconds}` or a list of zod issues (as parse helpers attach them). */
-function detailsOf(details: unknown): ProblemDetails {
-  if (Array.isArray(details)) {
-    const errors = details.flatMap((issue) => {
-      if (typeof issue !== 'object' || issue === null) return []
-      const { path, message } = issue as { path?: unknown; message?: unknown }
-      if (!Array.isArray(path) || typeof message !== 'string') return []
-      return [{ field: path.join('.'), message }]
-    })
-    return errors.length > 0 ? { errors } : {}
-  }
-  if (typeof details !== 'object' || details === null) return {}
-  const { errors, retryAfterSeconds } = details as ProblemDetails
-  return {
-    ...(Array.isArray(errors) ? { errors } : {}),
-    ...(typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {}),
-  }
 }

@@ -2,9 +2,10 @@
  * PostgreSQL text cannot hold the NUL character (U+0000): a request carrying one in any string of its
  * path, query or body is refused as 400 `validation_failed` naming the field, before a route runs.
  */
+
+import type { FieldError } from '@latchkey/core'
 import { LatchkeyError } from '@latchkey/core'
 import type { FastifyInstance } from 'fastify'
-import type { FieldError } from './errors.ts'
 
 /** Paths (dotted, as validation errors name them) of the strings under `value` that hold a NUL. */
 function nulFields(value: unknown, path: string, found: string[], depth = 0): void {

@@ -1,7 +1,7 @@
 /** Probes and metrics, outside `/api/v1` and outside the OpenAPI document. */
 import { LatchkeyError } from '@latchkey/core'
 import type { FastifyInstance } from 'fastify'
-import type { Store } from '../store/open-store.ts'
+import type { Store } from '../store/index.ts'
 import type { MetricsRegistry } from './metrics.ts'
 
 export function registerSystemRoutes(app: FastifyInstance, store: Store, metrics: MetricsRegistry): void {

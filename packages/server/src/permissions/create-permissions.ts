@@ -11,13 +11,20 @@ import {
   type WeeklySchedule,
 } from '@latchkey/core'
 import { and, eq, inArray, isNull } from 'drizzle-orm'
-import { normalizeEmail } from '../accounts/signup.ts'
-import { requestRevocationSync } from '../app-users/revocations.ts'
+import { normalizeEmail } from '../accounts/index.ts'
+import { requestRevocationSync } from '../app-users/index.ts'
 import { recordEvent } from '../events/index.ts'
-import { isUniqueViolation, isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { locks, memberships, permissions, type Role, users } from '../store/schema.ts'
-import { findUniqueCode } from '../unique-codes/unique-codes.ts'
+import type { Db } from '../store/index.ts'
+import {
+  isUniqueViolation,
+  isUuid,
+  locks,
+  memberships,
+  permissions,
+  type Role,
+  users,
+} from '../store/index.ts'
+import { findUniqueCode } from '../unique-codes/index.ts'
 import { listPermissions, type PermissionView } from './permissions.ts'
 import { endShares } from './revoke-permissions.ts'
 

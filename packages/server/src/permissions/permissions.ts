@@ -13,9 +13,8 @@ import {
   windowEnd,
 } from '@latchkey/core'
 import { and, asc, eq, inArray, isNull, type SQL } from 'drizzle-orm'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { locks, type Permission, permissions, uniqueCodes, users } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { isUuid, locks, type Permission, permissions, uniqueCodes, users } from '../store/index.ts'
 
 export const PERMISSION_STATUSES = ['active', 'used', 'expired'] as const
 export type PermissionStatus = (typeof PERMISSION_STATUSES)[number]

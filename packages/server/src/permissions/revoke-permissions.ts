@@ -4,11 +4,10 @@
  */
 import { LatchkeyError } from '@latchkey/core'
 import { and, eq, inArray, isNull, type SQL } from 'drizzle-orm'
-import { requestRevocationSync, revokeEKeys } from '../app-users/revocations.ts'
+import { requestRevocationSync, revokeEKeys } from '../app-users/index.ts'
 import { recordEvent } from '../events/index.ts'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { locks, permissions, uniqueCodes, users } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { isUuid, locks, permissions, uniqueCodes, users } from '../store/index.ts'
 
 /** Why a share ended: revoked by a user, replaced by a new share of the same lock, or its unique code deleted. */
 export type RevokeReason = 'revoked' | 'replaced' | 'unique_code_deleted'

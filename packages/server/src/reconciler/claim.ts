@@ -4,8 +4,8 @@
  * two processes asking at once only one gets it; a process that dies leaves a lease that runs out.
  */
 import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm'
-import type { Db } from '../store/open-store.ts'
-import { lockSync, locks } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { lockSync, locks } from '../store/index.ts'
 
 /**
  * Claims up to `limit` locks whose reconciler work is due at `nowMs` and that nobody holds. Rows

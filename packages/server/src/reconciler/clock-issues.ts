@@ -4,7 +4,7 @@
  * its last sync may judge the edges of a window differently.
  */
 import { type AccessRule, DEFAULT_GRACE_MS } from '@latchkey/core'
-import type { CodeIssue, Lock } from '../store/schema.ts'
+import type { CodeIssue, Lock } from '../store/index.ts'
 
 export const CLOCK_ISSUE_CODES = new Set(['lock_clock_not_set', 'lock_clock_drift'])
 

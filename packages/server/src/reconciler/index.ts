@@ -1,5 +1,9 @@
 export { type DesiredEntry, diffTable, type TableDiff } from './diff.ts'
+export { canonicalRule } from './digest.ts'
+export { loadLockSync } from './lock-sync.ts'
 export type { ReconcilerOptions } from './options.ts'
+export { offlineCouldOpen } from './pass.ts'
+export { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from './plan.ts'
 export {
   type Reconciler,
   type ReconcilerDeps,
@@ -7,3 +11,4 @@ export {
   requestReconcileOrganization,
   startReconciler,
 } from './reconciler.ts'
+export { LOCK_FULL_WHEN_DUE, lockFullIssue, lockFullWhenDueIssue, withoutRenewedWarnings } from './status.ts'

@@ -4,7 +4,7 @@
  * receives them while another process may be working on the lock.
  */
 import { and, eq, lt, sql } from 'drizzle-orm'
-import type { Db } from '../store/open-store.ts'
+import type { Db } from '../store/index.ts'
 import {
   gateways,
   type LockSync,
@@ -12,7 +12,7 @@ import {
   locks,
   type PendingOp,
   type ReportedCode,
-} from '../store/schema.ts'
+} from '../store/index.ts'
 
 /** The key of the revocation list's command in `pending`. */
 export const REVOCATIONS_KEY = ':revocations'

@@ -1,5 +1,5 @@
 /** Settings of the reconciler; every time is on the server's Clock except `tickMs`. */
-import type { Db } from '../store/open-store.ts'
+import type { Db } from '../store/index.ts'
 
 export interface BackoffOptions {
   /** Wait after the first unacknowledged attempt. */

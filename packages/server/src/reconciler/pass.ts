@@ -8,22 +8,22 @@
 import { type AccessRule, isLatchkeyError, LatchkeyError, windowEnd } from '@latchkey/core'
 import type { Command } from '@latchkey/protocol'
 import { and, asc, eq, gt, inArray, isNotNull, isNull, ne, or, sql } from 'drizzle-orm'
-import { decryptPin, offlineRevocationId, ruleOf } from '../access-codes/rule.ts'
-import { getOrganizationSettings } from '../accounts/organization-settings.ts'
-import type { LockChannel } from '../devices/lock-channel.ts'
+import { decryptPin, offlineRevocationId, ruleOf } from '../access-codes/index.ts'
+import { getOrganizationSettings } from '../accounts/index.ts'
+import type { LockChannel } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
 import type { Secrets } from '../secrets.ts'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
+import type { Db } from '../store/index.ts'
 import {
   type AccessCode,
   accessCodes,
+  isUuid,
   type Lock,
   type LockSync,
   lockSync,
   locks,
   type PendingOp,
-} from '../store/schema.ts'
+} from '../store/index.ts'
 import { clockIssues, needsClock, withoutClockIssues } from './clock-issues.ts'
 import type { TableDigest } from './digest.ts'
 import { dropPending, loadLockSync, markStale, putPending, REVOCATIONS_KEY } from './lock-sync.ts'

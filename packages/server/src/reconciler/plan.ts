@@ -7,7 +7,7 @@
  * `already_used` rather than counted as a wrong code, then comes off too.
  */
 import { type AccessRule, nextOpening, windowEnd } from '@latchkey/core'
-import type { ReportedCode } from '../store/schema.ts'
+import type { ReportedCode } from '../store/index.ts'
 import { diffTable, type TableDiff } from './diff.ts'
 
 export type CodePhase =

@@ -6,15 +6,15 @@
 import { type AccessRule, LatchkeyError } from '@latchkey/core'
 import { type LockEvent, ZTableReport } from '@latchkey/protocol'
 import { and, eq, isNotNull, sql } from 'drizzle-orm'
-import { offlineRevocationId, ruleOf } from '../access-codes/rule.ts'
-import type { LockReply, StoredLockEvents } from '../devices/lock-channel.ts'
+import { offlineRevocationId, ruleOf } from '../access-codes/index.ts'
+import type { LockReply, StoredLockEvents } from '../devices/index.ts'
 import type { Secrets } from '../secrets.ts'
-import type { Db } from '../store/open-store.ts'
-import { type AccessCode, accessCodes, type CodeIssue, type ReportedCode } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { type AccessCode, accessCodes, type CodeIssue, type ReportedCode } from '../store/index.ts'
 import { canonicalRule, type TableDigest } from './digest.ts'
 import { markDue, markStale, recordRevocations, recordTableChange, recordTableReport } from './lock-sync.ts'
 import { applyStatus } from './pass.ts'
-import { DELAY_WARNING, LOCK_REPLY_ISSUES } from './status.ts'
+import { DELAY_WARNING, LOCK_REPLY_ISSUES, lateWarning } from './status.ts'
 
 export interface ReplyContext {
   db: Db
@@ -50,8 +50,6 @@ function isCurrent(ctx: ReplyContext, code: AccessCode, pin: string, rule: Acces
   )
 }
 
-const minutes = (ms: number) => Math.max(1, Math.round(ms / 60_000))
-
 function lateWarnings(
   code: AccessCode,
   nowMs: number,
@@ -61,17 +59,7 @@ function lateWarnings(
   const others = code.warnings.filter((w) => w.code !== DELAY_WARNING)
   const since = code.pendingSince?.getTime()
   if (since === undefined || nowMs - since < delayWarningMs) return others
-  const n = minutes(nowMs - since)
-  const span = n === 1 ? '1 minute' : `${n} minutes`
-  return [
-    ...others,
-    {
-      code: DELAY_WARNING,
-      message: removed
-        ? `removed from the lock ${span} after the change: it opened the lock until then`
-        : `set on the lock ${span} after the change`,
-    },
-  ]
+  return [...others, lateWarning(nowMs - since, removed)]
 }
 
 export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<void> {

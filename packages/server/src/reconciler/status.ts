@@ -4,7 +4,7 @@
  */
 
 import { localTime } from '../local-time.ts'
-import type { AccessCodeStatus, CodeIssue, PendingOp } from '../store/schema.ts'
+import type { AccessCodeStatus, CodeIssue, PendingOp } from '../store/index.ts'
 import type { CodePhase } from './plan.ts'
 
 /** Why the lock cannot be reached now, or null when it can. */
@@ -112,7 +112,7 @@ function delayWarning(waitingMs: number, removing: boolean, unreachable: Unreach
 }
 
 /** What a finished wait leaves behind when it took long: the code says it was late. */
-function lateWarning(waitingMs: number, removed: boolean): CodeIssue {
+export function lateWarning(waitingMs: number, removed: boolean): CodeIssue {
   return {
     code: DELAY_WARNING,
     message: removed

@@ -1,8 +1,8 @@
 import { ACCESS_CODE_KINDS } from '@latchkey/core'
+import { weeklyScheduleSchema } from '@latchkey/protocol'
 import { z } from 'zod'
-import { DIAGNOSIS_CHECKS } from '../access-codes/diagnosis.ts'
-import { PROBLEM_CONTENT_TYPE, ZProblem } from '../http/errors.ts'
-import { list, ZTimestamp } from '../http/schemas.ts'
+import { DIAGNOSIS_CHECKS } from '../access-codes/index.ts'
+import { list, PROBLEM_CONTENT_TYPE, ZProblem, ZTimestamp } from '../http/index.ts'
 
 const problemResponse = (description: string) => ({
   description,
@@ -22,26 +22,10 @@ export const ACCESS_CODE_PROBLEMS = {
 const ZHhmm = z.string().max(5).describe('"HH:MM", 24 h; "24:00" is midnight at the end of the day.')
 const ZLocalDate = z.string().max(10).describe('A local date of the lock, "YYYY-MM-DD" (inclusive).')
 
-export const ZWeeklySchedule = z
-  .object({
-    slots: z
-      .array(
-        z.object({
-          days: z
-            .array(z.literal([1, 2, 3, 4, 5, 6, 7]))
-            .min(1)
-            .max(7)
-            .describe('ISO weekdays: 1 Monday … 7 Sunday.'),
-          start: ZHhmm,
-          end: ZHhmm.describe('An end at or before the start runs past midnight into the next day.'),
-        }),
-      )
-      .min(1)
-      .max(14),
-    startsOn: ZLocalDate.optional(),
-    endsOn: ZLocalDate.optional(),
-  })
-  .describe('A weekly schedule in the lock’s local time.')
+export const ZWeeklySchedule = weeklyScheduleSchema(ZHhmm, ZLocalDate)
+  .describe(
+    'A weekly schedule in the lock’s local time; a slot whose end is at or before its start runs past midnight into the next day.',
+  )
   .meta({ id: 'WeeklySchedule' })
 
 const ZName = z

@@ -3,15 +3,24 @@
  * every member reads them (the PIN is shown to owners and admins only).
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { createAccessCode } from '../access-codes/create-access-code.ts'
-import { deleteAccessCode } from '../access-codes/delete-access-code.ts'
-import { diagnoseAccessCode } from '../access-codes/diagnosis.ts'
-import { listAccessCodes } from '../access-codes/list-access-codes.ts'
-import { findCode, findLock } from '../access-codes/lookup.ts'
-import { updateAccessCode } from '../access-codes/update-access-code.ts'
-import { toView } from '../access-codes/view.ts'
-import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
-import { problems, ZIdParams } from '../http/schemas.ts'
+import {
+  createAccessCode,
+  deleteAccessCode,
+  diagnoseAccessCode,
+  findCode,
+  findLock,
+  listAccessCodes,
+  toView,
+  updateAccessCode,
+} from '../access-codes/index.ts'
+import {
+  AUTHENTICATED,
+  OWNER_OR_ADMIN,
+  problems,
+  requireAuth,
+  requireRole,
+  ZIdParams,
+} from '../http/index.ts'
 import {
   ACCESS_CODE_PROBLEMS,
   ZAccessCode,

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { list, ZTimestamp } from '../http/schemas.ts'
+import { list, ZTimestamp } from '../http/index.ts'
 
 export const ZCreateApiKeyRequest = z.strictObject({ name: z.string().trim().min(1).max(100) })
 export type TCreateApiKeyRequest = z.infer<typeof ZCreateApiKeyRequest>

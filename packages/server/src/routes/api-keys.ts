@@ -1,9 +1,16 @@
 /** API keys of the organization: owners and admins manage them; a key acts with its creator's role. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { type ApiKeyView, createApiKey, deleteApiKey, listApiKeys } from '../accounts/api-keys.ts'
-import { AUTHENTICATED, OWNER_OR_ADMIN, requireRole } from '../http/auth.ts'
-import { iso, isoOrNull, problems, ZIdParams } from '../http/schemas.ts'
+import { type ApiKeyView, createApiKey, deleteApiKey, listApiKeys } from '../accounts/index.ts'
+import {
+  AUTHENTICATED,
+  iso,
+  isoOrNull,
+  OWNER_OR_ADMIN,
+  problems,
+  requireRole,
+  ZIdParams,
+} from '../http/index.ts'
 import {
   type TApiKey,
   ZCreateApiKeyRequest,

@@ -1,6 +1,6 @@
 import { ZWeeklySchedule } from '@latchkey/protocol'
 import { z } from 'zod'
-import { list, ZTimestamp } from '../http/schemas.ts'
+import { list, ZTimestamp } from '../http/index.ts'
 import { ZPermissionLevel } from './permissions.schemas.ts'
 
 export const ZCodeLoginRequest = z.strictObject({

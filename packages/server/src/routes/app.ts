@@ -8,20 +8,20 @@ import { LatchkeyError } from '@latchkey/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { type AppLockView, listAppLocks } from '../app-users/app-locks.ts'
 import {
   APP_SESSION_TOKEN_PREFIX,
+  type AppLockView,
   type AppPrincipal,
+  codeLogin,
+  DEFAULT_CODE_LOGIN_THROTTLE,
   deleteAppSession,
+  issueEKey,
+  listAppLocks,
   resolveAppPrincipal,
-} from '../app-users/app-sessions.ts'
-import { unlockFromApp } from '../app-users/app-unlock.ts'
-import { codeLogin } from '../app-users/code-login.ts'
-import { DEFAULT_CODE_LOGIN_THROTTLE } from '../app-users/code-login-throttle.ts'
-import { issueEKey } from '../app-users/issue-ekey.ts'
-import { awaitReply } from '../devices/await-reply.ts'
-import { SESSION_COOKIE } from '../http/auth.ts'
-import { iso, isoOrNull, problems } from '../http/schemas.ts'
+  unlockFromApp,
+} from '../app-users/index.ts'
+import { awaitReply } from '../devices/index.ts'
+import { iso, isoOrNull, problems, SESSION_COOKIE } from '../http/index.ts'
 import {
   type TAppLock,
   ZAppLockParams,

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ZEmail, ZPassword, ZTimestamp } from '../http/schemas.ts'
+import { ZEmail, ZPassword, ZTimestamp } from '../http/index.ts'
 
 export const ZSignupRequest = z.strictObject({
   email: ZEmail,

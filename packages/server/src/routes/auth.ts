@@ -1,11 +1,8 @@
 /** Sign-up, login and logout. Public routes: they authenticate no one on the way in. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { login } from '../accounts/login.ts'
-import { deleteSession } from '../accounts/sessions.ts'
-import { signup } from '../accounts/signup.ts'
-import { clearSessionCookie, presentedCredential, setSessionCookie } from '../http/auth.ts'
-import { iso, problems } from '../http/schemas.ts'
+import { deleteSession, login, signup } from '../accounts/index.ts'
+import { clearSessionCookie, iso, presentedCredential, problems, setSessionCookie } from '../http/index.ts'
 import { ZLoginRequest, ZLoginResponse, ZSignupRequest, ZSignupResponse } from './auth.schemas.ts'
 import type { RouteOptions } from './context.ts'
 

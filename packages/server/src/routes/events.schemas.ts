@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { list, ZTimestamp } from '../http/schemas.ts'
+import { list, ZTimestamp } from '../http/index.ts'
 
 const ZId = z.string().max(64)
 

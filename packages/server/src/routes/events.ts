@@ -7,8 +7,7 @@ import { LatchkeyError } from '@latchkey/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { CSV_COLUMNS, csvRow, type EventView, lastEventId, listEvents } from '../events/index.ts'
-import { AUTHENTICATED, requireAuth } from '../http/auth.ts'
-import { iso, problems } from '../http/schemas.ts'
+import { AUTHENTICATED, iso, problems, requireAuth } from '../http/index.ts'
 import type { RouteOptions } from './context.ts'
 import {
   type TEvent,

@@ -4,9 +4,8 @@
  */
 import { LatchkeyError } from '@latchkey/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { gatewayByToken } from '../devices/gateways.ts'
-import { presentedCredential } from '../http/auth.ts'
-import { PROBLEMS, problems } from '../http/schemas.ts'
+import { gatewayByToken } from '../devices/index.ts'
+import { PROBLEMS, presentedCredential, problems } from '../http/index.ts'
 import type { RouteOptions } from './context.ts'
 import { ZBrokerResponse } from './gateways.schemas.ts'
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { list, ZTimestamp } from '../http/schemas.ts'
+import { list, ZTimestamp } from '../http/index.ts'
 
 export const ZCreateGatewayRequest = z.strictObject({ name: z.string().trim().min(1).max(100) })
 export type TCreateGatewayRequest = z.infer<typeof ZCreateGatewayRequest>

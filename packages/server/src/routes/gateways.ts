@@ -1,8 +1,16 @@
 /** Gateways of the organization: owners and admins register them; every member reads them. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { createGateway, type GatewayView, getGateway, listGateways } from '../devices/gateways.ts'
-import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
-import { iso, isoOrNull, problems, ZIdParams } from '../http/schemas.ts'
+import { createGateway, type GatewayView, getGateway, listGateways } from '../devices/index.ts'
+import {
+  AUTHENTICATED,
+  iso,
+  isoOrNull,
+  OWNER_OR_ADMIN,
+  problems,
+  requireAuth,
+  requireRole,
+  ZIdParams,
+} from '../http/index.ts'
 import type { RouteOptions } from './context.ts'
 import {
   type TGateway,

@@ -3,7 +3,7 @@
  * puts the caller's {userId, organizationId, role} on `request.auth`.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { authenticate } from '../http/auth.ts'
+import { authenticate } from '../http/index.ts'
 import { accessCodeRoutes } from './access-codes.ts'
 import { apiKeyRoutes } from './api-keys.ts'
 import { appRoutes } from './app.ts'

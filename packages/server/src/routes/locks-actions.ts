@@ -7,11 +7,8 @@
 import { LatchkeyError } from '@latchkey/core'
 import type { Command } from '@latchkey/protocol'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { awaitReply } from '../devices/await-reply.ts'
-import { type SendOptions, UNLOCK_TTL_MS } from '../devices/lock-channel.ts'
-import { getLock } from '../devices/locks.ts'
-import { AUTHENTICATED, OWNER_OR_ADMIN, requireRole } from '../http/auth.ts'
-import { problems, ZIdParams } from '../http/schemas.ts'
+import { awaitReply, getLock, type SendOptions, UNLOCK_TTL_MS } from '../devices/index.ts'
+import { AUTHENTICATED, OWNER_OR_ADMIN, problems, requireRole, ZIdParams } from '../http/index.ts'
 import type { RouteOptions } from './context.ts'
 import { LOCK_PROBLEMS, ZLockCommandResponse } from './locks.schemas.ts'
 

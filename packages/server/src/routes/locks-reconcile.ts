@@ -1,8 +1,7 @@
 /** POST /locks/{id}/reconcile: read the lock's code table and repair any difference now (owner or admin). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { getLock } from '../devices/locks.ts'
-import { AUTHENTICATED, OWNER_OR_ADMIN, requireRole } from '../http/auth.ts'
-import { problems, ZIdParams } from '../http/schemas.ts'
+import { getLock } from '../devices/index.ts'
+import { AUTHENTICATED, OWNER_OR_ADMIN, problems, requireRole, ZIdParams } from '../http/index.ts'
 import { requestReconcile } from '../reconciler/index.ts'
 import type { RouteOptions } from './context.ts'
 import { ZReconcileResponse } from './locks.schemas.ts'

@@ -1,7 +1,6 @@
 import { ZProvisioningBundle } from '@latchkey/protocol'
 import { z } from 'zod'
-import { PROBLEM_CONTENT_TYPE, ZProblem } from '../http/errors.ts'
-import { list, ZTimestamp } from '../http/schemas.ts'
+import { list, PROBLEM_CONTENT_TYPE, ZProblem, ZTimestamp } from '../http/index.ts'
 
 const problemResponse = (description: string) => ({
   description,

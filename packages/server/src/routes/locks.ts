@@ -1,10 +1,26 @@
 /** Locks of the organization: owners and admins register, change and remove them; every member reads them. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { diagnoseLock, LOCK_DIAGNOSIS_CHECKS } from '../devices/lock-diagnosis.ts'
-import { createLock, deleteLock, getLock, type LockView, listLocks, updateLock } from '../devices/locks.ts'
-import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
-import { iso, isoOrNull, problems, ZIdParams } from '../http/schemas.ts'
+import {
+  createLock,
+  deleteLock,
+  diagnoseLock,
+  getLock,
+  LOCK_DIAGNOSIS_CHECKS,
+  type LockView,
+  listLocks,
+  updateLock,
+} from '../devices/index.ts'
+import {
+  AUTHENTICATED,
+  iso,
+  isoOrNull,
+  OWNER_OR_ADMIN,
+  problems,
+  requireAuth,
+  requireRole,
+  ZIdParams,
+} from '../http/index.ts'
 import type { RouteOptions } from './context.ts'
 import {
   LOCK_PROBLEMS,

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ZRole } from '../http/schemas.ts'
+import { ZRole } from '../http/index.ts'
 
 export const ZMeResponse = z.object({
   userId: z.uuid(),

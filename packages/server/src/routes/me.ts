@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { getMe } from '../accounts/me.ts'
-import { AUTHENTICATED, requireAuth } from '../http/auth.ts'
-import { problems } from '../http/schemas.ts'
+import { getMe } from '../accounts/index.ts'
+import { AUTHENTICATED, problems, requireAuth } from '../http/index.ts'
 import type { RouteOptions } from './context.ts'
 import { ZMeResponse } from './me.schemas.ts'
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { list, ZEmail, ZPassword, ZRole, ZTimestamp } from '../http/schemas.ts'
+import { list, ZEmail, ZPassword, ZRole, ZTimestamp } from '../http/index.ts'
 
 export const ZMember = z
   .object({

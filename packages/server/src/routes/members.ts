@@ -1,9 +1,8 @@
 /** Members of the organization and their role (see accounts/members.ts for the rules). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { addMember, listMembers, type MemberView, removeMember } from '../accounts/members.ts'
-import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
-import { iso, problems } from '../http/schemas.ts'
+import { addMember, listMembers, type MemberView, removeMember } from '../accounts/index.ts'
+import { AUTHENTICATED, iso, OWNER_OR_ADMIN, problems, requireAuth, requireRole } from '../http/index.ts'
 import type { RouteOptions } from './context.ts'
 import {
   type TMember,

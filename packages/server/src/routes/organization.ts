@@ -1,8 +1,7 @@
 /** Organization settings: every member reads them, owners and admins change them. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { getOrganizationSettings, updateOrganizationSettings } from '../accounts/organization-settings.ts'
-import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
-import { problems } from '../http/schemas.ts'
+import { getOrganizationSettings, updateOrganizationSettings } from '../accounts/index.ts'
+import { AUTHENTICATED, OWNER_OR_ADMIN, problems, requireAuth, requireRole } from '../http/index.ts'
 import { requestReconcileOrganization } from '../reconciler/index.ts'
 import type { RouteOptions } from './context.ts'
 import { ZOrganizationSettings, ZUpdateOrganizationSettingsRequest } from './organization.schemas.ts'

@@ -1,7 +1,7 @@
 import { PERMISSION_LEVELS } from '@latchkey/core'
 import { ZWeeklySchedule } from '@latchkey/protocol'
 import { z } from 'zod'
-import { list, ZEmail, ZTimestamp } from '../http/schemas.ts'
+import { list, ZEmail, ZTimestamp } from '../http/index.ts'
 
 export const ZPermissionLevel = z.enum(PERMISSION_LEVELS)
 

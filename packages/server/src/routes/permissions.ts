@@ -1,11 +1,22 @@
 /** Sharing locks to unique codes and users (SPEC §4): owners and admins share and revoke; every member reads. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
-import { iso, isoOrNull, problems, ZIdParams } from '../http/schemas.ts'
-import { createPermissions } from '../permissions/create-permissions.ts'
-import { listPermissions, type PermissionView } from '../permissions/permissions.ts'
-import { revokePermission } from '../permissions/revoke-permissions.ts'
+import {
+  AUTHENTICATED,
+  iso,
+  isoOrNull,
+  OWNER_OR_ADMIN,
+  problems,
+  requireAuth,
+  requireRole,
+  ZIdParams,
+} from '../http/index.ts'
+import {
+  createPermissions,
+  listPermissions,
+  type PermissionView,
+  revokePermission,
+} from '../permissions/index.ts'
 import type { RouteOptions } from './context.ts'
 import {
   type TPermission,

@@ -2,8 +2,10 @@
  * Tenants are isolated (SPEC §2): this walks EVERY route of the OpenAPI document with a second
  * organization's credentials against the first organization's resources. A route with a path
  * parameter must answer 404 not_found and change nothing; a list must not show any of the first
- * organization's ids or names. A new route with a parameter this walk does not know fails the test,
- * so it cannot be added without being walked.
+ * organization's ids or names. Ids passed in a request body (every `…Id` / `…Ids` field of the
+ * OpenAPI document) are walked too, and so is every `/app/*` route with an end user's session of
+ * the second organization. A new route with a parameter, or a new id field in a body, that this walk
+ * does not know fails the test, so it cannot be added without being walked.
  */
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,6 +18,9 @@ let b: TestAccount
 const ids: Record<string, string> = {}
 /** Strings of the first organization that must never appear in an answer to the second. */
 let secrets: string[] = []
+/** The second organization's own resources, for bodies that must be valid but for one foreign id. */
+const own: Record<string, string> = {}
+let ownUniqueCode = ''
 
 async function call(account: TestAccount, method: string, url: string, payload?: unknown) {
   const options: InjectOptions = {
@@ -34,6 +39,9 @@ beforeAll(async () => {
   const seeded = await seedOrganization(t.app, a, 'Harbour')
   Object.assign(ids, seeded.ids)
   secrets = [...Object.values(ids), a.organizationId, a.userId, 'Harbour', seeded.pin, seeded.uniqueCode]
+  const intruder = await seedOrganization(t.app, b, 'Intruder')
+  Object.assign(own, intruder.ids)
+  ownUniqueCode = intruder.uniqueCode
 })
 afterAll(() => t.close())
 
@@ -46,6 +54,38 @@ const BODIES: Record<string, unknown> = {
 
 /** Routes outside an organization's data: sign-up and login, the end user's app (own tokens), the broker. */
 const OUTSIDE = [/^\/auth\//, /^\/app\//, /^\/broker$/]
+
+interface OpenApi {
+  paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: unknown }> } }>>
+  components?: { schemas?: Record<string, unknown> }
+}
+
+/** Every `…Id` / `…Ids` field of every request body, as `method path field.path`. */
+function bodyIdFields(doc: OpenApi): string[] {
+  const fields: string[] = []
+  const walk = (schema: unknown, prefix: string, route: string, depth: number) => {
+    if (typeof schema !== 'object' || schema === null || depth > 8) return
+    let node = schema as Record<string, unknown>
+    if (typeof node.$ref === 'string')
+      node = (doc.components?.schemas?.[node.$ref.split('/').pop()!] ?? {}) as Record<string, unknown>
+    for (const [name, value] of Object.entries((node.properties ?? {}) as Record<string, unknown>)) {
+      if (/Ids?$/.test(name)) fields.push(`${route} ${prefix}${name}`)
+      walk(value, `${prefix}${name}.`, route, depth + 1)
+    }
+    for (const key of ['oneOf', 'anyOf', 'allOf'])
+      for (const option of (node[key] ?? []) as unknown[]) walk(option, prefix, route, depth + 1)
+    walk(node.items, prefix, route, depth + 1)
+  }
+  for (const [fullPath, operations] of Object.entries(doc.paths))
+    for (const [method, operation] of Object.entries(operations))
+      walk(
+        operation.requestBody?.content?.['application/json']?.schema,
+        '',
+        `${method} ${fullPath.replace('/api/v1', '')}`,
+        0,
+      )
+  return [...new Set(fields)]
+}
 
 function resourceOf(path: string): string | null {
   const match = /^(\/[a-z-]+\/\{[A-Za-z]+\})/.exec(path)
@@ -101,6 +141,117 @@ describe('a second organization', () => {
       }
     }
     expect(walked.length).toBeGreaterThanOrEqual(25)
+  })
+
+  it('is refused every id of the first passed in a request body', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/openapi.json' })).json() as OpenApi
+    // Each id field of a body: the route (own resources in the path) and a body valid but for that field.
+    const cases: Record<string, { url: string; body: () => unknown }> = {
+      'post /locks gatewayId': {
+        url: '/locks',
+        body: () => ({
+          name: 'Intruder side door',
+          timezone: 'Europe/Berlin',
+          gatewayId: ids['/gateways/{id}'],
+        }),
+      },
+      'patch /locks/{id} gatewayId': {
+        url: `/locks/${own['/locks/{id}']}`,
+        body: () => ({ gatewayId: ids['/gateways/{id}'] }),
+      },
+      'post /permissions lockIds': {
+        url: '/permissions',
+        body: () => ({
+          lockIds: [ids['/locks/{id}']],
+          grantee: { type: 'unique_code', uniqueCodeId: own['/unique-codes/{id}'] },
+          level: 'maintenance',
+        }),
+      },
+      'post /permissions grantee.uniqueCodeId': {
+        url: '/permissions',
+        body: () => ({
+          lockIds: [own['/locks/{id}']],
+          grantee: { type: 'unique_code', uniqueCodeId: ids['/unique-codes/{id}'] },
+          level: 'maintenance',
+        }),
+      },
+    }
+    // the device id of a Code Login is the caller's own name for its phone, not a resource
+    const found = bodyIdFields(doc).filter((key) => key !== 'post /app/code-login deviceId')
+    expect(found.sort()).toEqual([...Object.keys(cases), 'post /auth/login organizationId'].sort())
+    // Logging in with one's own password into the first organization opens nothing of it.
+    const login = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: b.email, password: b.password, organizationId: a.organizationId },
+      remoteAddress: '203.0.113.78',
+    })
+    expect([login.statusCode, login.json().code, login.json().token]).toEqual([403, 'forbidden', undefined])
+    for (const [key, { url, body }] of Object.entries(cases)) {
+      const method = key.split(' ')[0]!
+      const response = await call(b, method, `/api/v1${url}`, body())
+      expect({ route: key, status: response.statusCode, code: response.json().code }).toEqual({
+        route: key,
+        status: 404,
+        code: 'not_found',
+      })
+      // a 404 may name the id it was sent
+      const sent = Object.values(ids).find((id) => JSON.stringify(body()).includes(id))
+      expectNothingOf(response.body, key, sent)
+    }
+  })
+
+  it('walks every /app route with an end user of the second organization', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/openapi.json' })).json() as OpenApi
+    const login = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/app/code-login',
+      payload: { code: ownUniqueCode, deviceId: 'intruder-phone' },
+      remoteAddress: '203.0.113.77',
+    })
+    expect(login.statusCode).toBe(200)
+    const app: TestAccount = { ...b, headers: { authorization: `Bearer ${login.json().token}` } }
+    const lists = (await call(app, 'GET', '/api/v1/app/locks')).json() as { items: Array<{ id: string }> }
+    expect(lists.items.map((lock) => lock.id)).toEqual([own['/locks/{id}']])
+    const walked: string[] = []
+    for (const [fullPath, operations] of Object.entries(doc.paths)) {
+      if (!fullPath.startsWith('/api/v1/app/')) continue
+      const path = fullPath.replace('/api/v1', '')
+      for (const method of Object.keys(operations)) {
+        const route = `${method} ${path}`
+        walked.push(route)
+        if (route === 'post /app/code-login' || route === 'post /app/logout') continue
+        if (!path.includes('{')) {
+          const response = await call(app, method, fullPath)
+          expect({ route, status: response.statusCode }).toEqual({ route, status: 200 })
+          expectNothingOf(response.body, route)
+          continue
+        }
+        expect({ route, param: path.replace(/\{[A-Za-z]+\}/, '{lock}') }).toEqual({
+          route,
+          param: `/app/locks/{lock}${path.slice(path.indexOf('}') + 1)}`,
+        })
+        const response = await call(
+          app,
+          method,
+          `/api/v1${path.replace(/\{[A-Za-z]+\}/, ids['/locks/{id}']!)}`,
+          {},
+        )
+        expect({ route, status: response.statusCode, code: response.json().code }).toEqual({
+          route,
+          status: 404,
+          code: 'not_found',
+        })
+        expectNothingOf(response.body, route, ids['/locks/{id}'])
+      }
+    }
+    expect(walked.sort()).toEqual([
+      'get /app/locks',
+      'post /app/code-login',
+      'post /app/locks/{id}/ekey',
+      'post /app/locks/{id}/unlock',
+      'post /app/logout',
+    ])
   })
 
   it('finds nothing of the first through filters', async () => {

@@ -1,6 +1,5 @@
 import { z } from 'zod'
-import { PROBLEM_CONTENT_TYPE, ZProblem } from '../http/errors.ts'
-import { list, ZTimestamp } from '../http/schemas.ts'
+import { list, PROBLEM_CONTENT_TYPE, ZProblem, ZTimestamp } from '../http/index.ts'
 
 /** 422: the request is well-formed but breaks a rule (its `code` says which). */
 export const UNPROCESSABLE = {

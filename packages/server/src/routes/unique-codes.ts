@@ -1,13 +1,16 @@
 /** Unique codes (SPEC §4): owners and admins create, list, delete them and reset their device binding. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { AUTHENTICATED, OWNER_OR_ADMIN, requireRole } from '../http/auth.ts'
-import { iso, problems, ZIdParams } from '../http/schemas.ts'
-import { createUniqueCode } from '../unique-codes/create-unique-code.ts'
-import { deleteUniqueCode } from '../unique-codes/delete-unique-code.ts'
-import { diagnoseUniqueCode, UNIQUE_CODE_DIAGNOSIS_CHECKS } from '../unique-codes/diagnosis.ts'
-import { resetUniqueCodeDevice } from '../unique-codes/reset-device.ts'
-import { listUniqueCodes, type UniqueCodeView } from '../unique-codes/unique-codes.ts'
+import { AUTHENTICATED, iso, OWNER_OR_ADMIN, problems, requireRole, ZIdParams } from '../http/index.ts'
+import {
+  createUniqueCode,
+  deleteUniqueCode,
+  diagnoseUniqueCode,
+  listUniqueCodes,
+  resetUniqueCodeDevice,
+  UNIQUE_CODE_DIAGNOSIS_CHECKS,
+  type UniqueCodeView,
+} from '../unique-codes/index.ts'
 import type { RouteOptions } from './context.ts'
 import {
   type TUniqueCode,

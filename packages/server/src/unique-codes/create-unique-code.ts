@@ -4,12 +4,11 @@
  */
 import { randomUUID } from 'node:crypto'
 import { generateUniqueCode, LatchkeyError, validateUniqueCodeExpiry } from '@latchkey/core'
-import { getOrganizationSettings } from '../accounts/organization-settings.ts'
+import { getOrganizationSettings } from '../accounts/index.ts'
 import { recordEvent } from '../events/index.ts'
 import type { Secrets } from '../secrets.ts'
-import { isUniqueViolation } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { uniqueCodes } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { isUniqueViolation, uniqueCodes } from '../store/index.ts'
 import { toUniqueCodeView, type UniqueCodeView, uniqueCodeContext } from './unique-codes.ts'
 
 export interface CreateUniqueCodeInput {

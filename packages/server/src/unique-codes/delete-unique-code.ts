@@ -5,12 +5,11 @@
  */
 import { LatchkeyError } from '@latchkey/core'
 import { and, eq, isNull } from 'drizzle-orm'
-import { requestRevocationSync, revokeEKeys } from '../app-users/revocations.ts'
+import { requestRevocationSync, revokeEKeys } from '../app-users/index.ts'
 import { recordEvent } from '../events/index.ts'
-import { endShares } from '../permissions/revoke-permissions.ts'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { appSessions, permissions, uniqueCodes } from '../store/schema.ts'
+import { endShares } from '../permissions/index.ts'
+import type { Db } from '../store/index.ts'
+import { appSessions, isUuid, permissions, uniqueCodes } from '../store/index.ts'
 
 export async function deleteUniqueCode(
   db: Db,

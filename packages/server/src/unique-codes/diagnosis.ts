@@ -6,11 +6,10 @@
  */
 import { decide, LatchkeyError, type WeeklySchedule } from '@latchkey/core'
 import { and, desc, eq, gte } from 'drizzle-orm'
-import { isUuid } from '../store/index.ts'
-import { type Check, type CheckResult, plural, worst } from '../devices/lock-diagnosis.ts'
+import { type Check, type CheckResult, plural, worst } from '../devices/index.ts'
 import { localTime } from '../local-time.ts'
-import type { Db } from '../store/open-store.ts'
-import { events, locks, permissions, uniqueCodes } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { events, isUuid, locks, permissions, uniqueCodes } from '../store/index.ts'
 
 export const UNIQUE_CODE_DIAGNOSIS_CHECKS = ['code', 'locks', 'device', 'logins'] as const
 export type UniqueCodeCheckName = (typeof UNIQUE_CODE_DIAGNOSIS_CHECKS)[number]

@@ -5,8 +5,8 @@
 import { and, eq, isNull } from 'drizzle-orm'
 import { recordEvent } from '../events/index.ts'
 import type { Secrets } from '../secrets.ts'
-import type { Db } from '../store/open-store.ts'
-import { appSessions, uniqueCodes } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { appSessions, uniqueCodes } from '../store/index.ts'
 import { findUniqueCode, toUniqueCodeView, type UniqueCodeView } from './unique-codes.ts'
 
 export async function resetUniqueCodeDevice(

@@ -6,9 +6,8 @@
 import { formatUniqueCode, LatchkeyError } from '@latchkey/core'
 import { and, desc, eq, gt, isNull, lte, type SQL } from 'drizzle-orm'
 import type { Secrets } from '../secrets.ts'
-import { isUuid } from '../store/index.ts'
-import type { Db } from '../store/open-store.ts'
-import { type UniqueCode, uniqueCodes } from '../store/schema.ts'
+import type { Db } from '../store/index.ts'
+import { isUuid, type UniqueCode, uniqueCodes } from '../store/index.ts'
 
 export const UNIQUE_CODE_STATUSES = ['active', 'expired'] as const
 export type UniqueCodeStatus = (typeof UNIQUE_CODE_STATUSES)[number]

@@ -1,0 +1,8 @@
+export { createAccessCode } from './create-access-code.ts'
+export { deleteAccessCode } from './delete-access-code.ts'
+export { DIAGNOSIS_CHECKS, diagnoseAccessCode } from './diagnosis.ts'
+export { listAccessCodes } from './list-access-codes.ts'
+export { findCode, findLock } from './lookup.ts'
+export { decryptPin, offlineRevocationId, ruleOf } from './rule.ts'
+export { updateAccessCode } from './update-access-code.ts'
+export { toView } from './view.ts'

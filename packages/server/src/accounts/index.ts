@@ -1,0 +1,16 @@
+export { type ApiKeyView, createApiKey, deleteApiKey, listApiKeys } from './api-keys.ts'
+export { type CreateOwnerOptions, countOrganizations, createOwner } from './create-owner.ts'
+export { login } from './login.ts'
+export { getMe } from './me.ts'
+export { addMember, listMembers, type MemberView, removeMember } from './members.ts'
+export { getOrganizationSettings, updateOrganizationSettings } from './organization-settings.ts'
+export { type AuthContext, deleteSession, resolveCredential, SESSION_TTL_MS } from './sessions.ts'
+export { normalizeEmail, signup } from './signup.ts'
+export {
+  beginAttempt,
+  DEFAULT_LOGIN_THROTTLE,
+  forgetAttempt,
+  type LoginThrottleConfig,
+  type ThrottleKey,
+  type ThrottleRule,
+} from './throttle.ts'

@@ -1,0 +1,9 @@
+export {
+  DEMO_EMAIL,
+  DEMO_LOCKS,
+  type DemoData,
+  type DemoLock,
+  type DemoSeedOptions,
+  replaceDemoLock,
+  seedDemo,
+} from './seed.ts'

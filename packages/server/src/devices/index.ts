@@ -1,0 +1,50 @@
+export { awaitReply } from './await-reply.ts'
+export { type BrokerAccess, noBroker } from './broker-access.ts'
+export { type ChannelLogger, setGatewayOnline, setLockOnline } from './channel-context.ts'
+export {
+  createGateway,
+  type GatewayView,
+  gatewayByToken,
+  getGateway,
+  listGateways,
+  rotateGatewayToken,
+} from './gateways.ts'
+export {
+  disconnectedChannel,
+  type LockChannel,
+  type LockReply,
+  type SendOptions,
+  type StoredLockEvents,
+  UNLOCK_TTL_MS,
+} from './lock-channel.ts'
+export {
+  type Check,
+  type CheckResult,
+  clockCheck,
+  DENIALS_SINCE_MS,
+  diagnoseLock,
+  LOCK_DIAGNOSIS_CHECKS,
+  linkCheck,
+  loadGateway,
+  lockoutCheck,
+  plural,
+  readLockClock,
+  worst,
+} from './lock-diagnosis.ts'
+export { decryptLockSecret } from './lock-keys.ts'
+export {
+  createLock,
+  deleteLock,
+  getLock,
+  type LockView,
+  listLocks,
+  provisioningBundle,
+  updateLock,
+} from './locks.ts'
+export { type RunningLockChannel, startLockChannel } from './mqtt-lock-channel.ts'
+export {
+  connectExternalMqtt,
+  DEFAULT_EMBEDDED_MQTT_PORT,
+  type ServerMqtt,
+  startEmbeddedMqtt,
+} from './server-mqtt.ts'

@@ -1,0 +1,28 @@
+export {
+  AUTHENTICATED,
+  authenticate,
+  clearSessionCookie,
+  OWNER_OR_ADMIN,
+  presentedCredential,
+  requireAuth,
+  requireRole,
+  SESSION_COOKIE,
+  setSessionCookie,
+} from './auth.ts'
+export { PROBLEM_CONTENT_TYPE, registerErrorHandling, sendFrameworkError, ZProblem } from './errors.ts'
+export { MetricsRegistry, registerHttpMetrics } from './metrics.ts'
+export { registerNulGuard } from './nul-guard.ts'
+export { registerOpenApi } from './openapi.ts'
+export {
+  iso,
+  isoOrNull,
+  list,
+  PROBLEMS,
+  problems,
+  ZEmail,
+  ZIdParams,
+  ZPassword,
+  ZRole,
+  ZTimestamp,
+} from './schemas.ts'
+export { registerSystemRoutes } from './system.ts'
