@@ -36,6 +36,7 @@ export type LockView = Pick<
   | 'clockSet'
   | 'capacity'
   | 'codesOnLock'
+  | 'revocationsLeftOut'
   | 'createdAt'
   | 'updatedAt'
 >
@@ -54,6 +55,7 @@ const columns = {
   clockSet: locks.clockSet,
   capacity: locks.capacity,
   codesOnLock: locks.codesOnLock,
+  revocationsLeftOut: locks.revocationsLeftOut,
   createdAt: locks.createdAt,
   updatedAt: locks.updatedAt,
 }
