@@ -1,6 +1,6 @@
 /**
  * An app credential (eKey) presented over the radio link. The lock checks, in order: the server's
- * signature, that it is for this lock, the revocation list, its clock (an eKey is always time-bound:
+ * signature, that it is for this lock, the revocation list (by the key's share), its clock (an eKey is always time-bound:
  * unset → `clock_not_set`), the window [notBefore − grace, notAfter + grace), the weekly schedule if
  * any (in the lock's time zone), and a one-time eKey's single use (it remembers the keyIds used until
  * they expire). Each presentation is logged with method `app` and the keyId. Lockout is a keypad
@@ -21,7 +21,7 @@ export const USED_EKEY_CAPACITY = 1000
 function check(ctx: LockContext, key: EKeyClaims): { allow: true } | { allow: false; reason: DenyReason } {
   const { state } = ctx
   if (key.lockId !== ctx.bundle.lockId) return { allow: false, reason: 'unknown_code' }
-  if (isKeyRevoked(state, key.keyId)) return { allow: false, reason: 'revoked' }
+  if (isKeyRevoked(state, key)) return { allow: false, reason: 'revoked' }
   const now = ctx.clockNow()
   if (now === null) return { allow: false, reason: 'clock_not_set' }
   const { graceMs, timezone } = state.settings

@@ -1,5 +1,5 @@
 import { SimulatedClock } from '@latchkey/core'
-import { generateServerKeyPair, signEKey } from '@latchkey/protocol'
+import { generateServerKeyPair, shareRevocationId, signEKey } from '@latchkey/protocol'
 import { describe, expect, it } from 'vitest'
 import { Lock } from './lock.ts'
 import { ServerDouble } from './testing/server-double.ts'
@@ -51,6 +51,7 @@ describe('eKeys presented by the app', () => {
     const stranger = generateServerKeyPair()
     const forged = signEKey(stranger.privateKeyPem, {
       keyId: 'k-1',
+      shareId: 'share-1',
       lockId: server.lockId,
       level: 'owner',
       notBefore: T0 - HOUR,
@@ -66,14 +67,21 @@ describe('eKeys presented by the app', () => {
     ])
   })
 
-  it('refuses a revoked eKey once the lock has the revocation list', () => {
+  it('refuses every eKey of a revoked share once the lock has the revocation list, whatever their keyIds', () => {
     const { server, lock } = setup()
-    const key = server.eKey(T0 - HOUR, { keyId: 'k-bob' })
-    expect(lock.presentEKey(key)).toEqual({ result: 'unlocked' })
-    server.ok(lock, { type: 'set_revocations', keyIds: ['k-bob'] })
-    expect(lock.presentEKey(key)).toEqual({ result: 'denied', reason: 'revoked' })
+    const keys = ['k-bob-1', 'k-bob-2', 'k-bob-3'].map((keyId) =>
+      server.eKey(T0 - HOUR, { keyId, shareId: 'share-bob' }),
+    )
+    const other = server.eKey(T0 - HOUR, { keyId: 'k-eve', shareId: 'share-eve' })
+    expect(lock.presentEKey(keys[0]!)).toEqual({ result: 'unlocked' })
+    server.ok(lock, { type: 'set_revocations', keyIds: [shareRevocationId('share-bob')] })
+    for (const key of keys) expect(lock.presentEKey(key)).toEqual({ result: 'denied', reason: 'revoked' })
+    expect(lock.presentEKey(other)).toEqual({ result: 'unlocked' })
+    // a key id on the list names no share
+    server.ok(lock, { type: 'set_revocations', keyIds: ['k-bob-1'] })
+    expect(lock.presentEKey(keys[0]!)).toEqual({ result: 'unlocked' })
     server.ok(lock, { type: 'set_revocations', keyIds: [] })
-    expect(lock.presentEKey(key)).toEqual({ result: 'unlocked' })
+    expect(lock.presentEKey(keys[1]!)).toEqual({ result: 'unlocked' })
   })
 
   it('opens once with a one-time eKey (flag or level)', () => {

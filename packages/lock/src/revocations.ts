@@ -1,8 +1,9 @@
 /**
- * The revocation list (`set_revocations`), replaced whole by the server each time. It names eKeys by
- * their keyId and, so that an offline code can be revoked "when the lock is next reached" (SPEC §3),
+ * The revocation list (`set_revocations`), replaced whole by the server each time. It names revoked
+ * shares (`share:<id>`: every eKey issued for the share is refused) and, so that an offline code can be revoked "when the lock is next reached" (SPEC §3),
  * offline codes as `offline:<H>:<startsAt ms>` (the same pair the lock logs for an offline code).
  */
+import { type EKeyClaims, shareRevocationId } from '@latchkey/protocol'
 import type { LockState } from './state.ts'
 
 export function offlineRevocationId(code: { h: number; startsAt: number }): string {
@@ -13,6 +14,6 @@ export function isOfflineRevoked(state: LockState, code: { h: number; startsAt: 
   return state.ekeys.revoked.includes(offlineRevocationId(code))
 }
 
-export function isKeyRevoked(state: LockState, keyId: string): boolean {
-  return state.ekeys.revoked.includes(keyId)
+export function isKeyRevoked(state: LockState, key: EKeyClaims): boolean {
+  return state.ekeys.revoked.includes(shareRevocationId(key.shareId))
 }

@@ -29,6 +29,7 @@ const rfcPublic = Buffer.from(RFC_PUBLIC, 'hex').toString('base64')
 
 const claims: EKeyClaims = {
   keyId: 'ek_01',
+  shareId: 'share_01',
   lockId: 'lock_front_door',
   level: 'restricted',
   notBefore: Date.UTC(2026, 0, 1),
@@ -67,8 +68,8 @@ describe('signEKey / verifyEKey', () => {
     expect(Buffer.from(signature!, 'base64url')).toHaveLength(64)
     // Ed25519 is deterministic: the same claims under the same key always give this credential.
     expect(credential).toBe(
-      'eyJrZXlJZCI6ImVrXzAxIiwibG9ja0lkIjoibG9ja19mcm9udF9kb29yIiwibGV2ZWwiOiJyZXN0cmljdGVkIiwibm90QmVmb3JlIjoxNzY3MjI1NjAwMDAwLCJub3RBZnRlciI6MTc4Mjg2NDAwMDAwMH0' +
-        '.MZVaseDd8hp7cych-ATD9VpG3MD5TVFpbCsiKg2WU0aQcPAXP96S6sPO7GnX45doz6c6OqBIb0cXnoVj_-wdBQ',
+      'eyJrZXlJZCI6ImVrXzAxIiwic2hhcmVJZCI6InNoYXJlXzAxIiwibG9ja0lkIjoibG9ja19mcm9udF9kb29yIiwibGV2ZWwiOiJyZXN0cmljdGVkIiwibm90QmVmb3JlIjoxNzY3MjI1NjAwMDAwLCJub3RBZnRlciI6MTc4Mjg2NDAwMDAwMH0' +
+        '.kSiBBnP1MmqaQcrsUELLmgTmVJmKDxVWdMxbSXz6I25kjgYUL0AuooVUGkY7gXcQPKA-LDImGUZgZDSYdf0jAA',
     )
   })
 
@@ -78,6 +79,7 @@ describe('signEKey / verifyEKey', () => {
       .record(
         {
           keyId: fc.string({ minLength: 1, maxLength: 40 }),
+          shareId: fc.string({ minLength: 1, maxLength: 40 }),
           lockId: arbId,
           level: fc.constantFrom('owner', 'admin', 'maintenance', 'restricted', 'one_time'),
           notBefore: arbInstant,
@@ -85,7 +87,7 @@ describe('signEKey / verifyEKey', () => {
           oneTime: fc.boolean(),
           schedule: arbSchedule,
         },
-        { requiredKeys: ['keyId', 'lockId', 'level', 'notBefore', 'length'] },
+        { requiredKeys: ['keyId', 'shareId', 'lockId', 'level', 'notBefore', 'length'] },
       )
       .map(({ length, ...rest }) => ({ ...rest, notAfter: rest.notBefore + length }) as EKeyClaims)
     fc.assert(

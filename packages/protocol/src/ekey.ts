@@ -25,6 +25,8 @@ export type EKeyLevel = (typeof EKEY_LEVELS)[number]
 export const ZEKeyClaims = z
   .object({
     keyId: z.string().min(1).max(128),
+    /** The share (permission) the key was issued for: the lock's revocation list names shares. */
+    shareId: z.string().min(1).max(128),
     lockId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
     level: z.enum(EKEY_LEVELS),
     /** Epoch ms (UTC). */
@@ -38,6 +40,12 @@ export const ZEKeyClaims = z
     path: ['notAfter'],
   })
 export type EKeyClaims = z.infer<typeof ZEKeyClaims>
+
+/**
+ * How the lock's revocation list (`set_revocations`) names a revoked share: every eKey issued for it
+ * is refused, however many there are, so the list holds one entry per share, not one per key.
+ */
+export const shareRevocationId = (shareId: string): string => `share:${shareId}`
 
 /** Longest credential accepted; a real one is a few hundred characters. */
 export const MAX_EKEY_LENGTH = 8192

@@ -118,6 +118,7 @@ describe('derived keys', () => {
     expect(createSecrets(randomBytes(32)).serverKeyPair.publicKey).not.toBe(one.publicKey)
     const claims = {
       keyId: 'k1',
+      shareId: 's1',
       lockId: 'lock-1',
       level: 'restricted' as const,
       notBefore: 0,

@@ -16,7 +16,7 @@ import { eq } from 'drizzle-orm'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { buildApp } from './app.ts'
-import { revokedKeyIds } from './app-users/index.ts'
+import { revokedShares } from './app-users/index.ts'
 import type { ServerDeps } from './context.ts'
 import type { ChannelLogger } from './devices/index.ts'
 import {
@@ -147,11 +147,15 @@ async function forgetOnlineState(deps: ServerDeps): Promise<void> {
 }
 
 function runReconciler(deps: ServerDeps, channel: RunningLockChannel, log: FastifyBaseLogger): Reconciler {
-  return startReconciler({ db: deps.db, secrets: deps.secrets, clock: deps.clock }, channel, {
-    // eKeys revoked on the server go onto each lock's revocation list
-    revocations: (db, lockId, nowMs) => revokedKeyIds(db, lockId, nowMs),
-    onError: (error, lockId) => log.error({ err: error, lockId }, 'reconciling a lock failed'),
-  })
+  return startReconciler(
+    { db: deps.db, secrets: deps.secrets, clock: deps.clock, metrics: deps.metrics },
+    channel,
+    {
+      // eKeys revoked on the server go onto each lock's revocation list
+      revocations: (db, lockId, nowMs) => revokedShares(db, lockId, nowMs),
+      onError: (error, lockId) => log.error({ err: error, lockId }, 'reconciling a lock failed'),
+    },
+  )
 }
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {

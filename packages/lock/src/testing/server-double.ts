@@ -172,6 +172,7 @@ export class ServerDouble {
   eKey(from: number, claims: Partial<EKeyClaims> = {}): string {
     return signEKey(this.signing.privateKeyPem, {
       keyId: 'key-1',
+      shareId: 'share-1',
       lockId: this.lockId,
       level: 'restricted',
       notBefore: from,

@@ -3,11 +3,13 @@
  * server (Ed25519) and checked by the lock offline — lock id, window, level, schedule and its
  * revocation list. The window is as short as the share allows: it ends at the share's end, the
  * unique code's expiry or 24 hours from now, whichever comes first. A one_time share gives one
- * one-time eKey (which spends the share). Every key is recorded so that it can be revoked.
+ * one-time eKey (which spends the share). Every key is recorded, and names its share, so that the
+ * share can be revoked on the lock. Asking is throttled per person and lock (EKEY_THROTTLE).
  */
 import { randomUUID } from 'node:crypto'
 import { type AccessRule, type Clock, LatchkeyError, nextOpening, windowEnd } from '@latchkey/core'
 import { type EKeyClaims, signEKey } from '@latchkey/protocol'
+import { beginAttempt, type ThrottleRule } from '../accounts/index.ts'
 import { recordEvent } from '../events/index.ts'
 import { shareRuleOf } from '../permissions/index.ts'
 import type { Secrets } from '../secrets.ts'
@@ -20,6 +22,12 @@ import { actorOf, assertShareOpensNow } from './share-access.ts'
 
 /** An eKey is valid at most this long. */
 export const EKEY_MAX_VALIDITY_MS = 24 * 3_600_000
+
+/**
+ * eKeys one person (a unique code, or a user) may ask for one lock (accounts/throttle.ts, kept in
+ * the store). A key lasts up to 24 hours, so an app needs a few a day; more only fills the records.
+ */
+export const EKEY_THROTTLE: ThrottleRule = { limit: 20, windowMs: 3_600_000 }
 
 export interface IssuedEKey {
   credential: string
@@ -42,6 +50,9 @@ export async function issueEKey(
   const { db } = deps
   const nowMs = deps.clock.now()
   const now = new Date(nowMs)
+  const person =
+    principal.kind === 'unique_code' ? `unique_code:${principal.uniqueCodeId}` : `user:${principal.userId}`
+  await beginAttempt(db, nowMs, [{ scope: 'ekey', key: `${person}:${lockId}`, rule: EKEY_THROTTLE }])
   const found = await findAppShare(db, principal, lockId)
   const { share, lock } = found
   const usage = { uses: share.usedAt === null ? 0 : 1 }
@@ -76,6 +87,7 @@ export async function issueEKey(
   const keyId = randomUUID()
   const claims: EKeyClaims = {
     keyId,
+    shareId: share.id,
     lockId: lock.id,
     level: share.level,
     notBefore,

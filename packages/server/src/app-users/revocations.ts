@@ -1,9 +1,11 @@
 /**
- * The eKeys a lock must refuse (SPEC §4): every eKey the server signs is recorded; revoking a share
- * or deleting a unique code marks its unexpired keys revoked. The reconciler sends each lock the
- * list of its revoked keys that have not yet expired (`set_revocations`): an expired key is refused
- * by its window anyway, so the list stays short (eKeys live at most 24 h).
+ * The eKeys a lock must refuse (SPEC §4): every eKey the server signs is recorded, and carries the id
+ * of its share; revoking a share or deleting a unique code marks its unexpired keys revoked. The
+ * reconciler sends each lock its revoked shares (`share:<id>`, set_revocations) while a revoked key of
+ * the share has not expired: one entry per share however many keys were issued for it, and an expired
+ * key is refused by its window anyway (eKeys live at most 24 h).
  */
+import { shareRevocationId } from '@latchkey/protocol'
 import { and, asc, eq, gt, isNotNull, isNull } from 'drizzle-orm'
 import { requestReconcile } from '../reconciler/index.ts'
 import type { Db } from '../store/index.ts'
@@ -11,14 +13,14 @@ import { ekeys } from '../store/index.ts'
 
 const toDate = (now: Date | number): Date => (typeof now === 'number' ? new Date(now) : now)
 
-/** keyIds of the lock's revoked eKeys that have not expired at `now`, sorted (a stable list to compare). */
-export async function revokedKeyIds(db: Db, lockId: string, now: Date | number): Promise<string[]> {
+/** `share:<id>` of each share with a revoked eKey of the lock not expired at `now`, sorted. */
+export async function revokedShares(db: Db, lockId: string, now: Date | number): Promise<string[]> {
   const rows = await db
-    .select({ keyId: ekeys.keyId })
+    .selectDistinct({ permissionId: ekeys.permissionId })
     .from(ekeys)
     .where(and(eq(ekeys.lockId, lockId), gt(ekeys.notAfter, toDate(now)), isNotNull(ekeys.revokedAt)))
-    .orderBy(asc(ekeys.keyId))
-  return rows.map((row) => row.keyId)
+    .orderBy(asc(ekeys.permissionId))
+  return rows.map((row) => shareRevocationId(row.permissionId))
 }
 
 /** What to revoke: the keys of one share, or of every share of a unique code. */

@@ -35,6 +35,7 @@ export type LockView = Pick<
   | 'clockSet'
   | 'capacity'
   | 'codesOnLock'
+  | 'revocationsLeftOut'
   | 'createdAt'
   | 'updatedAt'
 >
@@ -53,6 +54,7 @@ const columns = {
   clockSet: locks.clockSet,
   capacity: locks.capacity,
   codesOnLock: locks.codesOnLock,
+  revocationsLeftOut: locks.revocationsLeftOut,
   createdAt: locks.createdAt,
   updatedAt: locks.updatedAt,
 }

@@ -14,7 +14,10 @@ interface Metric {
 export class MetricsRegistry {
   readonly #metrics = new Map<string, Metric>()
 
+  /** A counter; asked again under the same name (a part started anew), the same counter. */
   counter(name: string, help: string): Counter {
+    const existing = this.#metrics.get(name)
+    if (existing instanceof Counter) return existing
     return this.#add(new Counter(name, help))
   }
 

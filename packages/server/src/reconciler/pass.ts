@@ -5,7 +5,7 @@
  * Order matters: statuses are written before commands are sent, so that a reply arriving at once
  * (in any server process) finds the code `setting` or `removing`.
  */
-import { type AccessRule, isLatchkeyError, LatchkeyError, windowEnd } from '@latchkey/core'
+import { type AccessRule, isLatchkeyError, windowEnd } from '@latchkey/core'
 import type { Command } from '@latchkey/protocol'
 import { and, asc, eq, gt, inArray, isNotNull, isNull, ne, or, sql } from 'drizzle-orm'
 import { decryptPin, offlineRevocationId, ruleOf } from '../access-codes/index.ts'
@@ -32,7 +32,7 @@ import { forecastNoSlots, type LockPlan, type PlannedCode, planLock } from './pl
 import { nextStatus, type StatusOutcome, type Unreachable } from './status.ts'
 
 const HOUR_MS = 3_600_000
-/** The most revocation ids a lock takes (set_revocations). */
+/** The most revocation ids a lock takes (set_revocations; packages/protocol refuses more). */
 const MAX_REVOCATIONS = 1000
 
 export interface ReconcileContext {
@@ -42,6 +42,8 @@ export interface ReconcileContext {
   channel: LockChannel
   options: ResolvedOptions
   digest: TableDigest
+  /** Counts revocation ids left out of a full list, per pass (`latchkey_revocations_left_out_total`). */
+  revocationsLeftOut?: { inc(labels: Record<string, string>, by: number): void }
 }
 
 export async function reconcileLock(ctx: ReconcileContext, lockId: string): Promise<void> {
@@ -408,11 +410,12 @@ async function sendCommands(
     if (pin === undefined || rule === undefined) continue
     wanted.push({ key: codeId, op: 'set', command: { type: 'set_code', codeId, pin, rule } })
   }
-  const revocations = desiredRevocations(
+  const { list: revocations, leftOut } = desiredRevocations(
     sync.revocations,
     offlineRevocations,
     await extraRevocations(ctx, lock.id, nowMs),
   )
+  await recordRevocationsLeftOut(ctx, lock, sync.revocations === null ? lock.revocationsLeftOut : leftOut)
   if (revocations !== null) {
     wanted.push({
       key: REVOCATIONS_KEY,
@@ -463,6 +466,13 @@ async function sendCommands(
   return { times }
 }
 
+/** How many revocation ids did not fit on the lock, on the lock's row (its warning) and in the metric. */
+async function recordRevocationsLeftOut(ctx: ReconcileContext, lock: Lock, leftOut: number): Promise<void> {
+  if (leftOut > 0) ctx.revocationsLeftOut?.inc({}, leftOut)
+  if (leftOut === lock.revocationsLeftOut) return
+  await ctx.db.update(locks).set({ revocationsLeftOut: leftOut }).where(eq(locks.id, lock.id))
+}
+
 async function send(ctx: ReconcileContext, lockId: string, command: Command): Promise<boolean> {
   try {
     await ctx.channel.send(lockId, command)
@@ -482,23 +492,23 @@ async function extraRevocations(
 }
 
 /**
- * The list the lock must hold, or null when it holds it already (or has not reported it yet).
- * Without a source for the other ids, the lock's own non-offline ids are kept as they are.
+ * The list the lock must hold (`list`: null when it holds it already, or has not reported it yet),
+ * and how many ids did not fit. Without a source for the other ids, the lock's own non-offline ids are
+ * kept as they are. A list longer than the lock takes never stops the pass: deleted offline codes come
+ * first (they may open for months), then revoked shares (their eKeys end within 24 h); what is left
+ * out is counted, and the lock says so in its warnings.
  */
 export function desiredRevocations(
   reported: string[] | null,
   offline: string[],
   others: string[] | null,
-): string[] | null {
-  if (reported === null) return null
+): { list: string[] | null; leftOut: number } {
+  if (reported === null) return { list: null, leftOut: 0 }
   const keep = others ?? reported.filter((id) => !id.startsWith('offline:'))
-  const desired = [...new Set([...keep, ...offline])].sort()
-  if (desired.length > MAX_REVOCATIONS) {
-    throw new LatchkeyError(
-      'internal',
-      `lock revocation list would hold ${desired.length} ids (at most ${MAX_REVOCATIONS})`,
-    )
-  }
+  const wanted = [...new Set([...[...offline].sort(), ...[...keep].sort()])]
+  const leftOut = Math.max(0, wanted.length - MAX_REVOCATIONS)
+  const desired = wanted.slice(0, MAX_REVOCATIONS).sort()
   const current = [...new Set(reported)].sort()
-  return desired.length === current.length && desired.every((id, i) => id === current[i]) ? null : desired
+  const same = desired.length === current.length && desired.every((id, i) => id === current[i])
+  return { list: same ? null : desired, leftOut }
 }

@@ -14,6 +14,7 @@ import { hostname } from 'node:os'
 import type { Clock } from '@latchkey/core'
 import { and, eq, isNull } from 'drizzle-orm'
 import type { LockChannel } from '../devices/index.ts'
+import type { MetricsRegistry } from '../http/index.ts'
 import type { Secrets } from '../secrets.ts'
 import type { Db } from '../store/index.ts'
 import { locks } from '../store/index.ts'
@@ -30,6 +31,7 @@ export interface ReconcilerDeps {
   db: Db
   secrets: Secrets
   clock: Clock
+  metrics?: MetricsRegistry
 }
 
 export interface Reconciler {
@@ -106,6 +108,14 @@ export function startReconciler(
     channel,
     options: resolved,
     digest,
+    ...(deps.metrics === undefined
+      ? {}
+      : {
+          revocationsLeftOut: deps.metrics.counter(
+            'latchkey_revocations_left_out_total',
+            'Revocation ids (revoked shares, deleted offline codes) that did not fit on a lock’s full revocation list, counted at each pass.',
+          ),
+        }),
   }
   const replyCtx = {
     db: deps.db,

@@ -3,7 +3,8 @@
  * code table by the same rules as the lock (capacity, one PIN per entry, replace keeps uses,
  * removing an unknown code is fine) and answer with the same replies. Commands wait in a queue until
  * `deliver()`, so a test sees what is in flight; an unreachable lock loses what is sent to it.
- * The end-to-end suites under test/ run the real lock instead.
+ * The end-to-end suites under test/ run the real lock instead, and test/table-lock-double.test.ts
+ * checks this double against the lock firmware with the same random command sequences.
  */
 import { randomUUID } from 'node:crypto'
 import type { AccessRule } from '@latchkey/core'

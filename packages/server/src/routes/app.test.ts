@@ -1,7 +1,7 @@
 import { verifyEKey } from '@latchkey/protocol'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { revokedKeyIds } from '../app-users/revocations.ts'
+import { revokedShares } from '../app-users/revocations.ts'
 import { events, lockSync, uniqueCodes } from '../store/schema.ts'
 import {
   addMemberAndLogin,
@@ -349,8 +349,11 @@ describe('the app', () => {
       notBefore: iso(t.clock.now()),
       notAfter: iso(t.clock.now() + DAY),
     })
+    const [shared] = (await call(owner, 'GET', `/permissions?lockId=${front}&uniqueCodeId=${code.id}`)).json()
+      .items
     expect(verifyEKey(t.secrets.serverKeyPair.publicKey, body.credential)).toEqual({
       keyId: body.keyId,
+      shareId: shared.id,
       lockId: front,
       level: 'maintenance',
       notBefore: t.clock.now(),
@@ -377,7 +380,7 @@ describe('the app', () => {
   })
 
   it('revoking the share takes the lock away at once and puts its unexpired keys on the lock’s revocation list', async () => {
-    const before = revokedKeyIds(t.store.db, front, t.clock.now())
+    const before = revokedShares(t.store.db, front, t.clock.now())
     expect(await before).toEqual([])
     const keys = (await t.store.db.select().from(events).where(eq(events.type, 'ekey.issued')))
       .filter((e) => e.lockId === front)
@@ -387,11 +390,11 @@ describe('the app', () => {
     ).json().items[0]
     expect((await call(owner, 'DELETE', `/permissions/${permission.id}`)).statusCode).toBe(204)
 
-    // the first key (24 h from two days ago) has expired: only the live one is listed
+    // the first key (24 h from two days ago) has expired; the live one keeps its share on the list
     const live = keys.filter((k) => Date.parse(k.notAfter) > t.clock.now()).map((k) => k.keyId)
     expect(live).toHaveLength(1)
-    expect(await revokedKeyIds(t.store.db, front, t.clock.now())).toEqual(live)
-    expect(await revokedKeyIds(t.store.db, front, t.clock.now() + DAY)).toEqual([])
+    expect(await revokedShares(t.store.db, front, t.clock.now())).toEqual([`share:${permission.id}`])
+    expect(await revokedShares(t.store.db, front, t.clock.now() + DAY)).toEqual([])
     const [sync] = await t.store.db.select().from(lockSync).where(eq(lockSync.lockId, front))
     expect(sync?.dueAt).toEqual(new Date(t.clock.now()))
 
@@ -457,6 +460,27 @@ describe('one-time shares and shares to users', () => {
     expect((await call(member, 'POST', `/app/locks/${back}/ekey`)).statusCode).toBe(404)
   })
 
+  it('throttles eKeys per person and lock: 429 with Retry-After after 20 an hour', async () => {
+    const member = await addMemberAndLogin(t.app, owner, 'member')
+    await share(t.app, owner, {
+      lockIds: [front, back],
+      grantee: { type: 'user', email: member.email },
+      level: 'maintenance',
+    })
+    for (let i = 0; i < 20; i++) {
+      expect((await call(member, 'POST', `/app/locks/${front}/ekey`)).statusCode).toBe(201)
+    }
+    const refused = await call(member, 'POST', `/app/locks/${front}/ekey`)
+    expect(refused.statusCode).toBe(429)
+    expect(refused.headers['content-type']).toContain('application/problem+json')
+    expect(refused.json()).toMatchObject({ code: 'rate_limited', status: 429 })
+    expect(Number(refused.headers['retry-after'])).toBe(3600)
+    // another lock of the same person, and the same lock an hour on, are not held back
+    expect((await call(member, 'POST', `/app/locks/${back}/ekey`)).statusCode).toBe(201)
+    t.clock.advance(HOUR)
+    expect((await call(member, 'POST', `/app/locks/${front}/ekey`)).statusCode).toBe(201)
+  })
+
   it('deleting a code revokes the keys of all its shares and ends its sessions', async () => {
     const code = await createCode(t.app, owner, 'Gone', iso(t.clock.now() + 2 * DAY))
     await share(t.app, owner, {
@@ -465,11 +489,13 @@ describe('one-time shares and shares to users', () => {
       level: 'maintenance',
     })
     const token = (await login(code.code, 'phone-gone', nextAddress())).json().token
-    const a = (await call(bearer(token), 'POST', `/app/locks/${front}/ekey`)).json().keyId
-    const b = (await call(bearer(token), 'POST', `/app/locks/${back}/ekey`)).json().keyId
+    const a = (await call(bearer(token), 'POST', `/app/locks/${front}/ekey`)).json().credential
+    const b = (await call(bearer(token), 'POST', `/app/locks/${back}/ekey`)).json().credential
+    const shareOf = (credential: string) =>
+      `share:${verifyEKey(t.secrets.serverKeyPair.publicKey, credential).shareId}`
     expect((await call(owner, 'DELETE', `/unique-codes/${code.id}`)).statusCode).toBe(204)
-    expect(await revokedKeyIds(t.store.db, front, t.clock.now())).toContain(a)
-    expect(await revokedKeyIds(t.store.db, back, t.clock.now())).toEqual([b])
+    expect(await revokedShares(t.store.db, front, t.clock.now())).toContain(shareOf(a))
+    expect(await revokedShares(t.store.db, back, t.clock.now())).toEqual([shareOf(b)])
     expect((await call(bearer(token), 'GET', '/app/locks')).statusCode).toBe(401)
     expect((await call(bearer(token), 'POST', `/app/locks/${front}/unlock`)).statusCode).toBe(401)
   })

@@ -203,10 +203,10 @@ export const appRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps
           tags: ['app'],
           summary: 'Get a signed eKey to open the lock over the radio link',
           description:
-            'Valid until the share ends, the unique code expires or 24 hours from now, whichever comes first; one-time for a one_time share (which it spends). The lock refuses it once its revocation list names it.',
+            'Valid until the share ends, the unique code expires or 24 hours from now, whichever comes first; one-time for a one_time share (which it spends). The lock refuses it once its revocation list names its share. At most 20 an hour per person and lock (429 `rate_limited` with Retry-After).',
           security: APP_AUTHENTICATED,
           params: ZAppLockParams,
-          response: { 201: ZEKeyResponse, ...problems(401, 403, 404) },
+          response: { 201: ZEKeyResponse, ...problems(401, 403, 404, 429) },
         },
       },
       async (request, reply) => {

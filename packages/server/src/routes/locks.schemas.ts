@@ -66,6 +66,11 @@ export const ZLock = z
     capacity: z
       .object({ used: z.number().int(), total: z.number().int() })
       .describe('Synced-code slots: used as of the last table report, and the total of the model.'),
+    warnings: z
+      .array(z.object({ code: z.string(), message: z.string() }))
+      .describe(
+        'What the lock cannot do as asked: `revocation_list_full` (revoked shares or codes left off its list).',
+      ),
     createdAt: ZTimestamp,
     updatedAt: ZTimestamp,
   })

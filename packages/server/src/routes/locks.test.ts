@@ -60,6 +60,7 @@ describe('registering a lock', () => {
       clockSyncedAt: null,
       clockSet: false,
       capacity: { used: 0, total: 250 },
+      warnings: [],
       createdAt: at,
       updatedAt: at,
     })

@@ -46,6 +46,15 @@ export const toApiLock = (lock: LockView): TLock => ({
   clockSyncedAt: isoOrNull(lock.clockSyncedAt),
   clockSet: lock.clockSet,
   capacity: { used: lock.codesOnLock, total: lock.capacity },
+  warnings:
+    lock.revocationsLeftOut > 0
+      ? [
+          {
+            code: 'revocation_list_full',
+            message: `the lock's revocation list is full: ${lock.revocationsLeftOut} revoked ${lock.revocationsLeftOut === 1 ? 'share or code does' : 'shares or codes do'} not fit on it, and can still open the lock until they expire (eKeys within 24 hours)`,
+          },
+        ]
+      : [],
   createdAt: iso(lock.createdAt),
   updatedAt: iso(lock.updatedAt),
 })

@@ -214,6 +214,11 @@ export const locks = pgTable(
     clockSet: boolean('clock_set').notNull().default(false),
     /** Highest event `seq` stored and acknowledged to the lock. */
     lastEventSeqAcked: bigint('last_event_seq_acked', { mode: 'number' }).notNull().default(0),
+    /**
+     * Revocation ids (revoked shares, deleted offline codes) left out of the lock's list at the last
+     * pass because the list was full: they still open the lock until they expire. 0 normally.
+     */
+    revocationsLeftOut: integer('revocations_left_out').notNull().default(0),
     /** Synced codes the lock reported holding (capacity used), as of its last table report. */
     codesOnLock: integer('codes_on_lock').notNull().default(0),
     /**
