@@ -11,6 +11,7 @@ import type { ServerDeps } from './context.ts'
 import { type BrokerAccess, noBroker } from './devices/broker-access.ts'
 import { disconnectedChannel, type LockChannel } from './devices/lock-channel.ts'
 import { registerErrorHandling, sendFrameworkError } from './http/errors.ts'
+import { registerJsonBody } from './http/json-body.ts'
 import { MetricsRegistry, registerHttpMetrics } from './http/metrics.ts'
 import { registerNulGuard } from './http/nul-guard.ts'
 import { registerOpenApi } from './http/openapi.ts'
@@ -73,6 +74,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.decorateRequest('auth', null)
 
   registerErrorHandling(app)
+  registerJsonBody(app)
   registerNulGuard(app)
   registerHttpMetrics(app, deps.metrics)
   app.register(cookie)
