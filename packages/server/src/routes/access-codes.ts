@@ -7,7 +7,7 @@ import { createAccessCode } from '../access-codes/create-access-code.ts'
 import { deleteAccessCode } from '../access-codes/delete-access-code.ts'
 import { diagnoseAccessCode } from '../access-codes/diagnosis.ts'
 import { listAccessCodes } from '../access-codes/list-access-codes.ts'
-import { findCode, findLock } from '../access-codes/lookup.ts'
+import { findCode, findLock, lockTimezone } from '../access-codes/lookup.ts'
 import { updateAccessCode } from '../access-codes/update-access-code.ts'
 import { toView } from '../access-codes/view.ts'
 import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
@@ -47,7 +47,8 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     async (request, reply) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'create access codes')
       const code = await createAccessCode(deps, auth, request.params.lockId, request.body)
-      return reply.code(201).send(toView(deps.secrets, code, auth.role))
+      const timezone = await lockTimezone(deps.db, code.lockId)
+      return reply.code(201).send(toView(deps.secrets, code, auth.role, timezone))
     },
   )
 
@@ -67,7 +68,10 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
       const auth = requireAuth(request)
       const lock = await findLock(deps.db, auth.organizationId, request.params.lockId)
       const page = await listAccessCodes(deps.db, auth.organizationId, lock.id, request.query)
-      return { ...page, items: page.items.map((code) => toView(deps.secrets, code, auth.role)) }
+      return {
+        ...page,
+        items: page.items.map((code) => toView(deps.secrets, code, auth.role, lock.timezone)),
+      }
     },
   )
 
@@ -84,7 +88,8 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     },
     async (request) => {
       const auth = requireAuth(request)
-      return toView(deps.secrets, await findCode(deps.db, auth.organizationId, request.params.id), auth.role)
+      const code = await findCode(deps.db, auth.organizationId, request.params.id)
+      return toView(deps.secrets, code, auth.role, await lockTimezone(deps.db, code.lockId))
     },
   )
 
@@ -109,11 +114,8 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     },
     async (request) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'change access codes')
-      return toView(
-        deps.secrets,
-        await updateAccessCode(deps, auth, request.params.id, request.body),
-        auth.role,
-      )
+      const code = await updateAccessCode(deps, auth, request.params.id, request.body)
+      return toView(deps.secrets, code, auth.role, await lockTimezone(deps.db, code.lockId))
     },
   )
 
@@ -132,7 +134,8 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     },
     async (request) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'delete access codes')
-      return toView(deps.secrets, await deleteAccessCode(deps, auth, request.params.id), auth.role)
+      const code = await deleteAccessCode(deps, auth, request.params.id)
+      return toView(deps.secrets, code, auth.role, await lockTimezone(deps.db, code.lockId))
     },
   )
 

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
-import { iso, isoOrNull, problems, ZIdParams } from '../http/schemas.ts'
+import { iso, isoOrNull, localOrNull, problems, ZIdParams } from '../http/schemas.ts'
 import { createPermissions } from '../permissions/create-permissions.ts'
 import { listPermissions, type PermissionView } from '../permissions/permissions.ts'
 import { revokePermission } from '../permissions/revoke-permissions.ts'
@@ -18,8 +18,11 @@ import { UNPROCESSABLE } from './unique-codes.schemas.ts'
 const toApi = (p: PermissionView): TPermission => ({
   ...p,
   startsAt: isoOrNull(p.startsAt),
+  startsAtLocal: localOrNull(p.startsAt, p.timezone),
   endsAt: isoOrNull(p.endsAt),
+  endsAtLocal: localOrNull(p.endsAt, p.timezone),
   accessEndsAt: isoOrNull(p.accessEndsAt),
+  accessEndsAtLocal: localOrNull(p.accessEndsAt, p.timezone),
   createdAt: iso(p.createdAt),
 })
 
@@ -44,8 +47,8 @@ export const permissionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
       const { startsAt, endsAt, ...body } = request.body
       const created = await createPermissions(deps.db, deps.clock.now(), auth, {
         ...body,
-        startsAt: startsAt === undefined ? undefined : new Date(startsAt),
-        endsAt: endsAt === undefined ? undefined : new Date(endsAt),
+        startsAt,
+        endsAt,
       })
       return reply.code(201).send({ items: created.map(toApi) })
     },
