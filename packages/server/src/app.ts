@@ -13,6 +13,7 @@ import {
   MetricsRegistry,
   registerErrorHandling,
   registerHttpMetrics,
+  registerJsonBody,
   registerNulGuard,
   registerOpenApi,
   registerSystemRoutes,
@@ -76,6 +77,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.decorateRequest('auth', null)
 
   registerErrorHandling(app)
+  registerJsonBody(app)
   registerNulGuard(app)
   registerHttpMetrics(app, deps.metrics)
   app.register(cookie)

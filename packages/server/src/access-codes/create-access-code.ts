@@ -12,6 +12,7 @@ import {
   type IssuedOfflinePin,
   isLatchkeyError,
   LatchkeyError,
+  resolveRequestTime,
   validatePin,
   validateRule,
   type WeeklySchedule,
@@ -51,17 +52,22 @@ export interface CreateAccessCodeInput {
 
 export type Deps = Pick<ServerDeps, 'db' | 'secrets' | 'clock' | 'channel'>
 
-/** The rule of a request (instants in ms); throws what validateRule refuses. */
-export function ruleFromInput(input: {
-  kind: AccessCodeKind
-  startsAt?: string | null | undefined
-  endsAt?: string | null | undefined
-  schedule?: WeeklySchedule | null | undefined
-  maxUses?: number | null | undefined
-}): AccessRule {
+/** The rule of a request (instants in ms, local times read in the lock's `timezone`); throws what validateRule refuses. */
+export function ruleFromInput(
+  input: {
+    kind: AccessCodeKind
+    startsAt?: string | null | undefined
+    endsAt?: string | null | undefined
+    schedule?: WeeklySchedule | null | undefined
+    maxUses?: number | null | undefined
+  },
+  timezone: string,
+): AccessRule {
   const rule: AccessRule = { kind: input.kind }
-  if (input.startsAt !== undefined && input.startsAt !== null) rule.startsAt = Date.parse(input.startsAt)
-  if (input.endsAt !== undefined && input.endsAt !== null) rule.endsAt = Date.parse(input.endsAt)
+  if (input.startsAt !== undefined && input.startsAt !== null)
+    rule.startsAt = resolveRequestTime(input.startsAt, timezone, 'startsAt')
+  if (input.endsAt !== undefined && input.endsAt !== null)
+    rule.endsAt = resolveRequestTime(input.endsAt, timezone, 'endsAt')
   if (input.schedule !== undefined && input.schedule !== null) rule.schedule = input.schedule
   if (input.maxUses !== undefined && input.maxUses !== null) rule.maxUses = input.maxUses
   validateRule(rule)
@@ -100,7 +106,7 @@ export async function createAccessCode(
   const nowMs = deps.clock.now()
   const lock = await findLock(deps.db, auth.organizationId, lockId)
   assertTimezone(lock.timezone)
-  const asked = ruleFromInput(input)
+  const asked = ruleFromInput(input, lock.timezone)
   assertNotOver(asked, lock.timezone, nowMs)
   const customPin = input.code !== undefined
   if (customPin) validatePin(input.code)

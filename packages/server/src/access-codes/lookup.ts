@@ -15,6 +15,12 @@ export async function findLock(db: Db, organizationId: string, lockId: string): 
   return lock
 }
 
+/** The time zone of a code's lock (a deleted lock's too): its `…Local` times are shown in it. */
+export async function lockTimezone(db: Db, lockId: string): Promise<string> {
+  const [lock] = await db.select({ timezone: locks.timezone }).from(locks).where(eq(locks.id, lockId))
+  return lock?.timezone ?? 'UTC'
+}
+
 export async function findCode(db: Db, organizationId: string, codeId: string): Promise<AccessCode> {
   const [code] = isUuid(codeId)
     ? await db

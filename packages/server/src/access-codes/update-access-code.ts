@@ -56,13 +56,16 @@ export async function updateAccessCode(
   if (code.delivery === 'offline') return rename(deps, auth, code, input.name, nowMs)
 
   const before = ruleOf(code)
-  const rule = ruleFromInput({
-    kind: input.kind ?? code.kind,
-    startsAt: pick(input.startsAt, code.startsAt),
-    endsAt: pick(input.endsAt, code.endsAt),
-    schedule: input.schedule === undefined ? code.schedule : input.schedule,
-    maxUses: input.maxUses === undefined ? code.maxUses : input.maxUses,
-  })
+  const rule = ruleFromInput(
+    {
+      kind: input.kind ?? code.kind,
+      startsAt: pick(input.startsAt, code.startsAt),
+      endsAt: pick(input.endsAt, code.endsAt),
+      schedule: input.schedule === undefined ? code.schedule : input.schedule,
+      maxUses: input.maxUses === undefined ? code.maxUses : input.maxUses,
+    },
+    lock.timezone,
+  )
   const ruleChanged = canonicalRule(rule) !== canonicalRule(before)
   if (ruleChanged) assertNotOver(rule, lock.timezone, nowMs)
   // The PIN check and the change are one step per lock: another request cannot take the same PIN between them.

@@ -1,5 +1,5 @@
 /** An access code as the API shows it. The PIN is shown to owners and admins only. */
-import type { AccessCodeKind, WeeklySchedule } from '@latchkey/core'
+import { type AccessCodeKind, localIso, type WeeklySchedule } from '@latchkey/core'
 import type { Secrets } from '../secrets.ts'
 import type { AccessCode, AccessCodeDelivery, AccessCodeStatus, CodeIssue, Role } from '../store/index.ts'
 import { decryptPin } from './rule.ts'
@@ -12,8 +12,11 @@ export interface AccessCodeView {
   delivery: AccessCodeDelivery
   /** The PIN; null for members (only owners and admins see PINs). */
   code: string | null
+  timezone: string
   startsAt: string | null
+  startsAtLocal: string | null
   endsAt: string | null
+  endsAtLocal: string | null
   schedule: WeeklySchedule | null
   maxUses: number | null
   uses: number
@@ -24,6 +27,7 @@ export interface AccessCodeView {
   warnings: CodeIssue[]
   /** Offline codes: the first use must come before this. */
   firstUseBy: string | null
+  firstUseByLocal: string | null
   setOnLockAt: string | null
   expiredAt: string | null
   createdAt: string
@@ -32,12 +36,15 @@ export interface AccessCodeView {
 }
 
 const isoOrNull = (date: Date | null) => (date === null ? null : date.toISOString())
+const localOrNull = (date: Date | null, timezone: string) =>
+  date === null ? null : localIso(date.getTime(), timezone)
 
 export function canSeePins(role: Role): boolean {
   return role === 'owner' || role === 'admin'
 }
 
-export function toView(secrets: Secrets, code: AccessCode, role: Role): AccessCodeView {
+/** `timezone`: the lock's, in which the `…Local` times are shown. */
+export function toView(secrets: Secrets, code: AccessCode, role: Role, timezone: string): AccessCodeView {
   return {
     id: code.id,
     lockId: code.lockId,
@@ -45,8 +52,11 @@ export function toView(secrets: Secrets, code: AccessCode, role: Role): AccessCo
     kind: code.kind,
     delivery: code.delivery,
     code: canSeePins(role) ? decryptPin(secrets, code) : null,
+    timezone,
     startsAt: isoOrNull(code.startsAt),
+    startsAtLocal: localOrNull(code.startsAt, timezone),
     endsAt: isoOrNull(code.endsAt),
+    endsAtLocal: localOrNull(code.endsAt, timezone),
     schedule: code.schedule,
     maxUses: code.maxUses,
     uses: code.uses,
@@ -56,6 +66,7 @@ export function toView(secrets: Secrets, code: AccessCode, role: Role): AccessCo
     errors: code.errors,
     warnings: code.warnings,
     firstUseBy: isoOrNull(code.offlineFirstUseBy),
+    firstUseByLocal: localOrNull(code.offlineFirstUseBy, timezone),
     setOnLockAt: isoOrNull(code.setOnLockAt),
     expiredAt: isoOrNull(code.expiredAt),
     createdAt: code.createdAt.toISOString(),

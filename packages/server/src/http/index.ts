@@ -10,6 +10,7 @@ export {
   setSessionCookie,
 } from './auth.ts'
 export { PROBLEM_CONTENT_TYPE, registerErrorHandling, sendFrameworkError, ZProblem } from './errors.ts'
+export { registerJsonBody } from './json-body.ts'
 export { MetricsRegistry, registerHttpMetrics } from './metrics.ts'
 export { registerNulGuard } from './nul-guard.ts'
 export { registerOpenApi } from './openapi.ts'
@@ -17,11 +18,14 @@ export {
   iso,
   isoOrNull,
   list,
+  localOrNull,
   PROBLEMS,
   problems,
   ZEmail,
   ZIdParams,
+  ZLocalTimestamp,
   ZPassword,
+  ZRequestTime,
   ZRole,
   ZTimestamp,
 } from './schemas.ts'

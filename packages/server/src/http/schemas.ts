@@ -1,9 +1,31 @@
 /** Schemas and helpers shared by the route schema files. */
+import { isRequestTime, localIso, REQUEST_TIME_FORMATS } from '@latchkey/core'
 import { z } from 'zod'
 import { PROBLEM_CONTENT_TYPE, ZProblem } from './errors.ts'
 
 /** ISO-8601 UTC instant, as every time in the API. */
 export const ZTimestamp = z.iso.datetime()
+
+/**
+ * A time in a request (SPEC §3): RFC 3339 with any offset, or a local date-time without offset that
+ * the operation reads in the lock's zone once the lock is known (`resolveRequestTime` of core).
+ */
+export const ZRequestTime = z
+  .string()
+  .max(64)
+  .refine(isRequestTime, { message: `must be ${REQUEST_TIME_FORMATS}` })
+  .describe(
+    `${REQUEST_TIME_FORMATS}. A local time that a DST change skips or repeats is refused (400 \`validation_failed\`, naming both readings).`,
+  )
+  .meta({ examples: ['2026-12-03T10:00', '2026-12-03T10:00:00+11:00', '2026-12-02T23:00:00Z'] })
+
+/** The same instant in the lock's zone, beside each UTC time of an answer: `2026-12-03T10:00+11:00`. */
+export const ZLocalTimestamp = z
+  .string()
+  .describe('The same instant in the lock’s time zone, with its offset, e.g. `2026-12-03T10:00+11:00`.')
+
+export const localOrNull = (date: Date | null, timezone: string): string | null =>
+  date === null ? null : localIso(date.getTime(), timezone)
 
 export const iso = (date: Date): string => date.toISOString()
 export const isoOrNull = (date: Date | null): string | null => (date === null ? null : date.toISOString())

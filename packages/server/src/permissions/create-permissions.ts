@@ -7,6 +7,7 @@ import {
   assertGrantable,
   LatchkeyError,
   type PermissionLevel,
+  resolveRequestTime,
   shareRule,
   type WeeklySchedule,
 } from '@latchkey/core'
@@ -34,8 +35,9 @@ export interface CreatePermissionsInput {
   lockIds: string[]
   grantee: GranteeInput
   level: PermissionLevel
-  startsAt?: Date | undefined
-  endsAt?: Date | undefined
+  /** Request times: a local one is read in each lock's own zone. */
+  startsAt?: string | undefined
+  endsAt?: string | undefined
   schedule?: WeeklySchedule | undefined
 }
 
@@ -76,20 +78,29 @@ export async function createPermissions(
   input: CreatePermissionsInput,
 ): Promise<PermissionView[]> {
   assertGrantable({ granterRole: actor.role, level: input.level, grantee: input.grantee.type })
-  const rule = shareRule({
-    level: input.level,
-    ...(input.startsAt === undefined ? {} : { startsAt: input.startsAt.getTime() }),
-    ...(input.endsAt === undefined ? {} : { endsAt: input.endsAt.getTime() }),
-    ...(input.schedule === undefined ? {} : { schedule: input.schedule }),
-  })
-  if (rule.endsAt !== undefined && rule.endsAt <= nowMs) {
-    throw new LatchkeyError('invalid_window', 'the window has already ended')
+  // the window in each lock's zone (a local time reads differently in Sydney and in Berlin)
+  const windowIn = (timezone: string) => {
+    const rule = shareRule({
+      level: input.level,
+      ...(input.startsAt === undefined
+        ? {}
+        : { startsAt: resolveRequestTime(input.startsAt, timezone, 'startsAt') }),
+      ...(input.endsAt === undefined ? {} : { endsAt: resolveRequestTime(input.endsAt, timezone, 'endsAt') }),
+      ...(input.schedule === undefined ? {} : { schedule: input.schedule }),
+    })
+    if (rule.endsAt !== undefined && rule.endsAt <= nowMs) {
+      throw new LatchkeyError('invalid_window', 'the window has already ended')
+    }
+    return {
+      startsAt: rule.startsAt === undefined ? null : new Date(rule.startsAt),
+      endsAt: rule.endsAt === undefined ? null : new Date(rule.endsAt),
+    }
   }
   const grantee = await resolveGrantee(db, nowMs, actor.organizationId, input.grantee)
   const lockIds = [...new Set(input.lockIds)]
   const found = lockIds.every(isUuid)
     ? await db
-        .select({ id: locks.id, name: locks.name })
+        .select({ id: locks.id, name: locks.name, timezone: locks.timezone })
         .from(locks)
         .where(
           and(
@@ -101,6 +112,7 @@ export async function createPermissions(
     : []
   const missing = lockIds.find((id) => !found.some((lock) => lock.id === id))
   if (missing !== undefined) throw new LatchkeyError('not_found', `no lock ${missing}`)
+  const windows = new Map(found.map((lock) => [lock.id, windowIn(lock.timezone)]))
 
   const now = new Date(nowMs)
   const sameGrantee =
@@ -128,8 +140,7 @@ export async function createPermissions(
             uniqueCodeId: grantee.uniqueCodeId,
             userId: grantee.userId,
             level: input.level,
-            startsAt: input.startsAt ?? null,
-            endsAt: input.endsAt ?? null,
+            ...windows.get(lockId)!,
             schedule: input.schedule ?? null,
             createdBy: actor.userId,
             createdAt: now,
@@ -153,8 +164,7 @@ export async function createPermissions(
               grantee.type === 'unique_code'
                 ? { type: 'unique_code', uniqueCodeId: grantee.uniqueCodeId }
                 : { type: 'user', userId: grantee.userId },
-            ...(input.startsAt === undefined ? {} : { startsAt: input.startsAt.toISOString() }),
-            ...(input.endsAt === undefined ? {} : { endsAt: input.endsAt.toISOString() }),
+            ...windowData(windows.get(row.lockId)!),
             ...(input.schedule === undefined ? {} : { schedule: input.schedule }),
           },
         })
@@ -171,4 +181,11 @@ export async function createPermissions(
   await requestRevocationSync(db, nowMs, revocationsChanged)
   const views = await listPermissions(db, nowMs, actor.organizationId, { ids })
   return ids.map((id) => views.find((view) => view.id === id)!)
+}
+
+function windowData(window: { startsAt: Date | null; endsAt: Date | null }) {
+  return {
+    ...(window.startsAt === null ? {} : { startsAt: window.startsAt.toISOString() }),
+    ...(window.endsAt === null ? {} : { endsAt: window.endsAt.toISOString() }),
+  }
 }

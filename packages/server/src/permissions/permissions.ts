@@ -27,6 +27,8 @@ export interface PermissionView {
   id: string
   lockId: string
   lockName: string
+  /** The lock's time zone. */
+  timezone: string
   grantee: GranteeView
   level: PermissionLevel
   startsAt: Date | null
@@ -109,6 +111,7 @@ function toView(row: Joined, nowMs: number): PermissionView {
     id: p.id,
     lockId: p.lockId,
     lockName: row.lockName,
+    timezone: row.timezone,
     grantee,
     level: p.level,
     startsAt: p.startsAt,

@@ -2,7 +2,14 @@ import { ACCESS_CODE_KINDS } from '@latchkey/core'
 import { weeklyScheduleSchema } from '@latchkey/protocol'
 import { z } from 'zod'
 import { DIAGNOSIS_CHECKS } from '../access-codes/index.ts'
-import { list, PROBLEM_CONTENT_TYPE, ZProblem, ZTimestamp } from '../http/index.ts'
+import {
+  list,
+  PROBLEM_CONTENT_TYPE,
+  ZLocalTimestamp,
+  ZProblem,
+  ZRequestTime,
+  ZTimestamp,
+} from '../http/index.ts'
 
 const problemResponse = (description: string) => ({
   description,
@@ -45,8 +52,8 @@ export const ZCreateAccessCodeRequest = z.strictObject({
   name: ZName,
   kind: ZKind,
   code: ZPin.optional(),
-  startsAt: ZTimestamp.optional().describe('timed: required; one_time: optional window start.'),
-  endsAt: ZTimestamp.optional().describe('timed: required; one_time: optional window end.'),
+  startsAt: ZRequestTime.optional().describe('timed: required; one_time: optional window start.'),
+  endsAt: ZRequestTime.optional().describe('timed: required; one_time: optional window end.'),
   schedule: ZWeeklySchedule.optional().describe('recurring: required.'),
   maxUses: z.number().int().min(1).max(1_000_000).optional().describe('Stops after this many opens.'),
   delivery: z
@@ -62,8 +69,8 @@ export const ZUpdateAccessCodeRequest = z.strictObject({
   name: ZName.optional(),
   code: ZPin.optional(),
   kind: ZKind.optional(),
-  startsAt: ZTimestamp.nullable().optional(),
-  endsAt: ZTimestamp.nullable().optional(),
+  startsAt: ZRequestTime.nullable().optional(),
+  endsAt: ZRequestTime.nullable().optional(),
   schedule: ZWeeklySchedule.nullable().optional(),
   maxUses: z.number().int().min(1).max(1_000_000).nullable().optional(),
 })
@@ -77,8 +84,15 @@ export const ZAccessCode = z
     kind: ZKind,
     delivery: z.enum(['synced', 'offline']),
     code: z.string().nullable().describe('The PIN; shown to owners and admins only (null for members).'),
+    timezone: z
+      .string()
+      .describe(
+        'The lock’s time zone: local times of the request are read in it, `…Local` times are shown in it.',
+      ),
     startsAt: ZTimestamp.nullable(),
+    startsAtLocal: ZLocalTimestamp.nullable(),
     endsAt: ZTimestamp.nullable(),
+    endsAtLocal: ZLocalTimestamp.nullable(),
     schedule: ZWeeklySchedule.nullable(),
     maxUses: z.number().int().nullable(),
     uses: z.number().int().describe('Successful opens the lock reported.'),
@@ -96,6 +110,7 @@ export const ZAccessCode = z
         '`delay_in_setting_on_lock`, `lock_clock_drift`, `lock_full_when_due` (a scheduled code that will find no slot when it is due, and when), and for offline codes `offline_code_cannot_be_revoked_remotely`, `must_be_used_within_24_hours` / `_6_hours`.',
       ),
     firstUseBy: ZTimestamp.nullable().describe('Offline codes: the first use must come before this.'),
+    firstUseByLocal: ZLocalTimestamp.nullable(),
     setOnLockAt: ZTimestamp.nullable().describe('When the lock confirmed holding it.'),
     expiredAt: ZTimestamp.nullable().describe('When its window ended.'),
     createdAt: ZTimestamp,

@@ -10,6 +10,7 @@ import {
   findCode,
   findLock,
   listAccessCodes,
+  lockTimezone,
   toView,
   updateAccessCode,
 } from '../access-codes/index.ts'
@@ -56,7 +57,8 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     async (request, reply) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'create access codes')
       const code = await createAccessCode(deps, auth, request.params.lockId, request.body)
-      return reply.code(201).send(toView(deps.secrets, code, auth.role))
+      const timezone = await lockTimezone(deps.db, code.lockId)
+      return reply.code(201).send(toView(deps.secrets, code, auth.role, timezone))
     },
   )
 
@@ -76,7 +78,10 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
       const auth = requireAuth(request)
       const lock = await findLock(deps.db, auth.organizationId, request.params.lockId)
       const page = await listAccessCodes(deps.db, auth.organizationId, lock.id, request.query)
-      return { ...page, items: page.items.map((code) => toView(deps.secrets, code, auth.role)) }
+      return {
+        ...page,
+        items: page.items.map((code) => toView(deps.secrets, code, auth.role, lock.timezone)),
+      }
     },
   )
 
@@ -93,7 +98,8 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     },
     async (request) => {
       const auth = requireAuth(request)
-      return toView(deps.secrets, await findCode(deps.db, auth.organizationId, request.params.id), auth.role)
+      const code = await findCode(deps.db, auth.organizationId, request.params.id)
+      return toView(deps.secrets, code, auth.role, await lockTimezone(deps.db, code.lockId))
     },
   )
 
@@ -118,11 +124,8 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     },
     async (request) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'change access codes')
-      return toView(
-        deps.secrets,
-        await updateAccessCode(deps, auth, request.params.id, request.body),
-        auth.role,
-      )
+      const code = await updateAccessCode(deps, auth, request.params.id, request.body)
+      return toView(deps.secrets, code, auth.role, await lockTimezone(deps.db, code.lockId))
     },
   )
 
@@ -141,7 +144,8 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     },
     async (request) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'delete access codes')
-      return toView(deps.secrets, await deleteAccessCode(deps, auth, request.params.id), auth.role)
+      const code = await deleteAccessCode(deps, auth, request.params.id)
+      return toView(deps.secrets, code, auth.role, await lockTimezone(deps.db, code.lockId))
     },
   )
 

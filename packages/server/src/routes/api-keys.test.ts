@@ -65,6 +65,36 @@ describe('API keys', () => {
     })
   })
 
+  it('takes a DELETE that says content-type: application/json and sends no body', async () => {
+    const { id } = (await createKey(owner, 'sent by a client that always says JSON')).json()
+    const deleted = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/api-keys/${id}`,
+      headers: { ...owner.headers, 'content-type': 'application/json' },
+    })
+    expect(deleted.statusCode).toBe(204)
+    const list = await t.app.inject({ method: 'GET', url: '/api/v1/api-keys', headers: owner.headers })
+    expect(list.json().items.map((k: { id: string }) => k.id)).not.toContain(id)
+
+    // a POST that needs a body and has none still says what is missing
+    const empty = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      headers: { ...owner.headers, 'content-type': 'application/json; charset=utf-8' },
+    })
+    expect(empty.statusCode).toBe(400)
+    expect(empty.json().code).toBe('validation_failed')
+    // and a body that is not JSON is refused as before
+    const broken = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/api-keys',
+      headers: { ...owner.headers, 'content-type': 'application/json' },
+      payload: '{"name":',
+    })
+    expect(broken.statusCode).toBe(400)
+    expect(broken.json().code).toBe('validation_failed')
+  })
+
   it('revokes a key at once', async () => {
     const { id, key } = (await createKey(owner, 'temporary')).json()
     const deleted = await t.app.inject({

@@ -1,7 +1,7 @@
 import { PERMISSION_LEVELS } from '@latchkey/core'
 import { ZWeeklySchedule } from '@latchkey/protocol'
 import { z } from 'zod'
-import { list, ZEmail, ZTimestamp } from '../http/index.ts'
+import { list, ZEmail, ZLocalTimestamp, ZRequestTime, ZTimestamp } from '../http/index.ts'
 
 export const ZPermissionLevel = z.enum(PERMISSION_LEVELS)
 
@@ -16,8 +16,10 @@ export const ZCreatePermissionsRequest = z.strictObject({
   level: ZPermissionLevel.describe(
     'owner, admin, maintenance, restricted or one_time; a unique code gets at most maintenance.',
   ),
-  startsAt: ZTimestamp.optional().describe('restricted or one_time: start of the window.'),
-  endsAt: ZTimestamp.optional().describe('restricted or one_time: end of the window.'),
+  startsAt: ZRequestTime.optional().describe(
+    'restricted or one_time: start of the window; a local time is read in each lock’s own zone.',
+  ),
+  endsAt: ZRequestTime.optional().describe('restricted or one_time: end of the window.'),
   schedule: ZWeeklySchedule.optional().describe('restricted: weekly schedule in the lock’s local time.'),
 })
 export type TCreatePermissionsRequest = z.infer<typeof ZCreatePermissionsRequest>
@@ -32,10 +34,13 @@ export const ZPermission = z
     id: z.uuid(),
     lockId: z.uuid(),
     lockName: z.string(),
+    timezone: z.string().describe('The lock’s time zone, in which the `…Local` times are shown.'),
     grantee: ZGrantee,
     level: ZPermissionLevel,
     startsAt: ZTimestamp.nullable(),
+    startsAtLocal: ZLocalTimestamp.nullable(),
     endsAt: ZTimestamp.nullable(),
+    endsAtLocal: ZLocalTimestamp.nullable(),
     schedule: ZWeeklySchedule.nullable(),
     status: z
       .enum(['active', 'used', 'expired'])
@@ -43,6 +48,7 @@ export const ZPermission = z
     accessEndsAt: ZTimestamp.nullable().describe(
       'When access ends by itself (window end or unique code expiry); null: never.',
     ),
+    accessEndsAtLocal: ZLocalTimestamp.nullable(),
     createdAt: ZTimestamp,
   })
   .meta({ id: 'Permission' })

@@ -58,7 +58,9 @@ describe('sharing locks to a unique code', () => {
       grantee: { type: 'unique_code', uniqueCodeId: code.id, description: 'Cleaner' },
       level: 'maintenance',
       startsAt: null,
+      startsAtLocal: null,
       endsAt: null,
+      endsAtLocal: null,
       schedule: null,
       status: 'active',
       accessEndsAt: '2030-03-01T00:00:00.000Z',
@@ -66,8 +68,22 @@ describe('sharing locks to a unique code', () => {
     }
     expect(response.json()).toEqual({
       items: [
-        { id: expect.any(String), lockId: front, lockName: 'Front door', ...shared },
-        { id: expect.any(String), lockId: back, lockName: 'Back door', ...shared },
+        {
+          id: expect.any(String),
+          lockId: front,
+          lockName: 'Front door',
+          timezone: 'Europe/Berlin',
+          ...shared,
+          accessEndsAtLocal: '2030-03-01T01:00+01:00',
+        },
+        {
+          id: expect.any(String),
+          lockId: back,
+          lockName: 'Back door',
+          timezone: 'UTC',
+          ...shared,
+          accessEndsAtLocal: '2030-03-01T00:00+00:00',
+        },
       ],
     })
     const [first] = response.json().items

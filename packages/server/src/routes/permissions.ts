@@ -5,6 +5,7 @@ import {
   AUTHENTICATED,
   iso,
   isoOrNull,
+  localOrNull,
   OWNER_OR_ADMIN,
   problems,
   requireAuth,
@@ -29,8 +30,11 @@ import { UNPROCESSABLE } from './unique-codes.schemas.ts'
 const toApi = (p: PermissionView): TPermission => ({
   ...p,
   startsAt: isoOrNull(p.startsAt),
+  startsAtLocal: localOrNull(p.startsAt, p.timezone),
   endsAt: isoOrNull(p.endsAt),
+  endsAtLocal: localOrNull(p.endsAt, p.timezone),
   accessEndsAt: isoOrNull(p.accessEndsAt),
+  accessEndsAtLocal: localOrNull(p.accessEndsAt, p.timezone),
   createdAt: iso(p.createdAt),
 })
 
@@ -55,8 +59,8 @@ export const permissionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
       const { startsAt, endsAt, ...body } = request.body
       const created = await createPermissions(deps.db, deps.clock.now(), auth, {
         ...body,
-        startsAt: startsAt === undefined ? undefined : new Date(startsAt),
-        endsAt: endsAt === undefined ? undefined : new Date(endsAt),
+        startsAt,
+        endsAt,
       })
       return reply.code(201).send({ items: created.map(toApi) })
     },

@@ -1,5 +1,12 @@
 import { z } from 'zod'
-import { list, PROBLEM_CONTENT_TYPE, ZProblem, ZTimestamp } from '../http/index.ts'
+import {
+  list,
+  PROBLEM_CONTENT_TYPE,
+  ZLocalTimestamp,
+  ZProblem,
+  ZRequestTime,
+  ZTimestamp,
+} from '../http/index.ts'
 
 /** 422: the request is well-formed but breaks a rule (its `code` says which). */
 export const UNPROCESSABLE = {
@@ -10,11 +17,31 @@ export const UNPROCESSABLE = {
   },
 } as const
 
+const ZZone = z
+  .string()
+  .max(64)
+  .optional()
+  .describe(
+    'The IANA zone a local `expiresAt` is read in; default: the zone all the organization’s locks share, else UTC.',
+  )
+
 export const ZCreateUniqueCodeRequest = z.strictObject({
   description: z.string().trim().min(1).max(200).describe('What the code is for, e.g. "Plumber – flat 3".'),
-  expiresAt: ZTimestamp.describe('In the future and at most six calendar months from now.'),
+  expiresAt: ZRequestTime.describe(
+    'In the future and at most six calendar months from now. A local time is read in `timezone`.',
+  ),
+  timezone: ZZone,
 })
 export type TCreateUniqueCodeRequest = z.infer<typeof ZCreateUniqueCodeRequest>
+
+export const ZUpdateUniqueCodeRequest = z.strictObject({
+  description: z.string().trim().min(1).max(200).optional(),
+  expiresAt: ZRequestTime.optional().describe(
+    'In the future and at most six calendar months after the code was created (422 `expiry_too_far`).',
+  ),
+  timezone: ZZone,
+})
+export type TUpdateUniqueCodeRequest = z.infer<typeof ZUpdateUniqueCodeRequest>
 
 export const ZUniqueCodeStatus = z.enum(['active', 'expired'])
 
@@ -28,6 +55,12 @@ export const ZUniqueCode = z
       ),
     description: z.string(),
     expiresAt: ZTimestamp,
+    expiresAtLocal: ZLocalTimestamp.describe('The expiry in `timezone`.'),
+    timezone: z
+      .string()
+      .describe(
+        'The zone all the organization’s locks share (else UTC), in which `expiresAtLocal` is shown.',
+      ),
     status: ZUniqueCodeStatus,
     boundDevice: z
       .boolean()

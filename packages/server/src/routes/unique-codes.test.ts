@@ -1,4 +1,4 @@
-import { formatUniqueCode, normalizeUniqueCode } from '@latchkey/core'
+import { formatUniqueCode, maxUniqueCodeExpiry, normalizeUniqueCode } from '@latchkey/core'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { events, uniqueCodes } from '../store/schema.ts'
@@ -69,6 +69,8 @@ describe('creating a unique code', () => {
       code: expect.stringMatching(CODE),
       description: 'Plumber – flat 3',
       expiresAt: '2030-02-15T10:00:00.000Z',
+      expiresAtLocal: '2030-02-15T10:00+00:00',
+      timezone: 'UTC',
       status: 'active',
       boundDevice: false,
       createdAt: iso(TEST_EPOCH),
@@ -263,5 +265,107 @@ describe('listing, deleting and resetting unique codes', () => {
     const everything = JSON.stringify(await t.store.db.select().from(events))
     expect(everything).not.toContain(longLived.code)
     expect(everything).not.toContain(normalizeUniqueCode(longLived.code)!)
+  })
+})
+
+describe('reading and changing one unique code', () => {
+  it('reads a local expiry in the zone of the organization’s locks, or in the zone given', async () => {
+    const sydneyOwner = await signupOwner(t.app, { organizationName: 'Bondi Stays' })
+    await enableUniqueCodes(t.app, sydneyOwner)
+    await createLock(t.app, sydneyOwner, 'Bondi flat', 'Australia/Sydney')
+    const local = await call(sydneyOwner, 'POST', '/unique-codes', {
+      description: 'Cleaner',
+      expiresAt: '2030-03-01T10:00',
+    })
+    expect(local.statusCode).toBe(201)
+    expect(local.json()).toMatchObject({
+      expiresAt: '2030-02-28T23:00:00.000Z',
+      expiresAtLocal: '2030-03-01T10:00+11:00',
+      timezone: 'Australia/Sydney',
+    })
+    const berlin = await call(sydneyOwner, 'POST', '/unique-codes', {
+      description: 'Painter',
+      expiresAt: '2030-03-01T10:00',
+      timezone: 'Europe/Berlin',
+    })
+    expect(berlin.json()).toMatchObject({
+      expiresAt: '2030-03-01T09:00:00.000Z',
+      expiresAtLocal: '2030-03-01T20:00+11:00',
+    })
+    // Sydney's clocks go back on 7 April 2030: 02:30 happens twice
+    const twice = await call(sydneyOwner, 'POST', '/unique-codes', {
+      description: 'Gardener',
+      expiresAt: '2030-04-07T02:30',
+    })
+    expect(twice.statusCode).toBe(400)
+    expect(twice.json().detail).toBe(
+      '2030-04-07T02:30 happens twice in Australia/Sydney (the clocks go back): 02:30+11:00 or 02:30+10:00; give the offset',
+    )
+  })
+
+  it('GET shows one code; PATCH changes its description and expiry, within six months of its creation', async () => {
+    await enableUniqueCodes(t.app, owner)
+    const expiry = iso(t.clock.now() + 10 * 24 * HOUR)
+    const created = await createCode(t.app, owner, 'Window cleaner', expiry)
+    const createdAt = t.clock.now()
+    const latest = maxUniqueCodeExpiry(createdAt)
+    const got = await call(owner, 'GET', `/unique-codes/${created.id}`)
+    expect(got.statusCode).toBe(200)
+    expect(got.json()).toMatchObject({ id: created.id, code: created.code, description: 'Window cleaner' })
+
+    const changed = await call(owner, 'PATCH', `/unique-codes/${created.id}`, {
+      description: 'Window cleaner – March',
+      expiresAt: iso(latest),
+    })
+    expect(changed.statusCode).toBe(200)
+    expect(changed.json()).toMatchObject({
+      id: created.id,
+      code: created.code,
+      description: 'Window cleaner – March',
+      expiresAt: iso(latest),
+      status: 'active',
+    })
+    expect((await call(owner, 'GET', `/unique-codes/${created.id}`)).json().description).toBe(
+      'Window cleaner – March',
+    )
+    const recorded = await t.store.db.select().from(events).where(eq(events.type, 'unique_code.updated'))
+    expect(recorded.map((e) => [e.uniqueCodeId, e.data])).toEqual([
+      [
+        created.id,
+        {
+          label: 'Window cleaner – March',
+          previousDescription: 'Window cleaner',
+          expiresAt: iso(latest),
+          previousExpiresAt: expiry,
+        },
+      ],
+    ])
+
+    // an hour later, six months from now would be allowed, but not six months from creation
+    t.clock.advance(HOUR)
+    const tooFar = await call(owner, 'PATCH', `/unique-codes/${created.id}`, {
+      expiresAt: iso(latest + HOUR / 2),
+    })
+    expect(tooFar.statusCode).toBe(422)
+    expect(tooFar.json()).toMatchObject({
+      code: 'expiry_too_far',
+      detail: `a unique code expires at most six months after it was created (${iso(createdAt)}), by ${iso(latest)}`,
+    })
+    const past = await call(owner, 'PATCH', `/unique-codes/${created.id}`, { expiresAt: iso(createdAt) })
+    expect([past.statusCode, past.json().code]).toEqual([422, 'expiry_in_past'])
+  })
+
+  it('is for owners and admins of the organization', async () => {
+    const created = await createCode(t.app, owner, 'Locksmith', iso(t.clock.now() + 24 * HOUR))
+    expect((await call(member, 'GET', `/unique-codes/${created.id}`)).statusCode).toBe(403)
+    expect(
+      (await call(member, 'PATCH', `/unique-codes/${created.id}`, { description: 'x' })).statusCode,
+    ).toBe(403)
+    expect((await call(other, 'GET', `/unique-codes/${created.id}`)).statusCode).toBe(404)
+    expect((await call(other, 'PATCH', `/unique-codes/${created.id}`, { description: 'x' })).statusCode).toBe(
+      404,
+    )
+    await call(owner, 'DELETE', `/unique-codes/${created.id}`)
+    expect((await call(owner, 'GET', `/unique-codes/${created.id}`)).statusCode).toBe(404)
   })
 })

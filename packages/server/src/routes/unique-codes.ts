@@ -1,4 +1,6 @@
 /** Unique codes (SPEC §4): owners and admins create, list, delete them and reset their device binding. */
+
+import { localIso, resolveRequestTime } from '@latchkey/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { AUTHENTICATED, iso, OWNER_OR_ADMIN, problems, requireRole, ZIdParams } from '../http/index.ts'
@@ -6,10 +8,14 @@ import {
   createUniqueCode,
   deleteUniqueCode,
   diagnoseUniqueCode,
+  findUniqueCode,
   listUniqueCodes,
+  organizationTimezone,
   resetUniqueCodeDevice,
+  toUniqueCodeView,
   UNIQUE_CODE_DIAGNOSIS_CHECKS,
   type UniqueCodeView,
+  updateUniqueCode,
 } from '../unique-codes/index.ts'
 import type { RouteOptions } from './context.ts'
 import {
@@ -19,11 +25,14 @@ import {
   ZListUniqueCodesQuery,
   ZListUniqueCodesResponse,
   ZUniqueCode,
+  ZUpdateUniqueCodeRequest,
 } from './unique-codes.schemas.ts'
 
-const toApi = (code: UniqueCodeView): TUniqueCode => ({
+const toApi = (code: UniqueCodeView, timezone: string): TUniqueCode => ({
   ...code,
   expiresAt: iso(code.expiresAt),
+  expiresAtLocal: localIso(code.expiresAt.getTime(), timezone),
+  timezone,
   createdAt: iso(code.createdAt),
 })
 
@@ -45,11 +54,13 @@ export const uniqueCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     },
     async (request, reply) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'create unique codes')
+      const timezone = await organizationTimezone(deps.db, auth.organizationId)
+      const readIn = request.body.timezone ?? timezone
       const code = await createUniqueCode(deps.db, deps.secrets, deps.clock.now(), auth, {
         description: request.body.description,
-        expiresAt: new Date(request.body.expiresAt),
+        expiresAt: new Date(resolveRequestTime(request.body.expiresAt, readIn, 'expiresAt')),
       })
-      return reply.code(201).send(toApi(code))
+      return reply.code(201).send(toApi(code, timezone))
     },
   )
 
@@ -73,7 +84,56 @@ export const uniqueCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
         auth.organizationId,
         request.query.status,
       )
-      return { items: codes.map(toApi) }
+      const timezone = await organizationTimezone(deps.db, auth.organizationId)
+      return { items: codes.map((code) => toApi(code, timezone)) }
+    },
+  )
+
+  app.get(
+    '/unique-codes/:id',
+    {
+      schema: {
+        tags: TAGS,
+        summary: 'One unique code (owner or admin)',
+        security: AUTHENTICATED,
+        params: ZIdParams,
+        response: { 200: ZUniqueCode, ...problems(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'see unique codes')
+      const row = await findUniqueCode(deps.db, auth.organizationId, request.params.id)
+      const timezone = await organizationTimezone(deps.db, auth.organizationId)
+      return toApi(toUniqueCodeView(deps.secrets, row, deps.clock.now()), timezone)
+    },
+  )
+
+  app.patch(
+    '/unique-codes/:id',
+    {
+      schema: {
+        tags: TAGS,
+        summary: 'Change a unique code’s description or expiry (owner or admin)',
+        description:
+          'The expiry stays in the future (422 `expiry_in_past`) and at most six calendar months after the code was created (422 `expiry_too_far`). A shorter expiry ends app sessions at once.',
+        security: AUTHENTICATED,
+        params: ZIdParams,
+        body: ZUpdateUniqueCodeRequest,
+        response: { 200: ZUniqueCode, ...problems(400, 401, 403, 404), ...UNPROCESSABLE },
+      },
+    },
+    async (request) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'change unique codes')
+      const timezone = await organizationTimezone(deps.db, auth.organizationId)
+      const { description, expiresAt } = request.body
+      const code = await updateUniqueCode(deps.db, deps.secrets, deps.clock.now(), auth, request.params.id, {
+        description,
+        expiresAt:
+          expiresAt === undefined
+            ? undefined
+            : new Date(resolveRequestTime(expiresAt, request.body.timezone ?? timezone, 'expiresAt')),
+      })
+      return toApi(code, timezone)
     },
   )
 
@@ -111,9 +171,14 @@ export const uniqueCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     },
     async (request) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'reset the device of unique codes')
-      return toApi(
-        await resetUniqueCodeDevice(deps.db, deps.secrets, deps.clock.now(), auth, request.params.id),
+      const code = await resetUniqueCodeDevice(
+        deps.db,
+        deps.secrets,
+        deps.clock.now(),
+        auth,
+        request.params.id,
       )
+      return toApi(code, await organizationTimezone(deps.db, auth.organizationId))
     },
   )
 

@@ -6,8 +6,7 @@
 import { formatUniqueCode, LatchkeyError } from '@latchkey/core'
 import { and, desc, eq, gt, isNull, lte, type SQL } from 'drizzle-orm'
 import type { Secrets } from '../secrets.ts'
-import type { Db } from '../store/index.ts'
-import { isUuid, type UniqueCode, uniqueCodes } from '../store/index.ts'
+import { type Db, isUuid, locks, type UniqueCode, uniqueCodes } from '../store/index.ts'
 
 export const UNIQUE_CODE_STATUSES = ['active', 'expired'] as const
 export type UniqueCodeStatus = (typeof UNIQUE_CODE_STATUSES)[number]
@@ -60,6 +59,19 @@ export async function listUniqueCodes(
     .where(and(...filters))
     .orderBy(desc(uniqueCodes.createdAt), desc(uniqueCodes.id))
   return rows.map((row) => toUniqueCodeView(secrets, row, nowMs))
+}
+
+/**
+ * The zone a unique code's times are read and shown in (it opens locks of any zone): the one zone
+ * all the organization's locks share, else UTC. A request may give its own `timezone` instead.
+ */
+export async function organizationTimezone(db: Db, organizationId: string): Promise<string> {
+  const zones = await db
+    .selectDistinct({ timezone: locks.timezone })
+    .from(locks)
+    .where(and(eq(locks.organizationId, organizationId), isNull(locks.deletedAt)))
+    .limit(2)
+  return zones.length === 1 ? zones[0]!.timezone : 'UTC'
 }
 
 /** A code of the organization that is not deleted; 404 `not_found` otherwise (also for another organization's). */
