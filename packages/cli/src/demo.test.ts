@@ -67,7 +67,7 @@ describe('the demo', () => {
     }
     await running.close()
     running = null
-  })
+  }, 120_000)
 
   it('finds the same organization, locks and password on the next start', async () => {
     running = await start()
@@ -79,12 +79,12 @@ describe('the demo', () => {
     expect(await login(running, first.password)).toBe(200)
     await running.close()
     running = null
-  })
+  }, 120_000)
 
   it('takes the owner’s password from LATCHKEY_DEMO_PASSWORD', async () => {
     running = await start({ LATCHKEY_DEMO_PASSWORD: 'demo password 42' })
     expect(running.data.owner.password).toBe('demo password 42')
     expect(await login(running, 'demo password 42')).toBe(200)
     expect(await login(running, first.password)).toBe(401)
-  })
+  }, 120_000)
 })
