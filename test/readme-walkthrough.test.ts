@@ -106,7 +106,7 @@ describe('the README walkthroughs', () => {
       cwd: REPO_ROOT,
       env: { ...process.env, BASE: base },
       encoding: 'utf8',
-      timeout: 120_000,
+      timeout: 200_000,
     })
     expect(ran.stderr, ran.stdout).toBe('')
     expect(ran.status).toBe(0)
@@ -130,5 +130,5 @@ describe('the README walkthroughs', () => {
       checked++
     })
     expect(checked).toBeGreaterThanOrEqual(20)
-  })
+  }, 240_000)
 })

@@ -103,7 +103,7 @@ describe('latchkey --help', () => {
     const owner = (await run(['admin', 'create-owner', '--help'])).stdout
     for (const text of ['--email', '--password', '--organization', '--data-dir', 'DATABASE_URL'])
       expect(owner).toContain(text)
-  })
+  }, 120_000)
 
   it('names in the help every environment variable the command line reads', () => {
     const sources = ['main.ts', 'demo.ts'].map((f) => readFileSync(join(here, f), 'utf8')).join('\n')
@@ -116,7 +116,7 @@ describe('latchkey --help', () => {
     expect(result.code).not.toBe(0)
     expect(result.stderr).toContain("unknown command 'frobnicate'")
     expect(result.stderr).toMatch(/Commands:\n {2}serve[\s\S]* {2}sim[\s\S]* {2}admin/)
-  })
+  }, 60_000)
 })
 
 describe('latchkey serve', () => {
@@ -130,7 +130,7 @@ describe('latchkey serve', () => {
     expect(result.code).toBe(1)
     expect(result.stderr).toContain(`cannot listen on 127.0.0.1:${port}: the port is in use`)
     expect(existsSync(dataDir)).toBe(false)
-  })
+  }, 60_000)
 
   it('says what it does while it starts, tells how to make the first owner, and admin create-owner makes one', async () => {
     const dataDir = join(temp, 'empty')
@@ -184,5 +184,5 @@ describe('latchkey serve', () => {
     } finally {
       await stop(second.child)
     }
-  })
+  }, 180_000)
 })

@@ -67,7 +67,7 @@ describe('the demo', () => {
     }
     await running.close()
     running = null
-  })
+  }, 120_000)
 
   it('finds the same organization, locks and password on the next start', async () => {
     running = await start()
@@ -79,7 +79,7 @@ describe('the demo', () => {
     expect(await login(running, first.password)).toBe(200)
     await running.close()
     running = null
-  })
+  }, 120_000)
 
   it('never changes an existing user’s password, even to LATCHKEY_DEMO_PASSWORD', async () => {
     await expect(start({ LATCHKEY_DEMO_PASSWORD: 'demo password 42' })).rejects.toThrow(

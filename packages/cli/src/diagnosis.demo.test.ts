@@ -36,7 +36,7 @@ const keypad = async (lock: string, digits: string) =>
 
 async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false>): Promise<T> {
   let last: unknown
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     try {
       const value = await check()
       if (value) return value
@@ -78,7 +78,7 @@ beforeAll(async () => {
   })
   token = login.json.token
   for (const lock of demo.data.locks) lockIds[lock.name] = lock.id
-})
+}, 180_000)
 afterAll(async () => {
   await demo?.close()
   rmSync(dataDir, { recursive: true, force: true })
@@ -126,7 +126,7 @@ describe('refusals of codes that no longer open', () => {
     expect((await check(cleaner.id, 'denials')).message).toMatch(
       /^The lock refused this code recently \(latest first\) — .*: its window had ended \(expired\)\.$/,
     )
-  })
+  }, 120_000)
 })
 
 describe('the right lock', () => {
@@ -145,7 +145,7 @@ describe('the right lock', () => {
     expect(wrong.message).toMatch(
       /^The code was typed at the lock “Back door” on .+, which refused it: it opens only “Front door”\.$/,
     )
-  })
+  }, 120_000)
 })
 
 describe('the lock’s clock as it is now', () => {
@@ -180,7 +180,7 @@ describe('the lock’s clock as it is now', () => {
     )
     expect(await check(code.id, 'window')).toMatchObject({ result: 'pass' })
     expect(await keypad('Garage', '604718')).toEqual({ result: 'unlocked' })
-  })
+  }, 120_000)
 })
 
 describe('GET /locks/{id}/diagnosis', () => {
@@ -212,5 +212,5 @@ describe('GET /locks/{id}/diagnosis', () => {
     })
     expect(offline).toMatchObject({ check: 'link', result: 'fail' })
     await call('POST', '/sim/gateway/link', { online: true })
-  })
+  }, 120_000)
 })
