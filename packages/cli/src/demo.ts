@@ -16,6 +16,7 @@ import {
   seedDemo,
   startServer,
 } from '@latchkey/server'
+import { webDist } from './web-dist.ts'
 
 export const DEMO_FALLBACK_TIMEZONE = 'Australia/Sydney'
 
@@ -50,6 +51,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   let data: DemoData | undefined
 
   const server = await startServer({
+    webDir: webDist(),
     ...options,
     env,
     clock,

@@ -12,6 +12,7 @@ import { runSim } from '@latchkey/gateway'
 import { DEFAULT_HOST, DEFAULT_PORT, type RunningServer, startServer } from '@latchkey/server'
 import { Command, InvalidArgumentError } from 'commander'
 import { type RunningDemo, startDemo } from './demo.ts'
+import { webDist } from './web-dist.ts'
 
 function port(value: string): number {
   const n = Number(value)
@@ -114,6 +115,7 @@ export function buildProgram(): Command {
           mqttPort: options.mqttPort,
           env,
           logger: true,
+          webDir: webDist(),
         }
         try {
           if (options.demo) {

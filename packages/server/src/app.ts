@@ -15,6 +15,7 @@ import { MetricsRegistry, registerHttpMetrics } from './http/metrics.ts'
 import { registerNulGuard } from './http/nul-guard.ts'
 import { registerOpenApi } from './http/openapi.ts'
 import { registerSystemRoutes } from './http/system.ts'
+import { registerWeb } from './http/web.ts'
 import { apiV1Routes } from './routes/index.ts'
 import type { Secrets } from './secrets.ts'
 import type { Store } from './store/open-store.ts'
@@ -37,6 +38,8 @@ export interface BuildAppOptions {
   broker?: BrokerAccess
   /** Behind a reverse proxy: trust its X-Forwarded-For for the client address (login throttling). */
   trustProxy?: boolean | string
+  /** The built portal and app (packages/web/dist), served at `/` and `/app`; none when omitted. */
+  webDir?: string
 }
 
 declare module 'fastify' {
@@ -76,6 +79,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   registerNulGuard(app)
   registerHttpMetrics(app, deps.metrics)
   app.register(cookie)
+  if (options.webDir !== undefined) registerWeb(app, options.webDir)
   app.register(async (root) => {
     await registerOpenApi(root, API_VERSION)
     registerSystemRoutes(root, deps.store, deps.metrics)

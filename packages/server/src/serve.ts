@@ -56,6 +56,8 @@ export interface StartServerOptions {
   /** Start the reconciler (default true). */
   reconciler?: boolean
   trustProxy?: boolean | string
+  /** The built portal and app (packages/web/dist). */
+  webDir?: string
 }
 
 export interface StartedParts {
@@ -181,6 +183,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       channel,
       broker: mqtt,
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+      ...(options.webDir === undefined ? {} : { webDir: options.webDir }),
     })
     shutdown.add('HTTP', () => app.close())
     const deps = app.deps

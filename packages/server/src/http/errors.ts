@@ -6,10 +6,12 @@
  * - an unknown route → 404 `not_found`; what the router refuses (bad URL, overlong parameter) → 4xx;
  * - anything else → 500 `internal`, logged, and nothing of it in the body.
  */
+
 import { ERROR_STATUS, type ErrorCode, isLatchkeyError } from '@latchkey/core'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { sendPage } from './web.ts'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
@@ -76,6 +78,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendProblem(reply, body)
   })
   app.setNotFoundHandler((request, reply) => {
+    if (sendPage(request, reply)) return reply
     const path = request.url.split('?')[0]
     return sendProblem(reply, problem('not_found', `no route ${request.method} ${path}`))
   })
