@@ -23,10 +23,8 @@ const api = makeClient(() => localStorage.getItem(TOKEN_KEY))
 /** When to try again, in words: "Try again in 2 minutes (at 10:42)." */
 function tryAgain(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return 'Try again later.'
-  const at = new Date(Date.now() + seconds * 1000).toLocaleTimeString([], {
-    hour: '2-digit',
-    minute: '2-digit',
-  })
+  const when = new Date(Date.now() + seconds * 1000)
+  const at = `${String(when.getHours()).padStart(2, '0')}:${String(when.getMinutes()).padStart(2, '0')}`
   const span =
     seconds < 90 ? `${Math.max(1, Math.round(seconds))} seconds` : `${Math.round(seconds / 60)} minutes`
   return `Try again in ${span} (at ${at}).`
@@ -97,7 +95,7 @@ export function CodeLoginApp() {
           ) : (
             <ul aria-label="Your locks">
               {locks.map((lock) => (
-                <LockItem key={lock.id} lock={lock} onGone={load} onSignedOut={signOut} />
+                <LockItem key={lock.id} lock={lock} onSignedOut={signOut} />
               ))}
             </ul>
           )}
@@ -162,7 +160,7 @@ function CodeLogin(props: {
   )
 }
 
-function LockItem(props: { lock: AppLock; onGone: () => void; onSignedOut: (reason: string) => void }) {
+function LockItem(props: { lock: AppLock; onSignedOut: (reason: string) => void }) {
   const [result, setResult] = useState<{ tone: 'ok' | 'bad'; text: string } | null>(null)
   const [busy, setBusy] = useState(false)
   const open = async () => {
@@ -187,10 +185,11 @@ function LockItem(props: { lock: AppLock; onGone: () => void; onSignedOut: (reas
         error instanceof ApiError
           ? error.status === 429
             ? `Too many tries. ${tryAgain(error.retryAfterSeconds)}`
-            : error.message
+            : error.status === 404
+              ? `${props.lock.name} is no longer shared with you.`
+              : error.message
           : 'The server cannot be reached. Check your connection and try again.'
       setResult({ tone: 'bad', text })
-      if (error instanceof ApiError && (error.status === 403 || error.status === 404)) props.onGone()
     } finally {
       setBusy(false)
     }

@@ -160,7 +160,7 @@ function Passcodes(props: { lock: Lock }) {
       ok(api.GET('/api/v1/locks/{lockId}/access-codes', { params: { path: { lockId: props.lock.id } } })),
   })
   const [created, setCreated] = useState<AccessCode | null>(null)
-  const items = (codes.data?.items ?? []).filter((c) => c.status !== 'removed')
+  const items = (codes.data?.items ?? []).filter((c) => c.deletedAt === null)
   return (
     <section aria-labelledby="passcodes-title">
       <h2 id="passcodes-title">Passcodes</h2>
@@ -232,7 +232,9 @@ function CodeRow(props: { code: AccessCode; lock: Lock }) {
           data-testid="code-status"
           className={code.status === 'failed' ? 'bad' : code.status === 'set' ? 'ok' : ''}
         >
-          {STATUS_WORDS[code.status] ?? code.status}
+          {code.expiredAt !== null && code.status === 'removed'
+            ? 'Expired (removed from the lock)'
+            : (STATUS_WORDS[code.status] ?? code.status)}
         </span>
         {code.errors.map((e) => (
           <div key={e.code} className="bad">
@@ -259,7 +261,7 @@ function CodeRow(props: { code: AccessCode; lock: Lock }) {
             type="button"
             className="danger"
             aria-label={`Delete ${code.name}`}
-            disabled={remove.isPending || code.status === 'removing'}
+            disabled={remove.isPending}
             onClick={() => remove.mutate()}
           >
             Delete
