@@ -61,6 +61,26 @@ export function eventWords(event: ApiEvent, lockName: (id: string | null) => str
       return `${lock} locked its keypad after too many wrong codes`
     case 'lock.clock_synced':
       return `${lock}'s clock was synced`
+    case 'lock.created':
+      return `${lock} was registered`
+    case 'lock.updated':
+      return `${lock} was changed`
+    case 'lock.deleted':
+      return `${lock} was removed`
+    case 'lock.code_added':
+      return `${lock} stored a code${data.label ? ` (“${data.label}”)` : ''} in its table`
+    case 'lock.code_removed':
+      return `${lock} dropped a code${data.label ? ` (“${data.label}”)` : ''} from its table`
+    case 'lock.events_lost':
+      return `${lock} lost some of its log before it could upload it`
+    case 'lock.frame_rejected':
+      return `${lock} refused a message that was forged or replayed`
+    case 'lock.power_restored':
+      return `${lock} got power back; its clock needs a sync`
+    case 'access_code.updated':
+      return `Code “${name ?? ''}” was changed`
+    case 'unique_code.device_reset':
+      return `Unique code “${name ?? ''}” can sign in on a new device`
     case 'lock.online':
       return `${lock} is online`
     case 'lock.offline':
@@ -96,6 +116,6 @@ export function eventWords(event: ApiEvent, lockName: (id: string | null) => str
     case 'gateway.offline':
       return 'A gateway went offline'
     default:
-      return event.type.replaceAll('_', ' ').replaceAll('.', ': ')
+      return `Something happened (${event.type.split('.')[0]?.replaceAll('_', ' ')})`
   }
 }

@@ -29,7 +29,8 @@ export function reachWords(lock: Lock, gatewayOnline: (id: string) => boolean | 
 
 export function clockWords(lock: Lock): string {
   if (!lock.clockSet) return 'Clock not set'
-  if (lock.clockOffsetMs === null) return 'Clock not synced yet'
+  if (lock.clockOffsetMs === null)
+    return lock.clockSyncedAt === null ? 'Clock not synced yet' : 'Clock synced'
   const seconds = Math.round(lock.clockOffsetMs / 1000)
   return seconds === 0 ? 'Clock on time' : `Clock ${Math.abs(seconds)} s ${seconds > 0 ? 'fast' : 'slow'}`
 }
