@@ -141,6 +141,12 @@ describe('the portal, following AUSLOCK: one-time and timed codes', () => {
     await activity.getByText('Front door refused “Cleaner – Tuesday”: the code was already used').waitFor()
     await axe(page, 'Activity')
     await shot(page, 'activity')
+    await page.getByRole('link', { name: 'Gateways' }).click()
+    await page.getByRole('table', { name: 'Gateways' }).getByText('Online').waitFor()
+    await axe(page, 'Gateways')
+    await page.getByRole('link', { name: 'Members' }).click()
+    await page.getByRole('table', { name: 'Members' }).getByText('demo@latchkey.local').waitFor()
+    await axe(page, 'Members')
 
     // a timed code 10:00–12:00 at the lock, the next such window to come
     const simNow = DateTime.fromMillis(demo.clock.now(), { zone: ZONE })

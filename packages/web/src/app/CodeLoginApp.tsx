@@ -197,7 +197,18 @@ function LockItem(props: { lock: AppLock; onSignedOut: (reason: string) => void 
   return (
     <li>
       <h2>{props.lock.name}</h2>
-      <p className="muted">{props.lock.timezone}</p>
+      <p className="muted">
+        {props.lock.accessEndsAt === null
+          ? props.lock.timezone
+          : `Access until ${new Intl.DateTimeFormat('en-GB', {
+              timeZone: props.lock.timezone,
+              weekday: 'short',
+              day: 'numeric',
+              month: 'short',
+              hour: '2-digit',
+              minute: '2-digit',
+            }).format(new Date(props.lock.accessEndsAt))} (${props.lock.timezone})`}
+      </p>
       <button type="button" onClick={open} disabled={busy} aria-label={`Open ${props.lock.name}`}>
         Open
       </button>
