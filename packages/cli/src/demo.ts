@@ -17,6 +17,7 @@ import {
   seedDemo,
   startServer,
 } from '@latchkey/server'
+import { webDist } from './web-dist.ts'
 
 export const DEMO_FALLBACK_TIMEZONE = 'Australia/Sydney'
 
@@ -62,6 +63,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   let data: DemoData | undefined
 
   const server = await startServer({
+    webDir: webDist(),
     ...options,
     env,
     clock,

@@ -50,6 +50,8 @@ const FIRST_OWNER_HELP = [
   '    -d \'{"email":"you@example.com","password":"…","organizationName":"My company"}\'',
 ]
 
+import { webDist } from './web-dist.ts'
+
 function port(value: string): number {
   const n = Number(value)
   if (!/^\d{1,5}$/.test(value) || n > 65_535) throw new InvalidArgumentError('a port number (0-65535)')
@@ -158,6 +160,7 @@ export function buildProgram(): Command {
           env,
           logger,
           progress: (step: string) => say(`latchkey: ${step}`),
+          webDir: webDist(),
         }
         try {
           if (options.demo) {

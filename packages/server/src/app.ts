@@ -17,6 +17,7 @@ import {
   registerNulGuard,
   registerOpenApi,
   registerSystemRoutes,
+  registerWeb,
   sendFrameworkError,
 } from './http/index.ts'
 import { apiV1Routes } from './routes/index.ts'
@@ -41,6 +42,8 @@ export interface BuildAppOptions {
   broker?: BrokerAccess
   /** Behind a reverse proxy: trust its X-Forwarded-For for the client address (login throttling). */
   trustProxy?: boolean | string
+  /** The built portal and app (packages/web/dist), served at `/` and `/app`; none when omitted. */
+  webDir?: string
 }
 
 declare module 'fastify' {
@@ -81,6 +84,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   registerNulGuard(app)
   registerHttpMetrics(app, deps.metrics)
   app.register(cookie)
+  if (options.webDir !== undefined) registerWeb(app, options.webDir)
   app.register(async (root) => {
     await registerOpenApi(root, API_VERSION)
     registerSystemRoutes(root, deps.store, deps.metrics)

@@ -66,6 +66,8 @@ export interface StartServerOptions {
   trustProxy?: boolean | string
   /** Told what the server is doing while it starts, one line per step (the CLI prints them). */
   progress?: (step: string) => void
+  /** The built portal and app (packages/web/dist). */
+  webDir?: string
 }
 
 /**
@@ -232,6 +234,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       channel,
       broker: mqtt,
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+      ...(options.webDir === undefined ? {} : { webDir: options.webDir }),
     })
     shutdown.add('HTTP', () => app.close())
     const deps = app.deps

@@ -17,6 +17,7 @@ import {
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { sendPage } from './web.ts'
 
 export const ZFieldError = z.object({
   in: z.enum(['body', 'querystring', 'params', 'headers']).optional(),
@@ -49,6 +50,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendProblem(reply, body)
   })
   app.setNotFoundHandler((request, reply) => {
+    if (sendPage(request, reply)) return reply
     const path = request.url.split('?')[0]
     return sendProblem(reply, problem('not_found', `no route ${request.method} ${path}`))
   })

@@ -30,3 +30,4 @@ export {
   ZTimestamp,
 } from './schemas.ts'
 export { registerSystemRoutes } from './system.ts'
+export { registerWeb } from './web.ts'

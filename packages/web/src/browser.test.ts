@@ -1,0 +1,305 @@
+/**
+ * The portal and the Code Login app in chromium, against a real demo server (the composition
+ * `npm start` runs: server, in-process gateway with three simulated locks, /sim, simulated time),
+ * following both help articles click by click. Screenshots of the main screens go to
+ * docs/screenshots; every main screen is checked with axe (no serious or critical violation).
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import AxeBuilder from '@axe-core/playwright'
+import { type RunningDemo, startDemo } from '@latchkey/cli'
+import { DateTime } from 'luxon'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { build } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const ZONE = 'Australia/Sydney'
+const PASSWORD = 'portal-test-password'
+const webRoot = fileURLToPath(new URL('..', import.meta.url))
+const shots = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
+const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-portal-'))
+let demo: RunningDemo
+let browser: Browser
+let url: string
+
+/** Debian's chromium; playwright gives each launch a fresh, temporary profile directory. */
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+}
+
+beforeAll(async () => {
+  await build({ root: webRoot, logLevel: 'warn', configFile: join(webRoot, 'vite.config.ts') })
+  demo = await startDemo({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    mqttPort: 0,
+    logger: false,
+    env: {
+      LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'),
+      LATCHKEY_DEMO_TIMEZONE: ZONE,
+      LATCHKEY_DEMO_PASSWORD: PASSWORD,
+    },
+  })
+  url = demo.server.url
+  browser = await launchChromium()
+  browser.on('disconnected', () => undefined)
+  mkdirSync(shots, { recursive: true })
+}, 120_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await demo?.close()
+  rmSync(dataDir, { recursive: true, force: true })
+})
+
+async function axe(page: Page, screen: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).analyze()
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+  expect(
+    bad.map((v) => `${screen}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    screen,
+  ).toEqual([])
+}
+
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
+
+async function logIn(page: Page): Promise<void> {
+  await page.goto(url)
+  await page.getByLabel('Email').fill('demo@latchkey.local')
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Log in' }).click()
+  await page.getByRole('heading', { name: 'My Locks' }).waitFor()
+}
+
+async function typeOnKeypad(page: Page, digits: string): Promise<string> {
+  const result = page.getByTestId('keypad-result')
+  await page.getByLabel('Keypad', { exact: true }).fill(digits)
+  await page.getByRole('button', { name: 'Enter' }).click()
+  await result.getByText(/Unlocked|Refused/).waitFor()
+  const text = (await result.textContent()) ?? ''
+  return text
+}
+
+async function forwardHours(page: Page, hours: number): Promise<void> {
+  for (let i = 0; i < hours; i++) {
+    const before = await page.getByTestId('sim-time').textContent()
+    await page.getByRole('button', { name: 'Forward 1 hour' }).click()
+    await expect.poll(() => page.getByTestId('sim-time').textContent()).not.toBe(before)
+  }
+}
+
+describe('the portal, following AUSLOCK: one-time and timed codes', () => {
+  it('a one-time code opens once; a timed code opens only inside 10:00–12:00 in the lock’s zone', {
+    timeout: 180_000,
+  }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    context.setDefaultTimeout(20_000)
+    const page = await context.newPage()
+    await logIn(page)
+    await page.getByRole('table', { name: 'My Locks' }).getByText('Online').first().waitFor()
+    await axe(page, 'My Locks')
+    await shot(page, 'my-locks')
+
+    await page.getByRole('link', { name: 'Front door' }).click()
+    await page.getByRole('heading', { name: 'Passcodes' }).waitFor()
+    await page.getByLabel('Name').fill('Cleaner – Tuesday')
+    await page.getByRole('radio', { name: 'One-Time', exact: true }).check()
+    await page.getByRole('button', { name: 'Generate' }).click()
+    const pin = (await page.getByTestId('new-code').textContent())?.trim() ?? ''
+    expect(pin).toMatch(/^\d{4,10}$/)
+    await expect
+      .poll(() => page.getByTestId('share-text').textContent())
+      .toBe(`Your code for Front door: ${pin}, valid once`)
+    // live status: setting → set without a reload
+    await page.getByRole('table', { name: 'Passcodes' }).getByText('Set on the lock').waitFor()
+    await axe(page, 'Passcodes')
+    await shot(page, 'passcodes')
+
+    expect(await typeOnKeypad(page, pin)).toBe('Unlocked')
+    expect(await typeOnKeypad(page, pin)).toBe('Refused: the code was already used')
+
+    await page.getByRole('link', { name: 'Activity' }).click()
+    const activity = page.getByRole('table', { name: 'Activity' })
+    await activity.getByText('Cleaner – Tuesday opened Front door with the keypad').waitFor()
+    await activity.getByText('Front door refused “Cleaner – Tuesday”: the code was already used').waitFor()
+    await axe(page, 'Activity')
+    await shot(page, 'activity')
+    await page.getByRole('link', { name: 'Gateways' }).click()
+    await page.getByRole('table', { name: 'Gateways' }).getByText('Online').waitFor()
+    await axe(page, 'Gateways')
+    await page.getByRole('link', { name: 'Members' }).click()
+    await page.getByRole('table', { name: 'Members' }).getByText('demo@latchkey.local').waitFor()
+    await axe(page, 'Members')
+
+    // a timed code 10:00–12:00 at the lock, the next such window to come
+    const simNow = DateTime.fromMillis(demo.clock.now(), { zone: ZONE })
+    let start = simNow.set({ hour: 10, minute: 0, second: 0, millisecond: 0 })
+    if (start <= simNow.plus({ minutes: 5 })) start = start.plus({ days: 1 })
+    const day = start.toFormat('yyyy-LL-dd')
+    await page.getByRole('link', { name: 'My Locks' }).click()
+    await page.getByRole('link', { name: 'Front door' }).click()
+    await page.getByLabel('Name').fill('Plumber – Wednesday')
+    await page.getByRole('radio', { name: 'Timed', exact: true }).check()
+    await page.getByLabel(`Starts (${ZONE})`).fill(`${day}T10:00`)
+    await page.getByLabel(`Ends (${ZONE})`).fill(`${day}T12:00`)
+    await page.getByRole('button', { name: 'Generate' }).click()
+    const timedPin = (await page.getByTestId('new-code').textContent())?.trim() ?? ''
+    expect(await page.getByTestId('share-text').textContent()).toBe(
+      `Your code for Front door: ${timedPin}, valid ${start.toFormat('ccc')} 10:00–12:00`,
+    )
+    const row = page.getByRole('row').filter({ hasText: 'Plumber – Wednesday' })
+    await row.getByText('Set on the lock').waitFor({ timeout: 20_000 })
+
+    expect(await typeOnKeypad(page, timedPin)).toBe('Refused: outside its window')
+    const hoursToStart = Math.ceil(start.diff(DateTime.fromMillis(demo.clock.now())).as('hours'))
+    await forwardHours(page, hoursToStart)
+    expect(await typeOnKeypad(page, timedPin)).toBe('Unlocked')
+    await forwardHours(page, 3)
+    expect(await typeOnKeypad(page, timedPin)).toMatch(/^Refused: /)
+
+    await row.getByRole('button', { name: 'Delete Plumber – Wednesday' }).click()
+    await expect.poll(() => row.count()).toBe(0)
+    await context.close()
+  })
+})
+
+describe('the portal and Code Login, following LockVue: unique codes', () => {
+  it('enable, create, share two locks, log in on a phone, revoke one, delete the code', {
+    timeout: 180_000,
+  }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    context.setDefaultTimeout(20_000)
+    const page = await context.newPage()
+    await logIn(page)
+
+    await page.getByRole('link', { name: 'Settings' }).click()
+    await page.getByRole('tab', { name: 'System' }).waitFor()
+    await page.getByRole('checkbox', { name: 'Enable Unique Codes' }).check()
+    await page.getByRole('button', { name: 'Save Changes' }).click()
+    await page.getByText('Changes saved.').waitFor()
+    await axe(page, 'Settings')
+
+    await page.getByRole('link', { name: 'Unique Codes' }).click()
+    await page.getByRole('button', { name: 'New Unique Code' }).click()
+    await page.getByLabel('Description').fill('Plumber – emergency')
+    const max = await page.getByLabel('Expiry').getAttribute('max')
+    expect(max).toBe(DateTime.now().plus({ months: 6 }).minus({ days: 1 }).toISODate())
+    await page.getByLabel('Expiry').fill(DateTime.now().plus({ days: 14 }).toISODate()!)
+    await page.getByRole('button', { name: 'Create' }).click()
+    const code = (await page.getByTestId('new-unique-code').textContent())?.trim() ?? ''
+    expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/)
+    await page.getByRole('table', { name: 'Active Unique Codes' }).getByText(code).waitFor()
+    await axe(page, 'Unique Codes')
+    await shot(page, 'unique-codes')
+
+    await page.getByRole('link', { name: 'My Locks' }).click()
+    await page.getByRole('checkbox', { name: 'Select Front door' }).check()
+    await page.getByRole('checkbox', { name: 'Select Back door' }).check()
+    await page.getByRole('button', { name: 'Share', exact: true }).click()
+    await page.getByRole('radio', { name: 'Unique Code' }).check()
+    await page.getByLabel('Code', { exact: true }).selectOption({ label: `${code} — Plumber – emergency` })
+    await page.getByLabel('Level').selectOption({ label: 'Maintenance' })
+    await axe(page, 'Share')
+    await shot(page, 'share')
+    await page.getByRole('button', { name: 'Share access' }).click()
+    await page.getByText('Shared 2 lock(s).').waitFor()
+
+    // the end user's phone
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    })
+    const app = await phone.newPage()
+    await app.goto(`${url}/app`)
+    await app.getByRole('heading', { name: 'Code Login' }).waitFor()
+    await app.getByLabel('Your unique code').fill(code.replace('-', '').toLowerCase())
+    await axe(app, 'Code Login')
+    await shot(app, 'code-login')
+    await app.getByRole('button', { name: 'Log in' }).click()
+    const locks = app.getByRole('list', { name: 'Your locks' })
+    await locks.getByRole('heading', { name: 'Front door' }).waitFor()
+    await locks.getByRole('heading', { name: 'Back door' }).waitFor()
+    expect(await locks.getByRole('listitem').count()).toBe(2)
+    await app.getByRole('button', { name: 'Open Front door' }).click()
+    await app.getByText('Front door is open.').waitFor()
+    await axe(app, 'Your locks')
+    await shot(app, 'app-locks')
+
+    // a second device is refused, in words
+    const other = await browser.newContext({ viewport: { width: 390, height: 844 } })
+    const second = await other.newPage()
+    await second.goto(`${url}/app`)
+    await second.getByLabel('Your unique code').fill(code)
+    await second.getByRole('button', { name: 'Log in' }).click()
+    await second
+      .getByRole('alert')
+      .getByText(
+        'This code is already in use on another device. Ask the person who gave it to you to reset it.',
+      )
+      .waitFor()
+    await other.close()
+
+    // Permissions → revoke Front door: the app can no longer open it
+    await page.getByRole('link', { name: 'Permissions' }).click()
+    await axe(page, 'Permissions')
+    await page
+      .getByRole('button', { name: 'Revoke Front door for Unique code “Plumber – emergency”' })
+      .click()
+    await expect.poll(() => page.getByRole('row').filter({ hasText: 'Front door' }).count()).toBe(0)
+    await app.getByRole('button', { name: 'Open Front door' }).click()
+    await app.getByText('Front door is no longer shared with you.').waitFor()
+    expect(await app.getByText('Front door is open.').count()).toBe(0)
+
+    // Delete the unique code (the bin): the app is signed out
+    await page.getByRole('link', { name: 'Unique Codes' }).click()
+    await page
+      .getByRole('table', { name: 'Active Unique Codes' })
+      .getByRole('button', { name: 'Delete' })
+      .click()
+    await page.getByText('None.').first().waitFor()
+    await app.getByRole('button', { name: 'Open Back door' }).click()
+    await app
+      .getByText('Your code no longer works: it was deleted or has expired. You have been signed out.')
+      .waitFor()
+    await app.getByRole('heading', { name: 'Code Login' }).waitFor()
+    expect(await app.evaluate(() => localStorage.getItem('latchkey.appToken'))).toBeNull()
+    await phone.close()
+    await context.close()
+  })
+
+  it('a wrong code and too many tries give the words a person needs', { timeout: 120_000 }, async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 } })
+    const app = await phone.newPage()
+    await app.goto(`${url}/app`)
+    const alert = app.getByRole('alert')
+    await app.getByLabel('Your unique code').fill('ZZZZZ-ZZZZZ')
+    await app.getByRole('button', { name: 'Log in' }).click()
+    await alert.getByText('This code is not valid. Check it and type it again').waitFor()
+    let text = ''
+    for (let i = 0; i < 15 && !text.startsWith('Too many tries'); i++) {
+      await app.getByRole('button', { name: 'Log in' }).click()
+      await expect.poll(() => app.getByRole('button', { name: 'Log in' }).isEnabled()).toBe(true)
+      text = (await alert.textContent()) ?? ''
+    }
+    expect(text).toMatch(/^Too many tries\. Try again in \d+ (seconds|minutes) \(at \d\d:\d\d\)\.$/)
+    await phone.close()
+  })
+})

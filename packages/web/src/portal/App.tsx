@@ -1,0 +1,174 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { type FormEvent, useState } from 'react'
+import { ApiError, ok } from '../api/client.ts'
+import { ErrorNotice, Field } from '../ui/kit.tsx'
+import { api } from './api.ts'
+import { useLiveEvents } from './live.ts'
+import { ActivityPage } from './pages/ActivityPage.tsx'
+import { GatewaysPage } from './pages/GatewaysPage.tsx'
+import { LockPage } from './pages/LockPage.tsx'
+import { LocksPage } from './pages/LocksPage.tsx'
+import { MembersPage } from './pages/MembersPage.tsx'
+import { PermissionsPage } from './pages/PermissionsPage.tsx'
+import { SettingsPage } from './pages/SettingsPage.tsx'
+import { UniqueCodesPage } from './pages/UniqueCodesPage.tsx'
+import { Link, navigate, usePath } from './router.tsx'
+
+const MENU = [
+  ['/', 'My Locks'],
+  ['/unique-codes', 'Unique Codes'],
+  ['/permissions', 'Permissions'],
+  ['/activity', 'Activity'],
+  ['/gateways', 'Gateways'],
+  ['/members', 'Members'],
+  ['/settings', 'Settings'],
+] as const
+
+export function App() {
+  const me = useQuery({ queryKey: ['me'], queryFn: () => ok(api.GET('/api/v1/me')) })
+  const signedIn = me.data !== undefined
+  useLiveEvents(signedIn)
+  if (me.isPending) return <p className="muted">Loading…</p>
+  if (!signedIn) return <SignIn />
+  return <Layout organization={me.data.organizationName} email={me.data.email} />
+}
+
+function Layout(props: { organization: string; email: string }) {
+  const path = usePath()
+  const client = useQueryClient()
+  const logout = useMutation({
+    mutationFn: () => ok(api.POST('/api/v1/auth/logout')),
+    onSettled: () => {
+      client.clear()
+      navigate('/')
+      void client.invalidateQueries()
+    },
+  })
+  const section = `/${path.split('/')[1] ?? ''}`
+  const lockId = path.startsWith('/locks/') ? path.split('/')[2] : undefined
+  return (
+    <div className="layout">
+      <nav className="nav" aria-label="Menu">
+        <div className="brand">Latchkey</div>
+        {MENU.map(([to, label]) => (
+          <Link
+            key={to}
+            to={to}
+            current={to === '/' ? section === '/' || section === '/locks' : section === to}
+          >
+            {label}
+          </Link>
+        ))}
+        <button type="button" onClick={() => logout.mutate()}>
+          Log out
+        </button>
+      </nav>
+      <main>
+        <p className="visually-hidden">
+          Signed in as {props.email}, {props.organization}
+        </p>
+        {lockId !== undefined ? (
+          <LockPage lockId={lockId} />
+        ) : section === '/unique-codes' ? (
+          <UniqueCodesPage />
+        ) : section === '/permissions' ? (
+          <PermissionsPage />
+        ) : section === '/activity' ? (
+          <ActivityPage />
+        ) : section === '/gateways' ? (
+          <GatewaysPage />
+        ) : section === '/members' ? (
+          <MembersPage />
+        ) : section === '/settings' ? (
+          <SettingsPage />
+        ) : (
+          <LocksPage />
+        )}
+      </main>
+    </div>
+  )
+}
+
+function SignIn() {
+  const client = useQueryClient()
+  const [mode, setMode] = useState<'login' | 'signup'>('login')
+  const [email, setEmail] = useState('')
+  const [password, setPassword] = useState('')
+  const [organizationName, setOrganizationName] = useState('')
+  const submit = useMutation({
+    mutationFn: async () => {
+      if (mode === 'login') await ok(api.POST('/api/v1/auth/login', { body: { email, password } }))
+      else {
+        await ok(api.POST('/api/v1/auth/signup', { body: { email, password, organizationName } }))
+        await ok(api.POST('/api/v1/auth/login', { body: { email, password } }))
+      }
+    },
+    onSuccess: () => client.invalidateQueries({ queryKey: ['me'] }),
+  })
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault()
+    submit.mutate()
+  }
+  const title = mode === 'login' ? 'Log in' : 'Sign up'
+  return (
+    <main style={{ maxWidth: 420, margin: '3rem auto' }}>
+      <div className="card">
+        <h1>Latchkey — {title}</h1>
+        <form onSubmit={onSubmit}>
+          {mode === 'signup' && (
+            <Field label="Organization name">
+              {(id) => (
+                <input
+                  id={id}
+                  required
+                  value={organizationName}
+                  onChange={(e) => setOrganizationName(e.target.value)}
+                />
+              )}
+            </Field>
+          )}
+          <Field label="Email">
+            {(id) => (
+              <input
+                id={id}
+                type="email"
+                autoComplete="username"
+                required
+                value={email}
+                onChange={(e) => setEmail(e.target.value)}
+              />
+            )}
+          </Field>
+          <Field label="Password">
+            {(id) => (
+              <input
+                id={id}
+                type="password"
+                autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
+                required
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+              />
+            )}
+          </Field>
+          <ErrorNotice error={submit.error} />
+          <div className="row">
+            <button type="submit" disabled={submit.isPending}>
+              {title}
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => setMode(mode === 'login' ? 'signup' : 'login')}
+            >
+              {mode === 'login' ? 'Create an organization instead' : 'I have an account'}
+            </button>
+          </div>
+          {submit.error instanceof ApiError && submit.error.status === 403 && mode === 'signup' && (
+            <p className="muted">Ask the owner of your organization for an invitation.</p>
+          )}
+        </form>
+      </div>
+    </main>
+  )
+}

@@ -1,0 +1,123 @@
+import { useQuery } from '@tanstack/react-query'
+import { useState } from 'react'
+import { ok } from '../../api/client.ts'
+import { formatTime, localToUtc } from '../../time.ts'
+import { ErrorNotice, Field } from '../../ui/kit.tsx'
+import { eventWords } from '../../words.ts'
+import { api } from '../api.ts'
+import { useLocks } from './LocksPage.tsx'
+
+const TYPES = [
+  ['', 'All'],
+  ['lock.unlocked', 'Opened'],
+  ['lock.access_denied', 'Refused'],
+  ['access_code.created', 'Code created'],
+  ['access_code.deleted', 'Code deleted'],
+  ['unique_code.login', 'Code Login'],
+  ['permission.granted', 'Shared'],
+  ['permission.revoked', 'Share revoked'],
+] as const
+
+export function ActivityPage() {
+  const locks = useLocks()
+  const uniqueCodes = useQuery({
+    queryKey: ['unique-codes'],
+    queryFn: () => ok(api.GET('/api/v1/unique-codes')),
+  })
+  const [lockId, setLockId] = useState('')
+  const [uniqueCodeId, setUniqueCodeId] = useState('')
+  const [type, setType] = useState('')
+  const [from, setFrom] = useState('')
+  const [to, setTo] = useState('')
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone
+  const query = {
+    ...(lockId ? { lockId } : {}),
+    ...(uniqueCodeId ? { uniqueCodeId } : {}),
+    ...(type ? { type } : {}),
+    ...(from ? { from: localToUtc(`${from}T00:00`, zone) ?? undefined } : {}),
+    ...(to ? { to: localToUtc(`${to}T23:59:59`, zone) ?? undefined } : {}),
+  }
+  const events = useQuery({
+    queryKey: ['events', query],
+    queryFn: () => ok(api.GET('/api/v1/events', { params: { query: { ...query, limit: 100 } } })),
+  })
+  const lockById = new Map((locks.data?.items ?? []).map((l) => [l.id, l]))
+  const lockName = (id: string | null) => (id === null ? 'A lock' : (lockById.get(id)?.name ?? 'A lock'))
+  const csv = `/api/v1/events.csv?${new URLSearchParams(query as Record<string, string>).toString()}`
+  return (
+    <>
+      <div className="header-row">
+        <h1>Activity</h1>
+        <a className="button secondary" href={csv} download="activity.csv">
+          Export CSV
+        </a>
+      </div>
+      <form className="row card" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+        <Field label="Lock">
+          {(id) => (
+            <select id={id} value={lockId} onChange={(e) => setLockId(e.target.value)}>
+              <option value="">All locks</option>
+              {(locks.data?.items ?? []).map((l) => (
+                <option key={l.id} value={l.id}>
+                  {l.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Unique code">
+          {(id) => (
+            <select id={id} value={uniqueCodeId} onChange={(e) => setUniqueCodeId(e.target.value)}>
+              <option value="">Any</option>
+              {(uniqueCodes.data?.items ?? []).map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.description}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Type">
+          {(id) => (
+            <select id={id} value={type} onChange={(e) => setType(e.target.value)}>
+              {TYPES.map(([value, label]) => (
+                <option key={value} value={value}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="From">
+          {(id) => <input id={id} type="date" value={from} onChange={(e) => setFrom(e.target.value)} />}
+        </Field>
+        <Field label="To">
+          {(id) => <input id={id} type="date" value={to} onChange={(e) => setTo(e.target.value)} />}
+        </Field>
+      </form>
+      <ErrorNotice error={events.error} />
+      <div className="table-wrap">
+        <table aria-label="Activity">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">What</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(events.data?.items ?? []).map((event) => {
+              const lock = event.lockId === null ? undefined : lockById.get(event.lockId)
+              return (
+                <tr key={event.id}>
+                  <td>{formatTime(event.occurredAt, lock?.timezone ?? zone)}</td>
+                  <td>{eventWords(event, lockName)}</td>
+                </tr>
+              )
+            })}
+          </tbody>
+        </table>
+      </div>
+      {events.isSuccess && events.data.items.length === 0 && <p className="muted">Nothing happened yet.</p>}
+    </>
+  )
+}

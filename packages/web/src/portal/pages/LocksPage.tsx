@@ -1,0 +1,265 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { type FormEvent, useState } from 'react'
+import { type Lock, ok } from '../../api/client.ts'
+import { localToUtc } from '../../time.ts'
+import { ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
+import { LEVEL_WORDS } from '../../words.ts'
+import { api } from '../api.ts'
+import { Link } from '../router.tsx'
+
+export function useLocks() {
+  return useQuery({
+    queryKey: ['locks'],
+    queryFn: () => ok(api.GET('/api/v1/locks', { params: { query: { limit: 200 } } })),
+  })
+}
+
+export function useGateways() {
+  return useQuery({ queryKey: ['gateways'], queryFn: () => ok(api.GET('/api/v1/gateways')) })
+}
+
+/** Online, or offline and why: the gateway's own status says which. */
+export function reachWords(lock: Lock, gatewayOnline: (id: string) => boolean | undefined): string {
+  if (lock.online) return 'Online'
+  if (lock.gatewayId === null) return 'Offline: no gateway'
+  return gatewayOnline(lock.gatewayId) === false
+    ? 'Offline: its gateway is offline'
+    : "Offline: out of its gateway's range"
+}
+
+export function clockWords(lock: Lock): string {
+  if (!lock.clockSet) return 'Clock not set'
+  if (lock.clockOffsetMs === null)
+    return lock.clockSyncedAt === null ? 'Clock not synced yet' : 'Clock synced'
+  const seconds = Math.round(lock.clockOffsetMs / 1000)
+  return seconds === 0 ? 'Clock on time' : `Clock ${Math.abs(seconds)} s ${seconds > 0 ? 'fast' : 'slow'}`
+}
+
+export function LocksPage() {
+  const locks = useLocks()
+  const gateways = useGateways()
+  const [selected, setSelected] = useState<string[]>([])
+  const [sharing, setSharing] = useState(false)
+  const gatewayOnline = (id: string) => gateways.data?.items.find((g) => g.id === id)?.online
+  const items = locks.data?.items ?? []
+  const toggle = (id: string) =>
+    setSelected((current) => (current.includes(id) ? current.filter((x) => x !== id) : [...current, id]))
+  return (
+    <>
+      <div className="header-row">
+        <h1>My Locks</h1>
+        <button type="button" disabled={selected.length === 0} onClick={() => setSharing(true)}>
+          Share
+        </button>
+      </div>
+      <ErrorNotice error={locks.error} />
+      {sharing && (
+        <SharePanel locks={items.filter((l) => selected.includes(l.id))} onDone={() => setSharing(false)} />
+      )}
+      <div className="table-wrap">
+        <table aria-label="My Locks">
+          <thead>
+            <tr>
+              <th scope="col">
+                <span className="visually-hidden">Select</span>
+              </th>
+              <th scope="col">Lock</th>
+              <th scope="col">Status</th>
+              <th scope="col">Battery</th>
+              <th scope="col">Clock</th>
+              <th scope="col">Codes</th>
+              <th scope="col">Warnings</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((lock) => {
+              const warnings: string[] = []
+              if (lock.battery !== null && lock.battery < 20) warnings.push('Battery low')
+              if (lock.capacity.used >= lock.capacity.total * 0.9) warnings.push('Almost full of codes')
+              if (!lock.clockSet) warnings.push('Time-bound codes fail until the clock is synced')
+              return (
+                <tr key={lock.id}>
+                  <td>
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${lock.name}`}
+                      checked={selected.includes(lock.id)}
+                      onChange={() => toggle(lock.id)}
+                    />
+                  </td>
+                  <td>
+                    <Link to={`/locks/${lock.id}`}>{lock.name}</Link>
+                    <div className="muted">{lock.timezone}</div>
+                  </td>
+                  <td className={lock.online ? 'ok' : 'bad'}>{reachWords(lock, gatewayOnline)}</td>
+                  <td>{lock.battery === null ? 'Unknown' : `${lock.battery}%`}</td>
+                  <td>{clockWords(lock)}</td>
+                  <td>
+                    {lock.capacity.used} of {lock.capacity.total} used
+                  </td>
+                  <td className="warn">{warnings.join('; ') || <span className="muted">None</span>}</td>
+                </tr>
+              )
+            })}
+          </tbody>
+        </table>
+      </div>
+      {locks.isSuccess && items.length === 0 && <p>No locks yet.</p>}
+    </>
+  )
+}
+
+function SharePanel(props: { locks: Lock[]; onDone: () => void }) {
+  const client = useQueryClient()
+  const uniqueCodes = useQuery({
+    queryKey: ['unique-codes'],
+    queryFn: () => ok(api.GET('/api/v1/unique-codes')),
+  })
+  const [recipient, setRecipient] = useState<'unique_code' | 'user'>('unique_code')
+  const [uniqueCodeId, setUniqueCodeId] = useState('')
+  const [email, setEmail] = useState('')
+  const [level, setLevel] = useState<'maintenance' | 'restricted' | 'one_time' | 'admin'>('maintenance')
+  const [startsAt, setStartsAt] = useState('')
+  const [endsAt, setEndsAt] = useState('')
+  const zone = props.locks[0]?.timezone ?? 'UTC'
+  const active = (uniqueCodes.data?.items ?? []).filter((c) => c.status === 'active')
+  const share = useMutation({
+    mutationFn: () => {
+      const start = localToUtc(startsAt, zone)
+      const end = localToUtc(endsAt, zone)
+      return ok(
+        api.POST('/api/v1/permissions', {
+          body: {
+            lockIds: props.locks.map((l) => l.id),
+            grantee:
+              recipient === 'unique_code' ? { type: 'unique_code', uniqueCodeId } : { type: 'user', email },
+            level,
+            ...(start === null ? {} : { startsAt: start }),
+            ...(end === null ? {} : { endsAt: end }),
+          },
+        }),
+      )
+    },
+    onSuccess: () => client.invalidateQueries({ queryKey: ['permissions'] }),
+  })
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    share.mutate()
+  }
+  const levels =
+    recipient === 'unique_code'
+      ? (['maintenance', 'restricted', 'one_time'] as const)
+      : (['admin', 'maintenance', 'restricted', 'one_time'] as const)
+  return (
+    <section className="card" aria-labelledby="share-title">
+      <h2 id="share-title">Share {props.locks.map((l) => l.name).join(', ')}</h2>
+      <form onSubmit={submit}>
+        <fieldset>
+          <legend>Recipient</legend>
+          <label className="check">
+            <input
+              type="radio"
+              name="recipient"
+              checked={recipient === 'unique_code'}
+              onChange={() => setRecipient('unique_code')}
+            />
+            Unique Code
+          </label>
+          <label className="check">
+            <input
+              type="radio"
+              name="recipient"
+              checked={recipient === 'user'}
+              onChange={() => setRecipient('user')}
+            />
+            A user
+          </label>
+        </fieldset>
+        {recipient === 'unique_code' ? (
+          <Field
+            label="Code"
+            hint={
+              active.length === 0 ? 'No active unique codes yet: create one under Unique Codes.' : undefined
+            }
+          >
+            {(id, hint) => (
+              <select
+                id={id}
+                aria-describedby={hint}
+                required
+                value={uniqueCodeId}
+                onChange={(e) => setUniqueCodeId(e.target.value)}
+              >
+                <option value="">Choose a unique code</option>
+                {active.map((code) => (
+                  <option key={code.id} value={code.id}>
+                    {code.code} — {code.description}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        ) : (
+          <Field label="User's email">
+            {(id) => (
+              <input id={id} type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+            )}
+          </Field>
+        )}
+        <Field
+          label="Level"
+          hint={recipient === 'unique_code' ? 'A unique code can get at most Maintenance.' : undefined}
+        >
+          {(id, hint) => (
+            <select
+              id={id}
+              aria-describedby={hint}
+              value={level}
+              onChange={(e) => setLevel(e.target.value as typeof level)}
+            >
+              {levels.map((l) => (
+                <option key={l} value={l}>
+                  {LEVEL_WORDS[l]}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        {level === 'restricted' && (
+          <div className="row">
+            <Field label={`From (${zone})`}>
+              {(id) => (
+                <input
+                  id={id}
+                  type="datetime-local"
+                  value={startsAt}
+                  onChange={(e) => setStartsAt(e.target.value)}
+                />
+              )}
+            </Field>
+            <Field label={`Until (${zone})`}>
+              {(id) => (
+                <input
+                  id={id}
+                  type="datetime-local"
+                  value={endsAt}
+                  onChange={(e) => setEndsAt(e.target.value)}
+                />
+              )}
+            </Field>
+          </div>
+        )}
+        <ErrorNotice error={share.error} />
+        {share.isSuccess && <Notice tone="ok">Shared {share.data.items.length} lock(s).</Notice>}
+        <div className="row">
+          <button type="submit" disabled={share.isPending}>
+            Share access
+          </button>
+          <button type="button" className="secondary" onClick={props.onDone}>
+            Close
+          </button>
+        </div>
+      </form>
+    </section>
+  )
+}

@@ -1,0 +1,166 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { DateTime } from 'luxon'
+import { type FormEvent, useState } from 'react'
+import { ok, type UniqueCode } from '../../api/client.ts'
+import { BinIcon, ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
+import { api } from '../api.ts'
+
+/** The last day an expiry may fall on: six calendar months from today (SPEC §4). */
+const maxExpiry = () => DateTime.now().plus({ months: 6 }).minus({ days: 1 }).toISODate()!
+const toEndOfDay = (date: string) => DateTime.fromISO(date).endOf('day').toUTC().toISO()!
+
+export function UniqueCodesPage() {
+  const codes = useQuery({ queryKey: ['unique-codes'], queryFn: () => ok(api.GET('/api/v1/unique-codes')) })
+  const [creating, setCreating] = useState(false)
+  const items = codes.data?.items ?? []
+  return (
+    <>
+      <div className="header-row">
+        <h1>Unique Codes</h1>
+        <button type="button" onClick={() => setCreating(true)}>
+          New Unique Code
+        </button>
+      </div>
+      <ErrorNotice error={codes.error} />
+      {creating && <NewUniqueCode onDone={() => setCreating(false)} />}
+      <h2>Active Unique Codes</h2>
+      <CodeTable label="Active Unique Codes" codes={items.filter((c) => c.status === 'active')} />
+      <h2>Expired Unique Codes</h2>
+      <CodeTable label="Expired Unique Codes" codes={items.filter((c) => c.status === 'expired')} />
+    </>
+  )
+}
+
+function NewUniqueCode(props: { onDone: () => void }) {
+  const client = useQueryClient()
+  const [description, setDescription] = useState('')
+  const [expiry, setExpiry] = useState(DateTime.now().plus({ days: 7 }).toISODate()!)
+  const create = useMutation({
+    mutationFn: () =>
+      ok(api.POST('/api/v1/unique-codes', { body: { description, expiresAt: toEndOfDay(expiry) } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['unique-codes'] }),
+  })
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    create.mutate()
+  }
+  return (
+    <form className="card" onSubmit={submit} aria-label="New Unique Code">
+      <Field label="Description" hint="What the code is for, e.g. “Plumber – burst pipe”.">
+        {(id, hint) => (
+          <input
+            id={id}
+            aria-describedby={hint}
+            required
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+          />
+        )}
+      </Field>
+      <Field label="Expiry" hint="At most six months from today.">
+        {(id, hint) => (
+          <input
+            id={id}
+            aria-describedby={hint}
+            type="date"
+            required
+            min={DateTime.now().toISODate()!}
+            max={maxExpiry()}
+            value={expiry}
+            onChange={(e) => setExpiry(e.target.value)}
+          />
+        )}
+      </Field>
+      <ErrorNotice error={create.error} />
+      {create.isSuccess && (
+        <Notice tone="ok">
+          Created <strong data-testid="new-unique-code">{create.data.code}</strong>: share locks with it, then
+          give it to the person.
+        </Notice>
+      )}
+      <div className="row">
+        <button type="submit" disabled={create.isPending}>
+          Create
+        </button>
+        <button type="button" className="secondary" onClick={props.onDone}>
+          Close
+        </button>
+      </div>
+    </form>
+  )
+}
+
+function CodeTable(props: { label: string; codes: UniqueCode[] }) {
+  if (props.codes.length === 0) return <p className="muted">None.</p>
+  return (
+    <div className="table-wrap">
+      <table aria-label={props.label}>
+        <thead>
+          <tr>
+            <th scope="col">Code</th>
+            <th scope="col">Description</th>
+            <th scope="col">Expires</th>
+            <th scope="col">Device</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.codes.map((code) => (
+            <CodeRow key={code.id} code={code} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}
+
+function CodeRow(props: { code: UniqueCode }) {
+  const client = useQueryClient()
+  const { code } = props
+  const path = { params: { path: { id: code.id } } }
+  const refresh = () => client.invalidateQueries({ queryKey: ['unique-codes'] })
+  const remove = useMutation({
+    mutationFn: () => ok(api.DELETE('/api/v1/unique-codes/{id}', path)),
+    onSuccess: refresh,
+  })
+  const reset = useMutation({
+    mutationFn: () => ok(api.POST('/api/v1/unique-codes/{id}/reset-device', path)),
+    onSuccess: refresh,
+  })
+  return (
+    <tr>
+      <td>
+        <code>{code.code}</code>
+      </td>
+      <td>{code.description}</td>
+      <td>{DateTime.fromISO(code.expiresAt).toFormat('ccc d LLL yyyy')}</td>
+      <td>{code.boundDevice ? 'Signed in on a device' : 'Not used yet'}</td>
+      <td>
+        <div className="row">
+          {code.boundDevice && (
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => reset.mutate()}
+              aria-label={`Reset device of ${code.description}`}
+            >
+              Reset device
+            </button>
+          )}
+          <button
+            type="button"
+            className="danger"
+            aria-label="Delete"
+            title={`Delete ${code.code}`}
+            onClick={() => remove.mutate()}
+          >
+            <BinIcon />
+          </button>
+        </div>
+        <ErrorNotice error={remove.error ?? reset.error} />
+      </td>
+    </tr>
+  )
+}

@@ -1,0 +1,49 @@
+/** The small component kit of the portal and the app: native controls, each with its label. */
+import { type ReactNode, useId } from 'react'
+
+export function Field(props: {
+  label: string
+  hint?: string
+  children: (id: string, hintId: string | undefined) => ReactNode
+}) {
+  const id = useId()
+  const hintId = props.hint === undefined ? undefined : `${id}-hint`
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      {props.hint !== undefined && (
+        <div id={hintId} className="hint">
+          {props.hint}
+        </div>
+      )}
+      {props.children(id, hintId)}
+    </div>
+  )
+}
+
+export function Notice(props: { tone?: 'ok' | 'warn' | 'bad'; children: ReactNode; live?: boolean }) {
+  return (
+    <div className={`notice ${props.tone ?? ''}`} role={props.live === false ? undefined : 'status'}>
+      {props.children}
+    </div>
+  )
+}
+
+export function ErrorNotice(props: { error: unknown }) {
+  if (props.error === null || props.error === undefined) return null
+  const message =
+    props.error instanceof Error ? props.error.message : 'Something went wrong. Please try again.'
+  return (
+    <div className="notice bad" role="alert">
+      {message}
+    </div>
+  )
+}
+
+export function BinIcon() {
+  return (
+    <svg aria-hidden="true" width="16" height="16" viewBox="0 0 24 24" fill="currentColor">
+      <path d="M9 3h6l1 2h4v2H4V5h4l1-2zm-3 6h12l-1 12H7L6 9zm4 2v8h2v-8h-2zm4 0v8h2v-8h-2z" />
+    </svg>
+  )
+}
