@@ -12,6 +12,7 @@ import { runSim } from '@latchkey/gateway'
 import { DEFAULT_HOST, DEFAULT_PORT, type RunningServer, startServer } from '@latchkey/server'
 import { Command, InvalidArgumentError } from 'commander'
 import { type RunningDemo, startDemo } from './demo.ts'
+import { trustProxyOption } from './options.ts'
 
 function port(value: string): number {
   const n = Number(value)
@@ -102,8 +103,22 @@ export function buildProgram(): Command {
       '--demo',
       'a demo organization, a gateway and three simulated locks in this process, simulated time',
     )
+    .option('--metrics-port <port>', 'serve /metrics on a listener of its own (no token), on --host', port)
+    .option(
+      '--trust-proxy <hops|addresses>',
+      'behind a reverse proxy: how many proxies to trust, or their addresses (comma-separated), for the client address',
+      env.LATCHKEY_TRUST_PROXY,
+    )
     .action(
-      async (options: { port: number; host: string; dataDir: string; mqttPort?: number; demo?: boolean }) => {
+      async (options: {
+        port: number
+        host: string
+        dataDir: string
+        mqttPort?: number
+        demo?: boolean
+        metricsPort?: number
+        trustProxy?: string
+      }) => {
         const common = {
           port: options.port,
           host: options.host,
@@ -112,6 +127,10 @@ export function buildProgram(): Command {
           mqttUrl: blankToUndefined(env.MQTT_URL),
           mqttPublicUrl: blankToUndefined(env.LATCHKEY_MQTT_PUBLIC_URL),
           mqttPort: options.mqttPort,
+          metricsPort: options.metricsPort,
+          ...(trustProxyOption(options.trustProxy) === undefined
+            ? {}
+            : { trustProxy: trustProxyOption(options.trustProxy)! }),
           env,
           logger: true,
         }

@@ -38,8 +38,10 @@ export interface BuildAppOptions {
   channel?: LockChannel
   /** The broker gateways use; without it GET /broker answers 503. */
   broker?: BrokerAccess
+  /** LATCHKEY_METRICS_TOKEN: `/metrics` answers only with it as bearer, and is absent without it. */
+  metricsToken?: string | undefined
   /** Behind a reverse proxy: trust its X-Forwarded-For for the client address (login throttling). */
-  trustProxy?: boolean | string
+  trustProxy?: boolean | number | string
 }
 
 declare module 'fastify' {
@@ -47,6 +49,17 @@ declare module 'fastify' {
     /** What the routes work with; other parts of the server (broker, reconciler, demo) reach it here. */
     deps: ServerDeps
   }
+}
+
+/**
+ * `--trust-proxy`: a hop count trusts that many proxies nearest the server (X-Forwarded-For is read
+ * from the right); a list trusts those addresses or ranges; nothing trusts no header.
+ */
+function trustProxySetting(
+  value: boolean | number | string | undefined,
+): boolean | string | ((address: string, hop: number) => boolean) {
+  if (typeof value === 'number') return (_address, hop) => hop < value
+  return value ?? false
 }
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {
@@ -62,7 +75,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   }
   const logger = options.logger
   const base: FastifyServerOptions = {
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: trustProxySetting(options.trustProxy),
     frameworkErrors: sendFrameworkError,
   }
   const app = (
@@ -81,7 +94,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.register(cookie)
   app.register(async (root) => {
     await registerOpenApi(root, API_VERSION)
-    registerSystemRoutes(root, deps.store, deps.metrics)
+    registerSystemRoutes(root, deps.store, deps.metrics, options.metricsToken)
     await root.register(apiV1Routes, { prefix: API_PREFIX, deps })
   })
   return app

@@ -10,7 +10,7 @@
  */
 import { type Clock, LatchkeyError, systemClock } from '@latchkey/core'
 import { eq } from 'drizzle-orm'
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { buildApp } from './app.ts'
 import { revokedKeyIds } from './app-users/index.ts'
@@ -25,7 +25,7 @@ import {
   startEmbeddedMqtt,
   startLockChannel,
 } from './devices/index.ts'
-import { MetricsRegistry } from './http/index.ts'
+import { MetricsRegistry, sendMetrics } from './http/index.ts'
 import { type Reconciler, startReconciler } from './reconciler/index.ts'
 import { loadSecrets } from './secrets.ts'
 import { gateways, locks, openStore, type Store } from './store/index.ts'
@@ -60,7 +60,9 @@ export interface StartServerOptions {
   register?: (server: StartedParts) => Promise<void> | void
   /** Start the reconciler (default true). */
   reconciler?: boolean
-  trustProxy?: boolean | string
+  trustProxy?: boolean | number | string
+  /** A listener of its own for `/metrics` (on `host`, no token); else LATCHKEY_METRICS_TOKEN guards it. */
+  metricsPort?: number | undefined
 }
 
 export interface StartedParts {
@@ -73,6 +75,8 @@ export interface StartedParts {
 export interface RunningServer extends StartedParts {
   /** `http://host:port` of the API. */
   url: string
+  /** The metrics listener, with --metrics-port. */
+  metricsUrl?: string
   /** Where gateways connect. */
   mqttUrl: string
   channel: RunningLockChannel
@@ -186,8 +190,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       channel,
       broker: mqtt,
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+      metricsToken: env.LATCHKEY_METRICS_TOKEN || undefined,
     })
     shutdown.add('HTTP', () => app.close())
+    let metricsUrl: string | undefined
+    if (options.metricsPort !== undefined) {
+      const metricsApp = Fastify({ logger: false })
+      metricsApp.get('/metrics', (_request, reply) => sendMetrics(reply, metrics))
+      shutdown.add('metrics HTTP', () => metricsApp.close())
+      metricsUrl = await metricsApp.listen({ port: options.metricsPort, host })
+    }
     const deps = app.deps
 
     if (options.reconciler ?? true) {
@@ -224,6 +236,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       channel,
       url,
       mqttUrl,
+      ...(metricsUrl === undefined ? {} : { metricsUrl }),
       close: () => {
         closing ??= shutdown.run(log)
         return closing

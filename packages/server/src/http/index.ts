@@ -25,4 +25,4 @@ export {
   ZRole,
   ZTimestamp,
 } from './schemas.ts'
-export { registerSystemRoutes } from './system.ts'
+export { bearerMatches, registerSystemRoutes, sendMetrics } from './system.ts'

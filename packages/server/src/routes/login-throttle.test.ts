@@ -85,3 +85,52 @@ describe('login throttling', () => {
     ).toEqual(Array.from({ length: 15 }, () => 'rate_limited'))
   })
 })
+
+describe('behind a reverse proxy (--trust-proxy)', () => {
+  const throttle = {
+    perEmail: { limit: 10, windowMs: 15 * 60_000 },
+    perAddress: { limit: 3, windowMs: 60_000 },
+  }
+  const PROXY = '10.0.0.5'
+  const viaProxy = (app: TestApp['app'], email: string, client: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email, password: 'wrong password' },
+      remoteAddress: PROXY,
+      headers: { 'x-forwarded-for': client },
+    })
+
+  it('with one trusted hop, throttles each client by its own address, not the proxy’s', async () => {
+    const behind = await buildTestApp({ store: t.store, loginThrottle: throttle, trustProxy: 1 })
+    try {
+      for (let i = 0; i < 3; i++)
+        expect((await viaProxy(behind.app, `proxy-a${i}@example.test`, '198.51.100.21')).statusCode).toBe(401)
+      expect((await viaProxy(behind.app, 'proxy-a9@example.test', '198.51.100.21')).statusCode).toBe(429)
+      // another client behind the same proxy is not locked out
+      expect((await viaProxy(behind.app, 'proxy-b0@example.test', '198.51.100.22')).statusCode).toBe(401)
+      // a forged header is only believed one hop deep: the proxy appends the real client last
+      const forged = await behind.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email: 'proxy-c0@example.test', password: 'wrong password' },
+        remoteAddress: PROXY,
+        headers: { 'x-forwarded-for': '198.51.100.22, 198.51.100.21' },
+      })
+      expect(forged.statusCode).toBe(429)
+    } finally {
+      await behind.app.close()
+    }
+  })
+
+  it('without it, every client behind the proxy shares the proxy’s address', async () => {
+    const plain = await buildTestApp({ store: t.store, loginThrottle: throttle })
+    try {
+      for (let i = 0; i < 3; i++)
+        expect((await viaProxy(plain.app, `plain-a${i}@example.test`, '198.51.100.31')).statusCode).toBe(401)
+      expect((await viaProxy(plain.app, 'plain-b0@example.test', '198.51.100.32')).statusCode).toBe(429)
+    } finally {
+      await plain.app.close()
+    }
+  })
+})
