@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { isLoopbackHost, type RunningDemo, startDemo } from './demo.ts'
+import { trustProxyOption } from './options.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-demo-test-'))
 const env = {
@@ -127,6 +128,18 @@ describe('the demo', () => {
       true,
       true,
       true,
+    ])
+  })
+})
+
+describe('--trust-proxy / LATCHKEY_TRUST_PROXY', () => {
+  it('reads a hop count as a number and anything else as a list of addresses', () => {
+    expect(['2', ' 1 ', '10.0.0.5, 10.0.0.6', '', undefined].map(trustProxyOption)).toEqual([
+      2,
+      1,
+      '10.0.0.5, 10.0.0.6',
+      undefined,
+      undefined,
     ])
   })
 })

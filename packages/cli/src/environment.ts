@@ -9,6 +9,9 @@ export const ENVIRONMENT = {
   LATCHKEY_MQTT_PUBLIC_URL: 'where gateways reach that broker, when not at MQTT_URL’s host',
   LATCHKEY_MASTER_KEY:
     'the master key (32 random bytes, base64); without it <data-dir>/master.key is used or created',
+  LATCHKEY_TRUST_PROXY:
+    'behind a reverse proxy: how many proxies to trust, or their addresses, when --trust-proxy is not given',
+  LATCHKEY_METRICS_TOKEN: '/metrics answers only with this bearer token (without it, only on --metrics-port)',
   LOG_LEVEL: 'log level: trace, debug, info (default), warn, error, silent',
   LATCHKEY_DEMO_EMAIL: '--demo: the owner’s e-mail (default demo@latchkey.local)',
   LATCHKEY_DEMO_PASSWORD: '--demo: the owner’s password (default: generated once and printed at start)',

@@ -29,6 +29,8 @@ const SERVE_ENV: EnvName[] = [
   'MQTT_URL',
   'LATCHKEY_MQTT_PUBLIC_URL',
   'LATCHKEY_MASTER_KEY',
+  'LATCHKEY_TRUST_PROXY',
+  'LATCHKEY_METRICS_TOKEN',
   'LOG_LEVEL',
   'LATCHKEY_DEMO_EMAIL',
   'LATCHKEY_DEMO_PASSWORD',
@@ -50,6 +52,7 @@ const FIRST_OWNER_HELP = [
   '    -d \'{"email":"you@example.com","password":"…","organizationName":"My company"}\'',
 ]
 
+import { trustProxyOption } from './options.ts'
 import { webDist } from './web-dist.ts'
 
 function port(value: string): number {
@@ -143,9 +146,23 @@ export function buildProgram(): Command {
       '--demo',
       'a demo organization, a gateway and three simulated locks in this process, simulated time',
     )
+    .option('--metrics-port <port>', 'serve /metrics on a listener of its own (no token), on --host', port)
+    .option(
+      '--trust-proxy <hops|addresses>',
+      'behind a reverse proxy: how many proxies to trust, or their addresses (comma-separated), for the client address',
+      env.LATCHKEY_TRUST_PROXY,
+    )
     .addHelpText('after', environmentHelp(SERVE_ENV))
     .action(
-      async (options: { port: number; host: string; dataDir: string; mqttPort?: number; demo?: boolean }) => {
+      async (options: {
+        port: number
+        host: string
+        dataDir: string
+        mqttPort?: number
+        demo?: boolean
+        metricsPort?: number
+        trustProxy?: string
+      }) => {
         const say = (line: string) => console.log(line)
         // On a terminal: lines a person reads; elsewhere: JSON log records for a log collector.
         const logger = process.stdout.isTTY ? humanLogger(env.LOG_LEVEL ?? 'info') : true
@@ -157,6 +174,10 @@ export function buildProgram(): Command {
           mqttUrl: blankToUndefined(env.MQTT_URL),
           mqttPublicUrl: blankToUndefined(env.LATCHKEY_MQTT_PUBLIC_URL),
           mqttPort: options.mqttPort,
+          metricsPort: options.metricsPort,
+          ...(trustProxyOption(options.trustProxy) === undefined
+            ? {}
+            : { trustProxy: trustProxyOption(options.trustProxy)! }),
           env,
           logger,
           progress: (step: string) => say(`latchkey: ${step}`),

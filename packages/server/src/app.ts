@@ -40,8 +40,10 @@ export interface BuildAppOptions {
   channel?: LockChannel
   /** The broker gateways use; without it GET /broker answers 503. */
   broker?: BrokerAccess
+  /** LATCHKEY_METRICS_TOKEN: `/metrics` answers only with it as bearer, and is absent without it. */
+  metricsToken?: string | undefined
   /** Behind a reverse proxy: trust its X-Forwarded-For for the client address (login throttling). */
-  trustProxy?: boolean | string
+  trustProxy?: boolean | number | string
   /** The built portal and app (packages/web/dist), served at `/` and `/app`; none when omitted. */
   webDir?: string
 }
@@ -51,6 +53,17 @@ declare module 'fastify' {
     /** What the routes work with; other parts of the server (broker, reconciler, demo) reach it here. */
     deps: ServerDeps
   }
+}
+
+/**
+ * `--trust-proxy`: a hop count trusts that many proxies nearest the server (X-Forwarded-For is read
+ * from the right); a list trusts those addresses or ranges; nothing trusts no header.
+ */
+function trustProxySetting(
+  value: boolean | number | string | undefined,
+): boolean | string | ((address: string, hop: number) => boolean) {
+  if (typeof value === 'number') return (_address, hop) => hop < value
+  return value ?? false
 }
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {
@@ -66,7 +79,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   }
   const logger = options.logger
   const base: FastifyServerOptions = {
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: trustProxySetting(options.trustProxy),
     frameworkErrors: sendFrameworkError,
   }
   const app = (
@@ -87,7 +100,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   if (options.webDir !== undefined) registerWeb(app, options.webDir)
   app.register(async (root) => {
     await registerOpenApi(root, API_VERSION)
-    registerSystemRoutes(root, deps.store, deps.metrics)
+    registerSystemRoutes(root, deps.store, deps.metrics, options.metricsToken)
     await root.register(apiV1Routes, { prefix: API_PREFIX, deps })
   })
   return app

@@ -13,7 +13,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { type Clock, LatchkeyError, systemClock } from '@latchkey/core'
 import { eq } from 'drizzle-orm'
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { buildApp } from './app.ts'
 import { revokedShares } from './app-users/index.ts'
@@ -28,7 +28,7 @@ import {
   startEmbeddedMqtt,
   startLockChannel,
 } from './devices/index.ts'
-import { MetricsRegistry } from './http/index.ts'
+import { MetricsRegistry, sendMetrics } from './http/index.ts'
 import { type Reconciler, startReconciler } from './reconciler/index.ts'
 import { loadSecrets } from './secrets.ts'
 import { gateways, locks, openStore, type Store } from './store/index.ts'
@@ -63,7 +63,9 @@ export interface StartServerOptions {
   register?: (server: StartedParts) => Promise<void> | void
   /** Start the reconciler (default true). */
   reconciler?: boolean
-  trustProxy?: boolean | string
+  trustProxy?: boolean | number | string
+  /** A listener of its own for `/metrics` (on `host`, no token); else LATCHKEY_METRICS_TOKEN guards it. */
+  metricsPort?: number | undefined
   /** Told what the server is doing while it starts, one line per step (the CLI prints them). */
   progress?: (step: string) => void
   /** The built portal and app (packages/web/dist). */
@@ -103,6 +105,8 @@ export interface StartedParts {
 export interface RunningServer extends StartedParts {
   /** `http://host:port` of the API. */
   url: string
+  /** The metrics listener, with --metrics-port. */
+  metricsUrl?: string
   /** Where gateways connect. */
   mqttUrl: string
   channel: RunningLockChannel
@@ -235,8 +239,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       broker: mqtt,
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.webDir === undefined ? {} : { webDir: options.webDir }),
+      metricsToken: env.LATCHKEY_METRICS_TOKEN || undefined,
     })
     shutdown.add('HTTP', () => app.close())
+    let metricsUrl: string | undefined
+    if (options.metricsPort !== undefined) {
+      const metricsApp = Fastify({ logger: false })
+      metricsApp.get('/metrics', (_request, reply) => sendMetrics(reply, metrics))
+      shutdown.add('metrics HTTP', () => metricsApp.close())
+      metricsUrl = await metricsApp.listen({ port: options.metricsPort, host })
+    }
     const deps = app.deps
 
     if (options.reconciler ?? true) {
@@ -274,6 +286,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       channel,
       url,
       mqttUrl,
+      ...(metricsUrl === undefined ? {} : { metricsUrl }),
       close: () => {
         closing ??= shutdown.run(log)
         return closing

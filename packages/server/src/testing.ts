@@ -153,6 +153,10 @@ export interface TestApp {
   close(): Promise<void>
 }
 
+/** The bearer the test app's `/metrics` answers to. */
+export const TEST_METRICS_TOKEN = 'test-metrics-token'
+export const METRICS_HEADERS = { authorization: `Bearer ${TEST_METRICS_TOKEN}` }
+
 /** The whole HTTP application on a fresh test store, a stopped clock and a fixed master key. */
 export async function buildTestApp(
   options: Partial<Omit<BuildAppOptions, 'store' | 'clock'>> & {
@@ -163,7 +167,7 @@ export async function buildTestApp(
   const store = options.store ?? (await openTestStore())
   const clock = options.clock ?? new SimulatedClock({ frozenAt: TEST_EPOCH })
   const secrets = options.secrets ?? createSecrets(TEST_MASTER_KEY)
-  const app = buildApp({ ...options, store, clock, secrets })
+  const app = buildApp({ metricsToken: TEST_METRICS_TOKEN, ...options, store, clock, secrets })
   await app.ready()
   return {
     app,

@@ -7,6 +7,7 @@ export { getOrganizationSettings, updateOrganizationSettings } from './organizat
 export { type AuthContext, deleteSession, resolveCredential, SESSION_TTL_MS } from './sessions.ts'
 export { normalizeEmail, signup } from './signup.ts'
 export {
+  addressThrottleKey,
   beginAttempt,
   DEFAULT_LOGIN_THROTTLE,
   forgetAttempt,

@@ -5,7 +5,13 @@ import type { Db } from '../store/index.ts'
 import { memberships, users } from '../store/index.ts'
 import { createSession } from './sessions.ts'
 import { normalizeEmail } from './signup.ts'
-import { beginAttempt, forgetAttempt, forgetKey, type LoginThrottleConfig } from './throttle.ts'
+import {
+  addressThrottleKey,
+  beginAttempt,
+  forgetAttempt,
+  forgetKey,
+  type LoginThrottleConfig,
+} from './throttle.ts'
 
 export interface LoginInput {
   email: string
@@ -17,7 +23,8 @@ export interface LoginInput {
 }
 
 /**
- * Checks email and password and opens a session. Throttled per email and per client address
+ * Checks email and password and opens a session. Throttled per (email, client network), more
+ * loosely per email, and per client network
  * (429 `rate_limited`); a wrong email and a wrong password answer the same 401.
  */
 export async function login(
@@ -27,9 +34,11 @@ export async function login(
   input: LoginInput,
 ): Promise<{ token: string; expiresAt: Date; userId: string; organizationId: string }> {
   const email = normalizeEmail(input.email)
+  const network = addressThrottleKey(input.address)
   const attempt = await beginAttempt(db, nowMs, [
+    { scope: 'email_address', key: `${email} ${network}`, rule: throttle.perEmailAddress },
     { scope: 'email', key: email, rule: throttle.perEmail },
-    { scope: 'address', key: input.address, rule: throttle.perAddress },
+    { scope: 'address', key: network, rule: throttle.perAddress },
   ])
   const [user] = await db.select().from(users).where(eq(users.email, email))
   const valid = await verifyPassword(user?.passwordHash ?? null, input.password)
@@ -37,7 +46,7 @@ export async function login(
     throw new LatchkeyError('invalid_credentials', 'the email or the password is wrong')
   }
   await forgetAttempt(db, attempt)
-  await forgetKey(db, 'email', email)
+  await forgetKey(db, 'email_address', `${email} ${network}`)
   const joined = await db
     .select({ organizationId: memberships.organizationId })
     .from(memberships)

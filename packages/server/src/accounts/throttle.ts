@@ -5,6 +5,7 @@
  * already has `limit` attempts inside its window: then 429 `rate_limited` with Retry-After.
  * A failed attempt keeps its rows; a successful one removes them (`forgetAttempt`).
  */
+import { isIPv4, isIPv6 } from 'node:net'
 import { LatchkeyError } from '@latchkey/core'
 import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm'
 import type { Db } from '../store/index.ts'
@@ -17,13 +18,47 @@ export interface ThrottleRule {
 }
 
 export interface LoginThrottleConfig {
+  /** Per (email, client network): what one guesser gets at one account. */
+  perEmailAddress: ThrottleRule
+  /** Per email from any address: looser, so knowing an owner's email does not lock the owner out. */
   perEmail: ThrottleRule
+  /** Per client network (addressThrottleKey), over every email. */
   perAddress: ThrottleRule
 }
 
 export const DEFAULT_LOGIN_THROTTLE: LoginThrottleConfig = {
-  perEmail: { limit: 10, windowMs: 15 * 60_000 },
+  perEmailAddress: { limit: 10, windowMs: 15 * 60_000 },
+  perEmail: { limit: 100, windowMs: 15 * 60_000 },
   perAddress: { limit: 50, windowMs: 15 * 60_000 },
+}
+
+/**
+ * The key an address is throttled under: IPv4 as it is (also when written IPv4-mapped, ::ffff:a.b.c.d),
+ * an IPv6 address by its /64 prefix, since one subscriber holds a whole /64 and could rotate through it.
+ */
+export function addressThrottleKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  if (mapped !== null && isIPv4(mapped[1]!)) return mapped[1]!
+  if (isIPv4(address)) return address
+  const bare = address.split('%')[0]!
+  if (!isIPv6(bare)) return address
+  return `${expandIPv6(bare).slice(0, 4).join(':')}::/64`
+}
+
+/** The eight hextets of an IPv6 address (lower case, no leading zeros). */
+function expandIPv6(address: string): string[] {
+  let text = address.toLowerCase()
+  // an embedded IPv4 tail (::ffff:1.2.3.4 or 64:ff9b::1.2.3.4) becomes two hextets
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
+  if (v4 !== null) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number]
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+  }
+  const [head, tail] = text.split('::', 2) as [string, string | undefined]
+  const left = head === '' ? [] : head.split(':')
+  const right = tail === undefined || tail === '' ? [] : tail.split(':')
+  const zeros = tail === undefined ? [] : Array.from({ length: 8 - left.length - right.length }, () => '0')
+  return [...left, ...zeros, ...right].map((part) => Number.parseInt(part, 16).toString(16))
 }
 
 export interface ThrottleKey {

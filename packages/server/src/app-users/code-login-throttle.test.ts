@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import {
-  addressThrottleKey,
-  codeLoginThrottleKeys,
-  DEFAULT_CODE_LOGIN_THROTTLE,
-} from './code-login-throttle.ts'
+import { addressThrottleKey } from '../accounts/index.ts'
+import { codeLoginThrottleKeys, DEFAULT_CODE_LOGIN_THROTTLE } from './code-login-throttle.ts'
 
 describe('the client network an attempt is counted under', () => {
   it('is an IPv4 address itself, also when written IPv4-mapped', () => {

@@ -1,6 +1,6 @@
 import { LatchkeyError } from '@latchkey/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../testing.ts'
+import { buildTestApp, METRICS_HEADERS, TEST_METRICS_TOKEN, type TestApp } from '../testing.ts'
 
 let t: TestApp
 beforeAll(async () => {
@@ -110,7 +110,8 @@ describe('probes, metrics and documentation', () => {
   })
 
   it('counts requests by route pattern and status in /metrics, with the process uptime', async () => {
-    const scrape = async () => (await t.app.inject({ method: 'GET', url: '/metrics' })).body.split('\n')
+    const scrape = async () =>
+      (await t.app.inject({ method: 'GET', url: '/metrics', headers: METRICS_HEADERS })).body.split('\n')
     const value = (lines: string[], series: string) =>
       Number(lines.find((l) => l.startsWith(`${series} `))?.slice(series.length + 1) ?? 0)
     const deleted = 'http_requests_total{method="DELETE",route="/api/v1/api-keys/:id",status="401"}'
@@ -119,7 +120,7 @@ describe('probes, metrics and documentation', () => {
     await t.app.inject({ method: 'DELETE', url: '/api/v1/api-keys/11111111-1111-4111-8111-111111111111' })
     await t.app.inject({ method: 'GET', url: '/api/v1/unknown/path' })
     await t.app.inject({ method: 'GET', url: '/api/v1/other/unknown/path' })
-    const response = await t.app.inject({ method: 'GET', url: '/metrics' })
+    const response = await t.app.inject({ method: 'GET', url: '/metrics', headers: METRICS_HEADERS })
     expect(response.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8')
     const lines = response.body.split('\n')
     expect(value(lines, deleted) - value(before, deleted)).toBe(1)
@@ -128,6 +129,25 @@ describe('probes, metrics and documentation', () => {
     expect(lines.find((l) => l.startsWith('process_uptime_seconds '))).toMatch(
       /^process_uptime_seconds \d+(\.\d+)?$/,
     )
+  })
+
+  it('answers /metrics only to the metrics token, and not at all without one', async () => {
+    for (const headers of [
+      {},
+      { authorization: 'Bearer wrong' },
+      { authorization: `Basic ${TEST_METRICS_TOKEN}` },
+    ]) {
+      const refused = await t.app.inject({ method: 'GET', url: '/metrics', headers })
+      expect([refused.statusCode, refused.json().code]).toEqual([401, 'unauthorized'])
+      expect(refused.body).not.toContain('http_requests_total')
+    }
+    const untokened = await buildTestApp({ store: t.store, metricsToken: undefined })
+    try {
+      const absent = await untokened.app.inject({ method: 'GET', url: '/metrics' })
+      expect([absent.statusCode, absent.json().code]).toEqual([404, 'not_found'])
+    } finally {
+      await untokened.app.close()
+    }
   })
 
   it('serves an OpenAPI 3.1 document generated from the route schemas, and the docs', async () => {

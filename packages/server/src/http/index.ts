@@ -29,5 +29,5 @@ export {
   ZRole,
   ZTimestamp,
 } from './schemas.ts'
-export { registerSystemRoutes } from './system.ts'
+export { bearerMatches, registerSystemRoutes, sendMetrics } from './system.ts'
 export { registerWeb } from './web.ts'

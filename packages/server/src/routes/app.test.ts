@@ -6,6 +6,7 @@ import { events, lockSync, uniqueCodes } from '../store/schema.ts'
 import {
   addMemberAndLogin,
   buildTestApp,
+  METRICS_HEADERS,
   signupOwner,
   TEST_EPOCH,
   type TestAccount,
@@ -173,7 +174,7 @@ describe('Code Login', () => {
   })
 
   it('counts the attempts of a metric by outcome', async () => {
-    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' })
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics', headers: METRICS_HEADERS })
     expect(metrics.body).toContain('code_logins_total{outcome="success"} 2')
     expect(metrics.body).toContain('code_logins_total{outcome="bound_to_other_device"} 1')
     expect(metrics.body).toContain('code_logins_total{outcome="unknown_code"} 1')
