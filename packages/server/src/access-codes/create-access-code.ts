@@ -18,9 +18,18 @@ import {
 } from '@latchkey/core'
 import type { AuthContext } from '../accounts/sessions.ts'
 import type { ServerDeps } from '../context.ts'
+import { unreachableCause } from '../devices/unreachable-cause.ts'
+import { localTime } from '../local-time.ts'
 import { recordCodeEvent } from '../reconciler/events.ts'
 import { requestReconcile } from '../reconciler/reconciler.ts'
-import { type AccessCode, type AccessCodeDelivery, accessCodes, type Lock } from '../store/schema.ts'
+import { type Unreachable, unreachableWords } from '../reconciler/status.ts'
+import {
+  type AccessCode,
+  type AccessCodeDelivery,
+  accessCodes,
+  type CodeIssue,
+  type Lock,
+} from '../store/schema.ts'
 import { isPinLive, livePins, withPinLock } from './live-pins.ts'
 import { findLock } from './lookup.ts'
 import { issueOfflineCode, offlineUnavailable, offlineUnavailableReason, offlineWarnings } from './offline.ts'
@@ -102,12 +111,18 @@ export async function createAccessCode(
   const customPin = input.code !== undefined
   if (customPin) validatePin(input.code)
 
-  const delivery = await chooseDelivery(deps, lock, rule, customPin, input.delivery ?? 'auto')
+  const { delivery, offlineBecause } = await chooseDelivery(
+    deps,
+    lock,
+    rule,
+    customPin,
+    input.delivery ?? 'auto',
+  )
   const created = await withPinLock(deps.db, lock.id, async (db) => {
     const inTx = { ...deps, db }
     const row =
       delivery === 'offline'
-        ? await offlineRow(inTx, lock, rule, nowMs)
+        ? await offlineRow(inTx, lock, rule, nowMs, offlineBecause)
         : await syncedRow(inTx, lock, rule, input.code, nowMs)
     const now = new Date(nowMs)
     const [code] = await db
@@ -150,14 +165,17 @@ async function chooseDelivery(
   rule: AccessRule,
   customPin: boolean,
   requested: AccessCodeDelivery | 'auto',
-): Promise<AccessCodeDelivery> {
+): Promise<{ delivery: AccessCodeDelivery; offlineBecause: Exclude<Unreachable, null> | null }> {
   const unavailable = offlineUnavailableReason(rule, customPin)
   if (requested === 'offline') {
     if (unavailable !== null) throw offlineUnavailable(unavailable)
-    return 'offline'
+    return { delivery: 'offline', offlineBecause: null }
   }
-  if (requested === 'synced' || unavailable !== null) return 'synced'
-  return (await deps.channel.reachable(lock.id)) ? 'synced' : 'offline'
+  if (requested === 'synced' || unavailable !== null) return { delivery: 'synced', offlineBecause: null }
+  const cause = await unreachableCause(deps, lock.id)
+  return cause === null
+    ? { delivery: 'synced', offlineBecause: null }
+    : { delivery: 'offline', offlineBecause: cause }
 }
 
 type RowFields = Omit<
@@ -207,7 +225,13 @@ async function syncedRow(
   }
 }
 
-async function offlineRow(deps: Deps, lock: Lock, rule: AccessRule, nowMs: number): Promise<RowFields> {
+async function offlineRow(
+  deps: Deps,
+  lock: Lock,
+  rule: AccessRule,
+  nowMs: number,
+  autoBecause: Exclude<Unreachable, null> | null,
+): Promise<RowFields> {
   const issued = issueOfflineCode(
     deps.secrets,
     lock,
@@ -228,6 +252,25 @@ async function offlineRow(deps: Deps, lock: Lock, rule: AccessRule, nowMs: numbe
     offlineFirstUseBy: new Date(issued.firstUseBy),
     status: 'issued',
     errors: [],
-    warnings: offlineWarnings(issued),
+    warnings: [
+      ...(autoBecause === null ? [] : [deliveredOfflineIssue(autoBecause, issued, lock.timezone)]),
+      ...offlineWarnings(issued),
+    ],
+  }
+}
+
+/** `auto` found the lock out of reach and issued an offline code: what that changes. */
+function deliveredOfflineIssue(
+  cause: Exclude<Unreachable, null>,
+  issued: { startsAt: number; endsAt: number | null },
+  timezone: string,
+): CodeIssue {
+  const window =
+    issued.endsAt === null
+      ? `from ${localTime(issued.startsAt, timezone)}`
+      : `from ${localTime(issued.startsAt, timezone)} to ${localTime(issued.endsAt, timezone)}`
+  return {
+    code: 'delivered_offline',
+    message: `${unreachableWords(cause)}, so this is an offline code (nothing was sent to the lock): it opens ${window}, whole hours only, and a delete reaches the lock only when the lock is next reached`,
   }
 }

@@ -6,10 +6,12 @@
  */
 import { and, eq, isNull } from 'drizzle-orm'
 import type { AuthContext } from '../accounts/sessions.ts'
+import { unreachableCause } from '../devices/unreachable-cause.ts'
 import { recordCodeEvent } from '../reconciler/events.ts'
 import { loadLockSync } from '../reconciler/lock-sync.ts'
 import { offlineCouldOpen } from '../reconciler/pass.ts'
 import { requestReconcile } from '../reconciler/reconciler.ts'
+import { stillOpensIssue, withoutRenewedWarnings } from '../reconciler/status.ts'
 import { type AccessCode, accessCodes } from '../store/schema.ts'
 import type { Deps } from './create-access-code.ts'
 import { findCode } from './lookup.ts'
@@ -29,6 +31,8 @@ export async function deleteAccessCode(deps: Deps, auth: AuthContext, codeId: st
       code.status === 'removing' ||
       (sync !== undefined && (Object.hasOwn(sync.reported, code.id) || Object.hasOwn(sync.pending, code.id)))
   }
+  const cause = code.delivery === 'synced' && mayBeOnLock ? await unreachableCause(deps, code.lockId) : null
+  const stillOpens = cause === null ? null : stillOpensIssue(cause, true)
   const [deleted] = await deps.db
     .update(accessCodes)
     .set({
@@ -36,7 +40,7 @@ export async function deleteAccessCode(deps: Deps, auth: AuthContext, codeId: st
       updatedAt: now,
       status: mayBeOnLock ? 'removing' : 'removed',
       errors: [],
-      warnings: code.warnings.filter((w) => w.code !== 'delay_in_setting_on_lock'),
+      warnings: [...withoutRenewedWarnings(code.warnings), ...(stillOpens === null ? [] : [stillOpens])],
       pendingSince: mayBeOnLock ? now : null,
     })
     .where(and(eq(accessCodes.id, code.id), isNull(accessCodes.deletedAt)))

@@ -13,10 +13,11 @@ import {
 } from '@latchkey/core'
 import { and, eq } from 'drizzle-orm'
 import type { AuthContext } from '../accounts/sessions.ts'
+import { unreachableCause } from '../devices/unreachable-cause.ts'
 import { canonicalRule } from '../reconciler/digest.ts'
 import { recordCodeEvent } from '../reconciler/events.ts'
 import { requestReconcile } from '../reconciler/reconciler.ts'
-import { withoutRenewedWarnings } from '../reconciler/status.ts'
+import { stillOpensIssue, withoutRenewedWarnings } from '../reconciler/status.ts'
 import { type AccessCode, accessCodes } from '../store/schema.ts'
 import { assertNotOver, assertPinFree, type Deps, ruleFromInput } from './create-access-code.ts'
 import { withPinLock } from './live-pins.ts'
@@ -70,6 +71,8 @@ export async function updateAccessCode(
   )
   const ruleChanged = canonicalRule(rule) !== canonicalRule(before)
   if (ruleChanged) assertNotOver(rule, lock.timezone, nowMs)
+  // a change the lock cannot take now: what it holds still opens the door, and the answer says so
+  const cause = code.status === 'set' ? await unreachableCause(deps, lock.id) : null
   // The PIN check and the change are one step per lock: another request cannot take the same PIN between them.
   const { updated, pinChanged } = await withPinLock(deps.db, lock.id, async (db) => {
     let pinChanged = false
@@ -103,7 +106,11 @@ export async function updateAccessCode(
       Object.assign(changes, {
         status: placement.status,
         errors: placement.errors,
-        warnings: [...withoutRenewedWarnings(code.warnings), ...placement.warnings],
+        warnings: [
+          ...withoutRenewedWarnings(code.warnings),
+          ...placement.warnings,
+          ...(cause === null ? [] : [stillOpensIssue(cause, false)]),
+        ],
         pendingSince: placement.pendingSince,
         attempts: 0,
       })

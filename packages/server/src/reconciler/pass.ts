@@ -12,6 +12,7 @@ import { decryptPin, offlineRevocationId, ruleOf } from '../access-codes/rule.ts
 import { isUuid } from '../accounts/db-errors.ts'
 import { getOrganizationSettings } from '../accounts/organization-settings.ts'
 import type { LockChannel } from '../devices/lock-channel.ts'
+import { unreachableCause } from '../devices/unreachable-cause.ts'
 import type { Secrets } from '../secrets.ts'
 import type { Db } from '../store/open-store.ts'
 import {
@@ -59,8 +60,7 @@ export async function reconcileLock(ctx: ReconcileContext, lockId: string): Prom
   }
   const leadMs =
     options.leadMs ?? (await getOrganizationSettings(db, lock.organizationId)).syncLeadHours * HOUR_MS
-  const unreachable: Unreachable =
-    lock.gatewayId === null ? 'no_gateway' : (await ctx.channel.reachable(lockId)) ? null : 'unreachable'
+  const unreachable: Unreachable = await unreachableCause({ db, channel: ctx.channel }, lockId)
 
   const synced = codes.filter((c) => c.delivery === 'synced')
   const offline = codes.filter((c) => c.delivery === 'offline')
@@ -103,11 +103,13 @@ export async function reconcileLock(ctx: ReconcileContext, lockId: string): Prom
     await dropPending(db, lockId, Object.keys(pending), nowMs)
     pending = {}
   }
-  if (unreachable === 'unreachable' && !sync.stale) await markStale(db, lockId, nowMs, { due: false })
+  if (unreachable !== null && unreachable !== 'no_gateway' && !sync.stale)
+    await markStale(db, lockId, nowMs, { due: false })
 
   await recordExpiries(ctx, synced, offline, plan, lock.timezone, nowMs)
   const offlineRevocations = liveOfflineRevocations(offline, nowMs)
-  await updateSyncedStatuses(ctx, synced, plan, noSlotAt, sync, pending, digests, unreachable, lock, nowMs)
+  const noSlot = { at: noSlotAt, leadMs }
+  await updateSyncedStatuses(ctx, synced, plan, noSlot, sync, pending, digests, unreachable, lock, nowMs)
   await updateOfflineStatuses(ctx, offline, sync, lock, nowMs)
 
   const times: (number | null)[] = [plan.nextAt]
@@ -232,7 +234,7 @@ async function updateSyncedStatuses(
   ctx: ReconcileContext,
   synced: AccessCode[],
   plan: LockPlan,
-  noSlotAt: Map<string, number>,
+  noSlot: { at: Map<string, number>; leadMs: number },
   sync: LockSync,
   pending: Record<string, PendingOp>,
   digests: Map<string, string>,
@@ -259,7 +261,8 @@ async function updateSyncedStatuses(
       nowMs,
       capacity: lock.capacity,
       timezone: lock.timezone,
-      noSlotAt: noSlotAt.get(code.id) ?? null,
+      noSlotAt: noSlot.at.get(code.id) ?? null,
+      leadMs: noSlot.leadMs,
       delayWarningMs: ctx.options.delayWarningMs,
       maxAttempts: ctx.options.maxAttempts,
     })

@@ -14,7 +14,7 @@ import { type AccessCode, accessCodes, type CodeIssue, type ReportedCode } from 
 import { canonicalRule, type TableDigest } from './digest.ts'
 import { markDue, markStale, recordRevocations, recordTableChange, recordTableReport } from './lock-sync.ts'
 import { applyStatus } from './pass.ts'
-import { DELAY_WARNING, LOCK_REPLY_ISSUES } from './status.ts'
+import { LOCK_REPLY_ISSUES, lateWarning, withoutRenewedWarnings } from './status.ts'
 
 export interface ReplyContext {
   db: Db
@@ -50,28 +50,16 @@ function isCurrent(ctx: ReplyContext, code: AccessCode, pin: string, rule: Acces
   )
 }
 
-const minutes = (ms: number) => Math.max(1, Math.round(ms / 60_000))
-
 function lateWarnings(
   code: AccessCode,
   nowMs: number,
   delayWarningMs: number,
   removed: boolean,
 ): CodeIssue[] {
-  const others = code.warnings.filter((w) => w.code !== DELAY_WARNING)
+  const others = withoutRenewedWarnings(code.warnings)
   const since = code.pendingSince?.getTime()
   if (since === undefined || nowMs - since < delayWarningMs) return others
-  const n = minutes(nowMs - since)
-  const span = n === 1 ? '1 minute' : `${n} minutes`
-  return [
-    ...others,
-    {
-      code: DELAY_WARNING,
-      message: removed
-        ? `removed from the lock ${span} after the change: it opened the lock until then`
-        : `set on the lock ${span} after the change`,
-    },
-  ]
+  return [...others, lateWarning(nowMs - since, removed)]
 }
 
 export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<void> {
@@ -140,7 +128,8 @@ export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<void> 
           ctx,
           code,
           {
-            status: 'failed',
+            // a full lock is waited out (the code goes on when a slot frees); other refusals need a change
+            status: reply.error.code === 'lock_full' ? 'setting' : 'failed',
             errors: [issueOf(reply.error)],
             warnings: code.warnings,
             pendingSince: code.pendingSince?.getTime() ?? nowMs,

@@ -115,7 +115,7 @@ export const ZAccessCode = z
     warnings: z
       .array(ZIssue)
       .describe(
-        '`delay_in_setting_on_lock`, `lock_clock_drift`, `lock_full_when_due` (a scheduled code that will find no slot when it is due, and when), and for offline codes `offline_code_cannot_be_revoked_remotely`, `must_be_used_within_24_hours` / `_6_hours`.',
+        '`delay_in_setting_on_lock`, `delay_in_removing_from_lock`, `still_opens_until_lock_reached` (at once, on a change or delete made while the lock cannot be reached: the old PIN opens until it is reached), `lock_clock_drift`, `lock_full_when_due` (a scheduled code that will find no slot when it is due: the day it starts, and the day before when the lead brings it on earlier), and for offline codes `delivered_offline` (`auto` found the lock out of reach; the window it gave), `offline_code_cannot_be_revoked_remotely`, `must_be_used_within_24_hours` / `_6_hours`.',
       ),
     firstUseBy: ZTimestamp.nullable().describe('Offline codes: the first use must come before this.'),
     firstUseByLocal: ZLocalTimestamp.nullable(),
