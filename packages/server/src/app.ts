@@ -78,8 +78,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   registerNulGuard(app)
   registerHttpMetrics(app, deps.metrics)
   app.register(cookie)
+  registerOpenApi(app, API_VERSION)
   app.register(async (root) => {
-    await registerOpenApi(root, API_VERSION)
     registerSystemRoutes(root, deps.store, deps.metrics)
     await root.register(apiV1Routes, { prefix: API_PREFIX, deps })
   })

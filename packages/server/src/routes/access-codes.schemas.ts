@@ -1,7 +1,7 @@
 import { ACCESS_CODE_KINDS } from '@latchkey/core'
 import { z } from 'zod'
 import { PROBLEM_CONTENT_TYPE, ZProblem } from '../http/errors.ts'
-import { list, ZLocalTimestamp, ZRequestTime, ZTimestamp } from '../http/schemas.ts'
+import { list, requestTime, ZLocalTimestamp, ZTimestamp } from '../http/schemas.ts'
 
 const problemResponse = (description: string) => ({
   description,
@@ -60,8 +60,8 @@ export const ZCreateAccessCodeRequest = z.strictObject({
   name: ZName,
   kind: ZKind,
   code: ZPin.optional(),
-  startsAt: ZRequestTime.optional().describe('timed: required; one_time: optional window start.'),
-  endsAt: ZRequestTime.optional().describe('timed: required; one_time: optional window end.'),
+  startsAt: requestTime('timed: required; one_time: optional window start.').optional(),
+  endsAt: requestTime('timed: required; one_time: optional window end.').optional(),
   schedule: ZWeeklySchedule.optional().describe('recurring: required.'),
   maxUses: z.number().int().min(1).max(1_000_000).optional().describe('Stops after this many opens.'),
   delivery: z
@@ -77,8 +77,8 @@ export const ZUpdateAccessCodeRequest = z.strictObject({
   name: ZName.optional(),
   code: ZPin.optional(),
   kind: ZKind.optional(),
-  startsAt: ZRequestTime.nullable().optional(),
-  endsAt: ZRequestTime.nullable().optional(),
+  startsAt: requestTime('null clears it;').nullable().optional(),
+  endsAt: requestTime('null clears it;').nullable().optional(),
   schedule: ZWeeklySchedule.nullable().optional(),
   maxUses: z.number().int().min(1).max(1_000_000).nullable().optional(),
 })

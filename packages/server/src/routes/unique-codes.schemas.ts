@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { PROBLEM_CONTENT_TYPE, ZProblem } from '../http/errors.ts'
-import { list, ZLocalTimestamp, ZRequestTime, ZTimestamp } from '../http/schemas.ts'
+import { list, requestTime, ZLocalTimestamp, ZTimestamp } from '../http/schemas.ts'
 
 /** 422: the request is well-formed but breaks a rule (its `code` says which). */
 export const UNPROCESSABLE = {
@@ -21,7 +21,7 @@ const ZZone = z
 
 export const ZCreateUniqueCodeRequest = z.strictObject({
   description: z.string().trim().min(1).max(200).describe('What the code is for, e.g. "Plumber – flat 3".'),
-  expiresAt: ZRequestTime.describe(
+  expiresAt: requestTime(
     'In the future and at most six calendar months from now. A local time is read in `timezone`.',
   ),
   timezone: ZZone,
@@ -30,9 +30,9 @@ export type TCreateUniqueCodeRequest = z.infer<typeof ZCreateUniqueCodeRequest>
 
 export const ZUpdateUniqueCodeRequest = z.strictObject({
   description: z.string().trim().min(1).max(200).optional(),
-  expiresAt: ZRequestTime.optional().describe(
+  expiresAt: requestTime(
     'In the future and at most six calendar months after the code was created (422 `expiry_too_far`).',
-  ),
+  ).optional(),
   timezone: ZZone,
 })
 export type TUpdateUniqueCodeRequest = z.infer<typeof ZUpdateUniqueCodeRequest>
