@@ -58,6 +58,39 @@ describe('the demo', () => {
       body: JSON.stringify({ advanceMs: 3_600_000 }),
     })
     expect(((await moved.json()) as { offsetMs: number }).offsetMs).toBe(3_600_000)
+    // the simulator's routes are in the demo's OpenAPI document, tagged simulator, with their bodies
+    const doc = (await (await fetch(`${running.server.url}/api/openapi.json`)).json()) as {
+      paths: Record<
+        string,
+        Record<string, { tags?: string[]; requestBody?: { content: Record<string, { schema: unknown }> } }>
+      >
+    }
+    const radio = doc.paths['/sim/locks/{id}/radio']?.post
+    expect(radio?.tags).toEqual(['simulator'])
+    expect(radio?.requestBody?.content['application/json']?.schema).toMatchObject({
+      properties: { inRange: { type: 'boolean' } },
+      required: ['inRange'],
+    })
+    expect(
+      doc.paths['/sim/gateway/link']?.post?.requestBody?.content['application/json']?.schema,
+    ).toMatchObject({
+      properties: { online: { type: 'boolean' } },
+    })
+    expect(
+      Object.keys(doc.paths)
+        .filter((p) => p.startsWith('/sim'))
+        .sort(),
+    ).toEqual([
+      '/sim/clock',
+      '/sim/gateway',
+      '/sim/gateway/link',
+      '/sim/locks',
+      '/sim/locks/{id}',
+      '/sim/locks/{id}/clock',
+      '/sim/locks/{id}/ekey',
+      '/sim/locks/{id}/keypad',
+      '/sim/locks/{id}/radio',
+    ])
     // the server's time moved with it
     expect(running.server.deps.clock.now() - Date.now()).toBeGreaterThan(3_590_000)
 

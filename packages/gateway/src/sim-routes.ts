@@ -73,6 +73,15 @@ function sendProblem(reply: FastifyReply, problem: Problem) {
 export const simRoutes: FastifyPluginAsync<SimRoutesOptions> = async (app, options) => {
   const { gateway, world, allowWorldClock } = options
 
+  // The schemas below describe the routes (the demo server's OpenAPI document shows them, tagged
+  // `simulator`); the handlers validate with `parse`, so fastify neither compiles nor checks them.
+  app.setValidatorCompiler(() => (data) => ({ value: data }))
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data))
+  const doc = (summary: string, parts: { params?: unknown; body?: unknown; description?: string } = {}) => ({
+    schema: { tags: ['simulator'], summary, ...parts },
+  })
+  const byId = { params: ZLockIdParams }
+
   app.setErrorHandler((error, request, reply) => {
     const problem = problemOf(error)
     if (problem.status >= 500) request.log.error({ err: error }, 'simulator control API failed')
@@ -82,53 +91,91 @@ export const simRoutes: FastifyPluginAsync<SimRoutesOptions> = async (app, optio
   const lockView = (id: string) => ({ ...gateway.requireLock(id).view(), inRange: gateway.isInRange(id) })
   const lockId = (params: unknown) => parse(ZLockIdParams, params, 'params').id
 
-  app.get('/sim/locks', async () => ({ items: gateway.locks().map((lock) => lockView(lock.id)) }))
+  app.get('/sim/locks', doc('The simulated locks of this gateway'), async () => ({
+    items: gateway.locks().map((lock) => lockView(lock.id)),
+  }))
 
-  app.post('/sim/locks', async (request, reply) => {
-    const { bundle } = parse(ZAttachLockRequest, request.body, 'body')
-    const lock = await gateway.attach(bundle)
-    return reply.code(201).send(lockView(lock.id))
-  })
+  app.post(
+    '/sim/locks',
+    doc('Attach a lock to this gateway by its provisioning bundle', { body: ZAttachLockRequest }),
+    async (request, reply) => {
+      const { bundle } = parse(ZAttachLockRequest, request.body, 'body')
+      const lock = await gateway.attach(bundle)
+      return reply.code(201).send(lockView(lock.id))
+    },
+  )
 
-  app.get('/sim/locks/:id', async (request) => lockView(lockId(request.params)))
+  app.get(
+    '/sim/locks/:id',
+    doc('The lock’s own state: code table, ledger, clock, lockout, event seq, radio', byId),
+    async (request) => lockView(lockId(request.params)),
+  )
 
-  app.post('/sim/locks/:id/keypad', async (request) => {
-    const id = lockId(request.params)
-    gateway.requireLock(id)
-    const { digits } = parse(ZKeypadRequest, request.body, 'body')
-    return gateway.keypad(id, digits)
-  })
+  app.post(
+    '/sim/locks/:id/keypad',
+    doc('Type a PIN on the keypad → `{result: unlocked | denied, reason?}`', {
+      ...byId,
+      body: ZKeypadRequest,
+    }),
+    async (request) => {
+      const id = lockId(request.params)
+      gateway.requireLock(id)
+      const { digits } = parse(ZKeypadRequest, request.body, 'body')
+      return gateway.keypad(id, digits)
+    },
+  )
 
-  app.post('/sim/locks/:id/ekey', async (request) => {
-    const id = lockId(request.params)
-    gateway.requireLock(id)
-    const { credential } = parse(ZEKeyRequest, request.body, 'body')
-    return gateway.presentEKey(id, credential)
-  })
+  app.post(
+    '/sim/locks/:id/ekey',
+    doc('Present an app credential (eKey) over the radio link', { ...byId, body: ZEKeyRequest }),
+    async (request) => {
+      const id = lockId(request.params)
+      gateway.requireLock(id)
+      const { credential } = parse(ZEKeyRequest, request.body, 'body')
+      return gateway.presentEKey(id, credential)
+    },
+  )
 
-  app.post('/sim/locks/:id/clock', async (request) => {
-    const id = lockId(request.params)
-    gateway.requireLock(id)
-    const change = parse(ZLockClockRequest, request.body, 'body')
-    gateway.changeLockClock(id, change)
-    return lockView(id)
-  })
+  app.post(
+    '/sim/locks/:id/clock',
+    doc('Move, skew or reset this lock’s clock', { ...byId, body: ZLockClockRequest }),
+    async (request) => {
+      const id = lockId(request.params)
+      gateway.requireLock(id)
+      const change = parse(ZLockClockRequest, request.body, 'body')
+      gateway.changeLockClock(id, change)
+      return lockView(id)
+    },
+  )
 
-  app.post('/sim/locks/:id/radio', async (request) => {
-    const id = lockId(request.params)
-    gateway.requireLock(id)
-    const { inRange } = parse(ZRadioRequest, request.body, 'body')
-    gateway.setInRange(id, inRange)
-    return { id, inRange: gateway.isInRange(id) }
-  })
+  app.post(
+    '/sim/locks/:id/radio',
+    doc('Put the lock in or out of its gateway’s radio range (`{"inRange":false}`)', {
+      ...byId,
+      body: ZRadioRequest,
+    }),
+    async (request) => {
+      const id = lockId(request.params)
+      gateway.requireLock(id)
+      const { inRange } = parse(ZRadioRequest, request.body, 'body')
+      gateway.setInRange(id, inRange)
+      return { id, inRange: gateway.isInRange(id) }
+    },
+  )
 
-  app.get('/sim/gateway', async () => gateway.status())
+  app.get('/sim/gateway', doc('This gateway’s link to the server'), async () => gateway.status())
 
-  app.post('/sim/gateway/link', async (request) => {
-    const { online } = parse(ZGatewayLinkRequest, request.body, 'body')
-    gateway.setOnline(online)
-    return gateway.status()
-  })
+  app.post(
+    '/sim/gateway/link',
+    doc('Cut the gateway off the server, or connect it again (`{"online":false}`)', {
+      body: ZGatewayLinkRequest,
+    }),
+    async (request) => {
+      const { online } = parse(ZGatewayLinkRequest, request.body, 'body')
+      gateway.setOnline(online)
+      return gateway.status()
+    },
+  )
 
   const clockView = () => {
     const nowMs = world.now()
@@ -137,15 +184,21 @@ export const simRoutes: FastifyPluginAsync<SimRoutesOptions> = async (app, optio
   const worldClockOff = () =>
     new LatchkeyError('not_found', 'the world clock can be moved only on the demo server (--demo)')
 
-  app.get('/sim/clock', async () => {
+  app.get('/sim/clock', doc('The simulated time of the server and its locks'), async () => {
     if (!allowWorldClock) throw worldClockOff()
     return clockView()
   })
 
-  app.post('/sim/clock', async (request) => {
-    if (!allowWorldClock) throw worldClockOff()
-    const { advanceMs } = parse(ZWorldClockRequest, request.body, 'body')
-    world.advance(advanceMs)
-    return clockView()
-  })
+  app.post(
+    '/sim/clock',
+    doc('Move the server’s clock and every simulated lock’s clock forward together', {
+      body: ZWorldClockRequest,
+    }),
+    async (request) => {
+      if (!allowWorldClock) throw worldClockOff()
+      const { advanceMs } = parse(ZWorldClockRequest, request.body, 'body')
+      world.advance(advanceMs)
+      return clockView()
+    },
+  )
 }

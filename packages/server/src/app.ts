@@ -98,8 +98,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   registerHttpMetrics(app, deps.metrics)
   app.register(cookie)
   if (options.webDir !== undefined) registerWeb(app, options.webDir)
+  registerOpenApi(app, API_VERSION)
   app.register(async (root) => {
-    await registerOpenApi(root, API_VERSION)
     registerSystemRoutes(root, deps.store, deps.metrics, options.metricsToken)
     await root.register(apiV1Routes, { prefix: API_PREFIX, deps })
   })

@@ -20,9 +20,17 @@ import {
 } from '@latchkey/core'
 import type { AuthContext } from '../accounts/index.ts'
 import type { ServerDeps } from '../context.ts'
+import { unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
-import { requestReconcile } from '../reconciler/index.ts'
-import { type AccessCode, type AccessCodeDelivery, accessCodes, type Lock } from '../store/index.ts'
+import { localTime } from '../local-time.ts'
+import { requestReconcile, type Unreachable, unreachableWords } from '../reconciler/index.ts'
+import {
+  type AccessCode,
+  type AccessCodeDelivery,
+  accessCodes,
+  type CodeIssue,
+  type Lock,
+} from '../store/index.ts'
 import { isPinLive, livePins, withPinLock } from './live-pins.ts'
 import { findLock } from './lookup.ts'
 import {
@@ -31,7 +39,6 @@ import {
   offlineUnavailableReason,
   offlineWarnings,
   oneTimeInstead,
-  oneTimeInsteadWarning,
 } from './offline.ts'
 import { placeSyncedCode } from './placement.ts'
 import { pinContext } from './rule.ts'
@@ -111,7 +118,7 @@ export async function createAccessCode(
   const customPin = input.code !== undefined
   if (customPin) validatePin(input.code)
 
-  const { delivery, rule, oneTime } = await chooseDelivery(
+  const { delivery, rule, oneTime, offlineBecause } = await chooseDelivery(
     deps,
     lock,
     asked,
@@ -122,7 +129,7 @@ export async function createAccessCode(
     const inTx = { ...deps, db }
     const row =
       delivery === 'offline'
-        ? await offlineRow(inTx, lock, rule, nowMs, oneTime)
+        ? await offlineRow(inTx, lock, rule, nowMs, oneTime, offlineBecause)
         : await syncedRow(inTx, lock, rule, input.code, nowMs)
     const now = new Date(nowMs)
     const [code] = await db
@@ -171,19 +178,30 @@ async function chooseDelivery(
   rule: AccessRule,
   customPin: boolean,
   requested: AccessCodeDelivery | 'auto',
-): Promise<{ delivery: AccessCodeDelivery; rule: AccessRule; oneTime: boolean }> {
-  const synced = { delivery: 'synced' as const, rule, oneTime: false }
+): Promise<{
+  delivery: AccessCodeDelivery
+  rule: AccessRule
+  oneTime: boolean
+  offlineBecause: Exclude<Unreachable, null> | null
+}> {
+  const synced = { delivery: 'synced' as const, rule, oneTime: false, offlineBecause: null }
   const unavailable = offlineUnavailableReason(rule, customPin)
   if (requested === 'offline') {
     if (unavailable !== null) throw offlineUnavailable(unavailable)
-    return { delivery: 'offline', rule, oneTime: false }
+    return { delivery: 'offline', rule, oneTime: false, offlineBecause: null }
   }
-  if (requested === 'synced' || (await deps.channel.reachable(lock.id))) return synced
-  if (customPin || rule.kind === 'recurring') return synced
+  if (requested === 'synced') return synced
+  const cause = await unreachableCause(deps, lock.id)
+  if (cause === null || customPin || rule.kind === 'recurring') return synced
   if (rule.maxUses !== undefined && rule.kind !== 'one_time') {
-    return { delivery: 'offline', rule: oneTimeInstead(rule, lock.name), oneTime: true }
+    return {
+      delivery: 'offline',
+      rule: oneTimeInstead(rule, lock.name),
+      oneTime: true,
+      offlineBecause: cause,
+    }
   }
-  return unavailable === null ? { delivery: 'offline', rule, oneTime: false } : synced
+  return unavailable === null ? { delivery: 'offline', rule, oneTime: false, offlineBecause: cause } : synced
 }
 
 type RowFields = Omit<
@@ -239,6 +257,7 @@ async function offlineRow(
   rule: AccessRule,
   nowMs: number,
   oneTimeForLimit: boolean,
+  autoBecause: Exclude<Unreachable, null> | null,
 ): Promise<RowFields> {
   const pins = await livePins(deps.db, deps.secrets, lock.id, nowMs)
   let issued: IssuedOfflinePin
@@ -264,8 +283,27 @@ async function offlineRow(
     status: 'issued',
     errors: [],
     warnings: [
-      ...(oneTimeForLimit ? [oneTimeInsteadWarning(issued, lock.name)] : []),
+      ...(autoBecause === null
+        ? []
+        : [deliveredOfflineIssue(autoBecause, issued, lock.timezone, oneTimeForLimit)]),
       ...offlineWarnings(issued),
     ],
+  }
+}
+
+/** `auto` found the lock out of reach and issued an offline code: what that changes. */
+function deliveredOfflineIssue(
+  cause: Exclude<Unreachable, null>,
+  issued: { startsAt: number; endsAt: number | null },
+  timezone: string,
+  oneTime: boolean,
+): CodeIssue {
+  const window =
+    issued.endsAt === null
+      ? `from ${localTime(issued.startsAt, timezone)}`
+      : `from ${localTime(issued.startsAt, timezone)} to ${localTime(issued.endsAt, timezone)}`
+  return {
+    code: 'delivered_offline',
+    message: `${unreachableWords(cause)}, so this is an offline ${oneTime ? 'one-time code (it opens once; the offline scheme counts no other use limit)' : 'code'} (nothing was sent to the lock): it opens ${window}, whole hours only, and a delete reaches the lock only when the lock is next reached`,
   }
 }

@@ -6,8 +6,15 @@
  */
 import { and, eq, isNull } from 'drizzle-orm'
 import type { AuthContext } from '../accounts/index.ts'
+import { unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
-import { loadLockSync, offlineCouldOpen, requestReconcile } from '../reconciler/index.ts'
+import {
+  loadLockSync,
+  offlineCouldOpen,
+  requestReconcile,
+  stillOpensIssue,
+  withoutRenewedWarnings,
+} from '../reconciler/index.ts'
 import { type AccessCode, accessCodes } from '../store/index.ts'
 import type { Deps } from './create-access-code.ts'
 import { findCode } from './lookup.ts'
@@ -27,6 +34,8 @@ export async function deleteAccessCode(deps: Deps, auth: AuthContext, codeId: st
       code.status === 'removing' ||
       (sync !== undefined && (Object.hasOwn(sync.reported, code.id) || Object.hasOwn(sync.pending, code.id)))
   }
+  const cause = code.delivery === 'synced' && mayBeOnLock ? await unreachableCause(deps, code.lockId) : null
+  const stillOpens = cause === null ? null : stillOpensIssue(cause, true)
   const [deleted] = await deps.db
     .update(accessCodes)
     .set({
@@ -34,7 +43,7 @@ export async function deleteAccessCode(deps: Deps, auth: AuthContext, codeId: st
       updatedAt: now,
       status: mayBeOnLock ? 'removing' : 'removed',
       errors: [],
-      warnings: code.warnings.filter((w) => w.code !== 'delay_in_setting_on_lock'),
+      warnings: [...withoutRenewedWarnings(code.warnings), ...(stillOpens === null ? [] : [stillOpens])],
       pendingSince: mayBeOnLock ? now : null,
     })
     .where(and(eq(accessCodes.id, code.id), isNull(accessCodes.deletedAt)))

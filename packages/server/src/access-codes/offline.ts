@@ -97,13 +97,6 @@ export function oneTimeInstead(rule: AccessRule, lockName: string): AccessRule {
 }
 
 /** What `auto` says when it issued a one-time offline code for a timed code with `maxUses: 1`. */
-export function oneTimeInsteadWarning(issued: IssuedOfflinePin, lockName: string): CodeIssue {
-  return {
-    code: 'delivered_offline',
-    message: `${lockName} cannot be reached now, so this code was issued offline as a one-time code: it opens once, from ${fmt(issued.startsAt)} until ${fmt(issued.endsAt ?? issued.firstUseBy)}, and cannot be changed on the lock`,
-  }
-}
-
 export function offlineWarnings(issued: IssuedOfflinePin): CodeIssue[] {
   const oneTime = issued.kind === 'one_time'
   const until = issued.endsAt === null ? 'for good' : `until ${fmt(issued.endsAt)}`

@@ -101,11 +101,13 @@ export async function placeSyncedCode(
   if (phase === 'scheduled') {
     const noSlotAt = forecastNoSlots(planned, sync?.reported ?? {}, options).get(candidate.id)
     const warnings =
-      noSlotAt === undefined ? [] : [lockFullWhenDueIssue(lock.capacity, noSlotAt, lock.timezone)]
+      noSlotAt === undefined
+        ? []
+        : [lockFullWhenDueIssue(lock.capacity, noSlotAt, options.leadMs, lock.timezone)]
     return { status: 'scheduled', errors: [], warnings, pendingSince: null }
   }
   if (plan.diff.full.includes(candidate.id)) {
-    return { status: 'failed', errors: [lockFullIssue(lock.capacity)], warnings: [], pendingSince: null }
+    return { status: 'setting', errors: [lockFullIssue(lock.capacity)], warnings: [], pendingSince: null }
   }
   return { status: 'setting', errors: [], warnings: [], pendingSince: new Date(nowMs) }
 }

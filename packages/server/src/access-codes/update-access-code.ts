@@ -13,8 +13,14 @@ import {
 } from '@latchkey/core'
 import { and, eq } from 'drizzle-orm'
 import type { AuthContext } from '../accounts/index.ts'
+import { unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
-import { canonicalRule, requestReconcile, withoutRenewedWarnings } from '../reconciler/index.ts'
+import {
+  canonicalRule,
+  requestReconcile,
+  stillOpensIssue,
+  withoutRenewedWarnings,
+} from '../reconciler/index.ts'
 import { type AccessCode, accessCodes } from '../store/index.ts'
 import { assertNotOver, assertPinFree, type Deps, ruleFromInput } from './create-access-code.ts'
 import { withPinLock } from './live-pins.ts'
@@ -68,6 +74,8 @@ export async function updateAccessCode(
   )
   const ruleChanged = canonicalRule(rule) !== canonicalRule(before)
   if (ruleChanged) assertNotOver(rule, lock.timezone, nowMs)
+  // a change the lock cannot take now: what it holds still opens the door, and the answer says so
+  const cause = code.status === 'set' ? await unreachableCause(deps, lock.id) : null
   // The PIN check and the change are one step per lock: another request cannot take the same PIN between them.
   const { updated, pinChanged } = await withPinLock(deps.db, lock.id, async (db) => {
     let pinChanged = false
@@ -101,7 +109,11 @@ export async function updateAccessCode(
       Object.assign(changes, {
         status: placement.status,
         errors: placement.errors,
-        warnings: [...withoutRenewedWarnings(code.warnings), ...placement.warnings],
+        warnings: [
+          ...withoutRenewedWarnings(code.warnings),
+          ...placement.warnings,
+          ...(cause === null ? [] : [stillOpensIssue(cause, false)]),
+        ],
         pendingSince: placement.pendingSince,
         attempts: 0,
       })

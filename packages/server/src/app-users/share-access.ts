@@ -3,8 +3,9 @@
  * in the lock's time zone (no grace: the server's clock is the reference). A refusal is recorded as
  * `lock.access_denied` and answered 403 `forbidden` with the reason.
  */
-import { type AccessRule, type DenyReason, decide, LatchkeyError } from '@latchkey/core'
+import { type AccessRule, type DenyReason, decide, LatchkeyError, nextOpening } from '@latchkey/core'
 import { recordEvent } from '../events/index.ts'
+import { localTime } from '../local-time.ts'
 import { shareRuleOf } from '../permissions/index.ts'
 import type { Db } from '../store/index.ts'
 import type { AppShare } from './app-locks.ts'
@@ -37,15 +38,16 @@ export async function assertShareOpensNow(
 ): Promise<AccessRule> {
   let rule: AccessRule | null = null
   let reason: DenyReason
+  // a share refused outside its window or schedule says when it opens next
+  let opensAt: number | null = null
   try {
     rule = shareRuleOf(share)
-    const decision = decide(
-      rule,
-      { uses: share.usedAt === null ? 0 : 1 },
-      { nowMs, timezone: lock.timezone, graceMs: 0 },
-    )
+    const usage = { uses: share.usedAt === null ? 0 : 1 }
+    const clock = { nowMs, timezone: lock.timezone, graceMs: 0 }
+    const decision = decide(rule, usage, clock)
     if (decision.allow) return rule
     reason = decision.reason
+    if (reason === 'outside_schedule') opensAt = nextOpening(rule, usage, clock)
   } catch {
     reason = 'outside_schedule'
   }
@@ -55,10 +57,18 @@ export async function assertShareOpensNow(
     occurredAt: new Date(nowMs),
     lockId: lock.id,
     ...actorOf(principal),
-    data: { method, reason, lockName: lock.name, permissionId: share.id, source: 'server' },
+    data: {
+      method,
+      reason,
+      lockName: lock.name,
+      permissionId: share.id,
+      source: 'server',
+      ...(opensAt === null ? {} : { opensAt: new Date(opensAt).toISOString() }),
+    },
   })
+  const refusal = REFUSALS[reason] ?? `this share does not open the lock now (${reason})`
   throw new LatchkeyError(
     'forbidden',
-    REFUSALS[reason] ?? `this share does not open the lock now (${reason})`,
+    opensAt === null ? refusal : `${refusal}; it opens next on ${localTime(opensAt, lock.timezone)}`,
   )
 }

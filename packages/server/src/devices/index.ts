@@ -48,3 +48,4 @@ export {
   type ServerMqtt,
   startEmbeddedMqtt,
 } from './server-mqtt.ts'
+export { unreachableCause } from './unreachable-cause.ts'

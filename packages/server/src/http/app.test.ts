@@ -174,7 +174,7 @@ describe('probes, metrics and documentation', () => {
       '/access-codes/{id}': ['delete', 'get', 'patch'],
       '/access-codes/{id}/diagnosis': ['get'],
       '/unique-codes': ['get', 'post'],
-      '/unique-codes/{id}': ['delete'],
+      '/unique-codes/{id}': ['delete', 'get', 'patch'],
       '/unique-codes/{id}/reset-device': ['post'],
       '/permissions': ['get', 'post'],
       '/permissions/{id}': ['delete'],
@@ -204,6 +204,17 @@ describe('probes, metrics and documentation', () => {
     expect(signup.responses['409'].content['application/problem+json'].schema).toEqual({
       $ref: '#/components/schemas/Problem',
     })
+    // a time in a request is documented with its formats (offsets and local times)
+    const created = doc.paths['/api/v1/locks/{lockId}/access-codes'].post
+    const startsAt = created.requestBody.content['application/json'].schema.properties.startsAt
+    expect(startsAt.description).toContain('local date-time without offset (`2026-12-03T10:00`')
+    expect(startsAt.examples).toEqual([
+      '2026-12-03T10:00',
+      '2026-12-03T10:00:00+11:00',
+      '2026-12-02T23:00:00Z',
+    ])
+    // the simulator's routes belong to the demo only
+    expect(Object.keys(doc.paths).filter((path) => path.startsWith('/sim'))).toEqual([])
     expect(doc.paths['/api/v1/me'].get.security).toEqual([{ bearerAuth: [] }, { sessionCookie: [] }])
     const docs = await t.app.inject({ method: 'GET', url: '/api/docs' })
     expect(docs.statusCode).toBe(200)

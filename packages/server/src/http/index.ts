@@ -21,11 +21,11 @@ export {
   localOrNull,
   PROBLEMS,
   problems,
+  requestTime,
   ZEmail,
   ZIdParams,
   ZLocalTimestamp,
   ZPassword,
-  ZRequestTime,
   ZRole,
   ZTimestamp,
 } from './schemas.ts'

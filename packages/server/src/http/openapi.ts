@@ -1,4 +1,7 @@
-/** The OpenAPI 3.1 document, generated from the routes' zod schemas, and the interactive docs. */
+/**
+ * The OpenAPI 3.1 document, generated from the routes' zod schemas, and the interactive docs.
+ * Registered on the root of the app, so routes mounted beside the API (the demo's `/sim`) are in it.
+ */
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
@@ -8,8 +11,8 @@ import { SESSION_COOKIE } from './auth.ts'
 export const OPENAPI_PATH = '/api/openapi.json'
 export const DOCS_PATH = '/api/docs'
 
-export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
-  await app.register(swagger, {
+export function registerOpenApi(app: FastifyInstance, version: string): void {
+  app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -33,6 +36,6 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   })
-  await app.register(swaggerUi, { routePrefix: DOCS_PATH })
+  app.register(swaggerUi, { routePrefix: DOCS_PATH })
   app.get(OPENAPI_PATH, { schema: { hide: true } }, () => app.swagger())
 }

@@ -10,14 +10,15 @@ export const ZTimestamp = z.iso.datetime()
  * A time in a request (SPEC §3): RFC 3339 with any offset, or a local date-time without offset that
  * the operation reads in the lock's zone once the lock is known (`resolveRequestTime` of core).
  */
-export const ZRequestTime = z
-  .string()
-  .max(64)
-  .refine(isRequestTime, { message: `must be ${REQUEST_TIME_FORMATS}` })
-  .describe(
-    `${REQUEST_TIME_FORMATS}. A local time that a DST change skips or repeats is refused (400 \`validation_failed\`, naming both readings).`,
-  )
-  .meta({ examples: ['2026-12-03T10:00', '2026-12-03T10:00:00+11:00', '2026-12-02T23:00:00Z'] })
+export const requestTime = (what: string) =>
+  z
+    .string()
+    .max(64)
+    .refine(isRequestTime, { message: `must be ${REQUEST_TIME_FORMATS}` })
+    .meta({
+      description: `${what} ${REQUEST_TIME_FORMATS}. A local time that a DST change skips or repeats is refused (400 \`validation_failed\`, naming both readings).`,
+      examples: ['2026-12-03T10:00', '2026-12-03T10:00:00+11:00', '2026-12-02T23:00:00Z'],
+    })
 
 /** The same instant in the lock's zone, beside each UTC time of an answer: `2026-12-03T10:00+11:00`. */
 export const ZLocalTimestamp = z

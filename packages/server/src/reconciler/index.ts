@@ -11,4 +11,12 @@ export {
   requestReconcileOrganization,
   startReconciler,
 } from './reconciler.ts'
-export { LOCK_FULL_WHEN_DUE, lockFullIssue, lockFullWhenDueIssue, withoutRenewedWarnings } from './status.ts'
+export {
+  LOCK_FULL_WHEN_DUE,
+  lockFullIssue,
+  lockFullWhenDueIssue,
+  stillOpensIssue,
+  type Unreachable,
+  unreachableWords,
+  withoutRenewedWarnings,
+} from './status.ts'

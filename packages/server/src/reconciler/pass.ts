@@ -10,13 +10,13 @@ import type { Command } from '@latchkey/protocol'
 import { and, asc, eq, gt, inArray, isNotNull, isNull, ne, or, sql } from 'drizzle-orm'
 import { decryptPin, offlineRevocationId, ruleOf } from '../access-codes/index.ts'
 import { getOrganizationSettings } from '../accounts/index.ts'
-import type { LockChannel } from '../devices/index.ts'
+import { type LockChannel, unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
 import type { Secrets } from '../secrets.ts'
-import type { Db } from '../store/index.ts'
 import {
   type AccessCode,
   accessCodes,
+  type Db,
   isUuid,
   type Lock,
   type LockSync,
@@ -61,8 +61,7 @@ export async function reconcileLock(ctx: ReconcileContext, lockId: string): Prom
   }
   const leadMs =
     options.leadMs ?? (await getOrganizationSettings(db, lock.organizationId)).syncLeadHours * HOUR_MS
-  const unreachable: Unreachable =
-    lock.gatewayId === null ? 'no_gateway' : (await ctx.channel.reachable(lockId)) ? null : 'unreachable'
+  const unreachable: Unreachable = await unreachableCause({ db, channel: ctx.channel }, lockId)
 
   const synced = codes.filter((c) => c.delivery === 'synced')
   const offline = codes.filter((c) => c.delivery === 'offline')
@@ -105,11 +104,13 @@ export async function reconcileLock(ctx: ReconcileContext, lockId: string): Prom
     await dropPending(db, lockId, Object.keys(pending), nowMs)
     pending = {}
   }
-  if (unreachable === 'unreachable' && !sync.stale) await markStale(db, lockId, nowMs, { due: false })
+  if (unreachable !== null && unreachable !== 'no_gateway' && !sync.stale)
+    await markStale(db, lockId, nowMs, { due: false })
 
   await recordExpiries(ctx, synced, offline, plan, lock.timezone, nowMs)
   const offlineRevocations = liveOfflineRevocations(offline, nowMs)
-  await updateSyncedStatuses(ctx, synced, plan, noSlotAt, sync, pending, digests, unreachable, lock, nowMs)
+  const noSlot = { at: noSlotAt, leadMs }
+  await updateSyncedStatuses(ctx, synced, plan, noSlot, sync, pending, digests, unreachable, lock, nowMs)
   await updateOfflineStatuses(ctx, offline, sync, lock, nowMs)
 
   const times: (number | null)[] = [plan.nextAt]
@@ -234,7 +235,7 @@ async function updateSyncedStatuses(
   ctx: ReconcileContext,
   synced: AccessCode[],
   plan: LockPlan,
-  noSlotAt: Map<string, number>,
+  noSlot: { at: Map<string, number>; leadMs: number },
   sync: LockSync,
   pending: Record<string, PendingOp>,
   digests: Map<string, string>,
@@ -261,7 +262,8 @@ async function updateSyncedStatuses(
       nowMs,
       capacity: lock.capacity,
       timezone: lock.timezone,
-      noSlotAt: noSlotAt.get(code.id) ?? null,
+      noSlotAt: noSlot.at.get(code.id) ?? null,
+      leadMs: noSlot.leadMs,
       delayWarningMs: ctx.options.delayWarningMs,
       maxAttempts: ctx.options.maxAttempts,
     })

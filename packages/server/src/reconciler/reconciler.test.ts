@@ -271,25 +271,32 @@ describe('deleting', () => {
     expect(deleted.deletedAt).toBe(iso(now()))
   })
 
-  it('while the lock is unreachable: removing, a delay warning after a while, removed once it is back', async () => {
+  it('while the lock is unreachable: removing, says at once the PIN still opens, a delay warning after a while, removed once it is back', async () => {
     const lock = await addLock(f)
     const code = (await createCode(f, lock.id, { name: 'Nanny', kind: 'permanent', code: '275815' })).json()
     await settle(f)
     await f.channel.setReachable(lock.id, false)
-    expect((await deleteCode(code.id)).status).toBe('removing')
+    const stillOpens = {
+      code: 'still_opens_until_lock_reached',
+      message:
+        'the lock is out of its gateway’s range: the code still opens the door until the lock is reached and takes the removal',
+    }
+    const deleted = await deleteCode(code.id)
+    expect([deleted.status, deleted.warnings]).toEqual(['removing', [stillOpens]])
     await settle(f)
     expect(f.channel.lock(lock.id).codes.map((c) => c.codeId)).toEqual([code.id])
-    expect((await getCode(f, code.id)).warnings).toEqual([])
+    expect((await getCode(f, code.id)).warnings).toEqual([stillOpens])
 
     f.t.clock.advance(10 * MINUTE)
     await settle(f)
     const waiting = await getCode(f, code.id)
     expect(waiting.status).toBe('removing')
     expect(waiting.warnings).toEqual([
+      stillOpens,
       {
-        code: 'delay_in_setting_on_lock',
+        code: 'delay_in_removing_from_lock',
         message:
-          'not yet removed from the lock after 10 minutes (the gateway is offline or the lock is out of its range): it still opens the lock until the lock is reached',
+          'not yet removed from the lock after 10 minutes (the lock is out of its gateway’s range): it still opens the lock until the lock is reached',
       },
     ])
 
@@ -302,7 +309,7 @@ describe('deleting', () => {
     expect(done.status).toBe('removed')
     expect(done.warnings).toEqual([
       {
-        code: 'delay_in_setting_on_lock',
+        code: 'delay_in_removing_from_lock',
         message: 'removed from the lock 15 minutes after the change: it opened the lock until then',
       },
     ])
@@ -375,8 +382,9 @@ describe('a full lock', () => {
     const extra = await createCode(f, lock.id, { name: 'Tenant 21', kind: 'permanent' })
     expect(extra.statusCode).toBe(201)
     const full = extra.json()
+    // it waits for a slot: setting, with lock_full, not failed
     expect([full.status, full.errors]).toEqual([
-      'failed',
+      'setting',
       [
         {
           code: 'lock_full',
@@ -387,10 +395,9 @@ describe('a full lock', () => {
     ])
     expect((await codeEvents(f, full.id)).map((e) => [e.type, e.data.error])).toEqual([
       ['access_code.created', undefined],
-      ['access_code.failed_to_set', 'lock_full'],
     ])
     await settle(f)
-    expect((await getCode(f, full.id)).status).toBe('failed')
+    expect((await getCode(f, full.id)).status).toBe('setting')
 
     await deleteCode(ids[0]!)
     await settle(f)
@@ -406,7 +413,7 @@ describe('a full lock', () => {
 })
 
 describe('the lock’s own answer', () => {
-  it('a lock_full reply fails the code until the unknown code taking the slot is removed', async () => {
+  it('a lock_full reply keeps the code setting until the unknown code taking the slot is removed', async () => {
     const lock = await addLock(f, { model: 'LK-20' })
     for (let i = 0; i < 19; i++) await createCode(f, lock.id, { name: `Tenant ${i + 1}`, kind: 'permanent' })
     await settle(f)
@@ -422,13 +429,9 @@ describe('the lock’s own answer', () => {
     await f.channel.deliver()
     const refused = await getCode(f, code.id)
     expect([refused.status, refused.errors]).toEqual([
-      'failed',
+      'setting',
       [{ code: 'lock_full', message: 'the lock refused the code: the code table is full (20 codes)' }],
     ])
-    expect((await codeEvents(f, code.id)).at(-1)).toEqual({
-      type: 'access_code.failed_to_set',
-      data: { label: 'Tenant 20', lockName: 'Front door', error: 'lock_full' },
-    })
     // The lock's table is read again, the unknown code removed, and the code set after its backoff.
     f.channel.sent.length = 0
     await settle(f)

@@ -9,12 +9,11 @@ import { and, eq, isNotNull, sql } from 'drizzle-orm'
 import { offlineRevocationId, ruleOf } from '../access-codes/index.ts'
 import type { LockReply, StoredLockEvents } from '../devices/index.ts'
 import type { Secrets } from '../secrets.ts'
-import type { Db } from '../store/index.ts'
-import { type AccessCode, accessCodes, type CodeIssue, type ReportedCode } from '../store/index.ts'
+import { type AccessCode, accessCodes, type CodeIssue, type Db, type ReportedCode } from '../store/index.ts'
 import { canonicalRule, type TableDigest } from './digest.ts'
 import { markDue, markStale, recordRevocations, recordTableChange, recordTableReport } from './lock-sync.ts'
 import { applyStatus } from './pass.ts'
-import { DELAY_WARNING, LOCK_REPLY_ISSUES, lateWarning } from './status.ts'
+import { DELAY_WARNING, LOCK_REPLY_ISSUES, lateWarning, withoutRenewedWarnings } from './status.ts'
 
 export interface ReplyContext {
   db: Db
@@ -56,7 +55,7 @@ function lateWarnings(
   delayWarningMs: number,
   removed: boolean,
 ): CodeIssue[] {
-  const others = code.warnings.filter((w) => w.code !== DELAY_WARNING)
+  const others = withoutRenewedWarnings(code.warnings)
   const since = code.pendingSince?.getTime()
   if (since === undefined || nowMs - since < delayWarningMs) return others
   return [...others, lateWarning(nowMs - since, removed)]
@@ -128,7 +127,8 @@ export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<void> 
           ctx,
           code,
           {
-            status: 'failed',
+            // a full lock is waited out (the code goes on when a slot frees); other refusals need a change
+            status: reply.error.code === 'lock_full' ? 'setting' : 'failed',
             errors: [issueOf(reply.error)],
             warnings: code.warnings,
             pendingSince: code.pendingSince?.getTime() ?? nowMs,

@@ -7,8 +7,25 @@ import { localTime } from '../local-time.ts'
 import type { AccessCodeStatus, CodeIssue, PendingOp } from '../store/index.ts'
 import type { CodePhase } from './plan.ts'
 
-/** Why the lock cannot be reached now, or null when it can. */
-export type Unreachable = 'no_gateway' | 'unreachable' | null
+/**
+ * Why the lock cannot be reached now, or null when it can: it has no gateway, its gateway is
+ * offline, it is out of its gateway's range; `unreachable` only when the server knows no cause.
+ */
+export type Unreachable = 'no_gateway' | 'gateway_offline' | 'out_of_range' | 'unreachable' | null
+
+/** The cause the server knows, in words: "its gateway is offline". */
+export function unreachableWords(cause: Exclude<Unreachable, null>): string {
+  switch (cause) {
+    case 'no_gateway':
+      return 'the lock has no gateway'
+    case 'gateway_offline':
+      return 'the lock’s gateway is offline'
+    case 'out_of_range':
+      return 'the lock is out of its gateway’s range'
+    case 'unreachable':
+      return 'the lock cannot be reached'
+  }
+}
 
 export interface StatusInput {
   status: AccessCodeStatus
@@ -31,6 +48,8 @@ export interface StatusInput {
   timezone: string
   /** When this code, if scheduled, will find no slot (plan.ts `forecastNoSlots`), or null. */
   noSlotAt: number | null
+  /** Just-in-time lead: a code goes onto the lock this long before it starts. */
+  leadMs: number
   /** Waiting this long for the lock adds `delay_in_setting_on_lock`. */
   delayWarningMs: number
   /** After this many unacknowledged attempts, `failed_to_set`. */
@@ -53,6 +72,18 @@ export const LOCK_REPLY_ISSUES = new Set([
 ])
 
 export const DELAY_WARNING = 'delay_in_setting_on_lock'
+export const REMOVAL_DELAY_WARNING = 'delay_in_removing_from_lock'
+/** A change or delete made while the lock cannot be reached: the old PIN opens until the lock is reached. */
+export const STILL_OPENS = 'still_opens_until_lock_reached'
+
+export function stillOpensIssue(cause: Exclude<Unreachable, null>, removing: boolean): CodeIssue {
+  return {
+    code: STILL_OPENS,
+    message: removing
+      ? `${unreachableWords(cause)}: the code still opens the door until the lock is reached and takes the removal`
+      : `${unreachableWords(cause)}: the lock keeps the code as it was (its old PIN and times still open the door) until the lock is reached and takes the change`,
+  }
+}
 
 const minutes = (ms: number) => {
   const n = Math.max(1, Math.round(ms / 60_000))
@@ -69,16 +100,36 @@ export function lockFullIssue(capacity: number): CodeIssue {
 /** Capacity planning: a scheduled code that will find no slot when it is due (plan.ts `forecastNoSlots`). */
 export const LOCK_FULL_WHEN_DUE = 'lock_full_when_due'
 
-export function lockFullWhenDueIssue(capacity: number, atMs: number, timezone: string): CodeIssue {
+/**
+ * `atMs`: when the code comes due (its start less the lead, as the forecast finds it); the message
+ * names the day the code itself starts, and the lead when the lack of room comes before that.
+ */
+export function lockFullWhenDueIssue(
+  capacity: number,
+  atMs: number,
+  leadMs: number,
+  timezone: string,
+): CodeIssue {
+  const full = `the lock’s ${capacity} slots will all hold codes made before this one that must be on it then`
+  const fix = 'it will not fit unless one of them is deleted or ends sooner'
+  if (leadMs <= 0) {
+    return {
+      code: LOCK_FULL_WHEN_DUE,
+      message: `when it starts on ${localTime(atMs, timezone)}, ${full}: ${fix}`,
+    }
+  }
+  const hours = Math.round(leadMs / 3_600_000)
+  const lead = hours === 1 ? '1 hour' : `${hours} hours`
   return {
     code: LOCK_FULL_WHEN_DUE,
-    message: `on ${localTime(atMs, timezone)} the lock’s ${capacity} slots will all hold codes that must be on it then, made before this one: it will not fit unless one of them is deleted or ends sooner`,
+    message: `the code starts on ${localTime(atMs + leadMs, timezone)}; a code goes onto the lock ${lead} before it starts, on ${localTime(atMs, timezone)}, and by then ${full}: ${fix}`,
   }
 }
 
 /** Without the warnings each look at the lock (and each change of the code) works out again. */
+const RENEWED = new Set([DELAY_WARNING, REMOVAL_DELAY_WARNING, LOCK_FULL_WHEN_DUE, STILL_OPENS])
 export const withoutRenewedWarnings = (warnings: readonly CodeIssue[]): CodeIssue[] =>
-  warnings.filter((w) => w.code !== DELAY_WARNING && w.code !== LOCK_FULL_WHEN_DUE)
+  warnings.filter((w) => !RENEWED.has(w.code))
 
 export function noGatewayIssue(): CodeIssue {
   return {
@@ -102,9 +153,9 @@ export function failedToRemoveIssue(attempts: number): CodeIssue {
 }
 
 function delayWarning(waitingMs: number, removing: boolean, unreachable: Unreachable): CodeIssue {
-  const why = unreachable === 'unreachable' ? ' (the gateway is offline or the lock is out of its range)' : ''
+  const why = unreachable === null ? '' : ` (${unreachableWords(unreachable)})`
   return {
-    code: DELAY_WARNING,
+    code: removing ? REMOVAL_DELAY_WARNING : DELAY_WARNING,
     message: removing
       ? `not yet removed from the lock after ${minutes(waitingMs)}${why}: it still opens the lock until the lock is reached`
       : `not yet set on the lock after ${minutes(waitingMs)}${why}: it does not open the lock yet`,
@@ -114,7 +165,7 @@ function delayWarning(waitingMs: number, removing: boolean, unreachable: Unreach
 /** What a finished wait leaves behind when it took long: the code says it was late. */
 export function lateWarning(waitingMs: number, removed: boolean): CodeIssue {
   return {
-    code: DELAY_WARNING,
+    code: removed ? REMOVAL_DELAY_WARNING : DELAY_WARNING,
     message: removed
       ? `removed from the lock ${minutes(waitingMs)} after the change: it opened the lock until then`
       : `set on the lock ${minutes(waitingMs)} after the change`,
@@ -132,7 +183,9 @@ export function nextStatus(input: StatusInput): StatusOutcome {
     const stillThere = onLock || (pending !== undefined && pending.op === 'set')
     if (phase === 'scheduled') {
       const noSlot =
-        input.noSlotAt === null ? [] : [lockFullWhenDueIssue(input.capacity, input.noSlotAt, input.timezone)]
+        input.noSlotAt === null
+          ? []
+          : [lockFullWhenDueIssue(input.capacity, input.noSlotAt, input.leadMs, input.timezone)]
       return { status: 'scheduled', errors: [], warnings: [...others, ...noSlot], pendingSince: null }
     }
     if (!stillThere) {
@@ -145,6 +198,7 @@ export function nextStatus(input: StatusInput): StatusOutcome {
       }
     }
     const errors: CodeIssue[] = input.unreachable === 'no_gateway' ? [noGatewayIssue()] : []
+    const stillOpens = input.unreachable === null ? [] : [stillOpensIssue(input.unreachable, true)]
     const removeAttempts = pending?.op === 'remove' ? pending.attempts : 0
     if (removeAttempts >= input.maxAttempts && input.unreachable === null) {
       errors.push(failedToRemoveIssue(removeAttempts))
@@ -152,15 +206,24 @@ export function nextStatus(input: StatusInput): StatusOutcome {
     return {
       status: 'removing',
       errors,
-      warnings:
-        waited >= input.delayWarningMs ? [...others, delayWarning(waited, true, input.unreachable)] : others,
+      warnings: [
+        ...others,
+        ...stillOpens,
+        ...(waited >= input.delayWarningMs ? [delayWarning(waited, true, input.unreachable)] : []),
+      ],
       pendingSince: waiting,
     }
   }
 
   // wanted
+  // waiting for a slot is not a failure: it goes on by itself when one frees
   if (input.full) {
-    return { status: 'failed', errors: [lockFullIssue(input.capacity)], warnings: others, pendingSince: null }
+    return {
+      status: 'setting',
+      errors: [lockFullIssue(input.capacity)],
+      warnings: others,
+      pendingSince: null,
+    }
   }
   if (onLock && input.matches) {
     if (input.status === 'set')
@@ -187,11 +250,16 @@ export function nextStatus(input: StatusInput): StatusOutcome {
     errors.push(failedToSetIssue(attempts))
   }
   const failed = errors.some((e) => LOCK_REPLY_ISSUES.has(e.code))
+  // a change the lock has not taken: what it holds (the old PIN or times) still opens
+  const stillOpens = onLock && input.unreachable !== null ? [stillOpensIssue(input.unreachable, false)] : []
   return {
     status: failed ? 'failed' : 'setting',
     errors,
-    warnings:
-      waited >= input.delayWarningMs ? [...others, delayWarning(waited, false, input.unreachable)] : others,
+    warnings: [
+      ...others,
+      ...stillOpens,
+      ...(waited >= input.delayWarningMs ? [delayWarning(waited, false, input.unreachable)] : []),
+    ],
     pendingSince: waiting,
   }
 }

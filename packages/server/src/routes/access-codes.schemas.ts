@@ -5,9 +5,9 @@ import { DIAGNOSIS_CHECKS } from '../access-codes/index.ts'
 import {
   list,
   PROBLEM_CONTENT_TYPE,
+  requestTime,
   ZLocalTimestamp,
   ZProblem,
-  ZRequestTime,
   ZTimestamp,
 } from '../http/index.ts'
 
@@ -52,8 +52,8 @@ export const ZCreateAccessCodeRequest = z.strictObject({
   name: ZName,
   kind: ZKind,
   code: ZPin.optional(),
-  startsAt: ZRequestTime.optional().describe('timed: required; one_time: optional window start.'),
-  endsAt: ZRequestTime.optional().describe('timed: required; one_time: optional window end.'),
+  startsAt: requestTime('timed: required; one_time: optional window start.').optional(),
+  endsAt: requestTime('timed: required; one_time: optional window end.').optional(),
   schedule: ZWeeklySchedule.optional().describe('recurring: required.'),
   maxUses: z.number().int().min(1).max(1_000_000).optional().describe('Stops after this many opens.'),
   delivery: z
@@ -69,8 +69,8 @@ export const ZUpdateAccessCodeRequest = z.strictObject({
   name: ZName.optional(),
   code: ZPin.optional(),
   kind: ZKind.optional(),
-  startsAt: ZRequestTime.nullable().optional(),
-  endsAt: ZRequestTime.nullable().optional(),
+  startsAt: requestTime('null clears it;').nullable().optional(),
+  endsAt: requestTime('null clears it;').nullable().optional(),
   schedule: ZWeeklySchedule.nullable().optional(),
   maxUses: z.number().int().min(1).max(1_000_000).nullable().optional(),
 })
@@ -107,7 +107,7 @@ export const ZAccessCode = z
     warnings: z
       .array(ZIssue)
       .describe(
-        '`delay_in_setting_on_lock`, `lock_clock_drift`, `lock_full_when_due` (a scheduled code that will find no slot when it is due, and when), and for offline codes `offline_code_cannot_be_revoked_remotely`, `must_be_used_within_24_hours` / `_6_hours`.',
+        '`delay_in_setting_on_lock`, `delay_in_removing_from_lock`, `still_opens_until_lock_reached` (at once, on a change or delete made while the lock cannot be reached: the old PIN opens until it is reached), `lock_clock_drift`, `lock_full_when_due` (a scheduled code that will find no slot when it is due: the day it starts, and the day before when the lead brings it on earlier), and for offline codes `delivered_offline` (`auto` found the lock out of reach; the window it gave), `offline_code_cannot_be_revoked_remotely`, `must_be_used_within_24_hours` / `_6_hours`.',
       ),
     firstUseBy: ZTimestamp.nullable().describe('Offline codes: the first use must come before this.'),
     firstUseByLocal: ZLocalTimestamp.nullable(),

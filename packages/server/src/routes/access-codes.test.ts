@@ -52,6 +52,35 @@ async function remove(id: string, account: TestAccount = f.owner) {
   return f.app.inject({ method: 'DELETE', url: `/api/v1/access-codes/${id}`, headers: account.headers })
 }
 
+describe('a change made while the lock cannot be reached', () => {
+  it('says at once that the lock keeps the old PIN until it is reached', async () => {
+    const lock = await addLock(f, { name: 'Studio' })
+    const code = (
+      await createCode(f, lock.id, { name: 'Dog walker', kind: 'permanent', code: '739201' })
+    ).json()
+    await settle(f)
+    expect((await getCode(f, code.id)).status).toBe('set')
+    await f.channel.setReachable(lock.id, false)
+    const changed = await patch(code.id, { code: '275815' })
+    expect(changed.statusCode).toBe(200)
+    expect([changed.json().status, changed.json().warnings]).toEqual([
+      'setting',
+      [
+        {
+          code: 'still_opens_until_lock_reached',
+          message:
+            'the lock is out of its gateway’s range: the lock keeps the code as it was (its old PIN and times still open the door) until the lock is reached and takes the change',
+        },
+      ],
+    ])
+    // the lock is reached: the change is taken and the warning goes
+    await f.channel.setReachable(lock.id, true)
+    await settle(f)
+    const taken = await getCode(f, code.id)
+    expect([taken.status, taken.warnings]).toEqual(['set', []])
+  })
+})
+
 describe('POST /locks/{lockId}/access-codes', () => {
   it('creates a synced code with a chosen PIN', async () => {
     const response = await createCode(f, lockId, {
@@ -151,6 +180,11 @@ describe('POST /locks/{lockId}/access-codes', () => {
       status: 'issued',
       errors: [],
       warnings: [
+        {
+          code: 'delivered_offline',
+          message:
+            'the lock is out of its gateway’s range, so this is an offline code (nothing was sent to the lock): it opens from Tue 15 Jan 2030, 11:00 (Europe/Berlin) to Tue 15 Jan 2030, 17:00 (Europe/Berlin), whole hours only, and a delete reaches the lock only when the lock is next reached',
+        },
         {
           code: 'must_be_used_within_6_hours',
           message:

@@ -42,7 +42,7 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
         tags: ['access codes'],
         summary: 'Create a keypad code on a lock (owner or admin)',
         description:
-          'Answers the code with its `status` (`scheduled`, `setting`, `failed` with `lock_full`; offline codes `issued`), its PIN (`code`), `errors` and `warnings`.',
+          'Answers the code with its `status` (`scheduled`, `setting` — with the error `lock_full` while it waits for a free slot —, `failed` only for what no retry mends; offline codes `issued`), its PIN (`code`), `errors` and `warnings`.',
         security: AUTHENTICATED,
         params: ZLockIdParams,
         body: ZCreateAccessCodeRequest,

@@ -2,7 +2,8 @@ import { verifyEKey } from '@latchkey/protocol'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { revokedShares } from '../app-users/revocations.ts'
-import { events, lockSync, uniqueCodes } from '../store/schema.ts'
+import { localTime } from '../local-time.ts'
+import { events, lockSync, permissions, uniqueCodes } from '../store/schema.ts'
 import {
   addMemberAndLogin,
   buildTestApp,
@@ -310,9 +311,18 @@ describe('the app', () => {
 
     const early = await call(bearer(token), 'POST', `/app/locks/${back}/unlock`)
     expect(early.statusCode).toBe(403)
+    // it says when the share opens next, on the lock's wall clock
+    const [window] = await t.store.db.select().from(permissions).where(eq(permissions.id, restricted))
+    const opensAt = window!.startsAt!.getTime()
     expect(early.json()).toEqual(
-      problemBody(403, 'forbidden', 'Forbidden', 'this share does not open the lock at this time'),
+      problemBody(
+        403,
+        'forbidden',
+        'Forbidden',
+        `this share does not open the lock at this time; it opens next on ${localTime(opensAt, 'UTC')}`,
+      ),
     )
+    expect(localTime(opensAt, 'UTC')).toMatch(/^\w{3} \d{1,2} \w{3} 2030, \d{2}:\d{2} \(UTC\)$/)
     const denied = (await t.store.db.select().from(events).where(eq(events.type, 'lock.access_denied'))).at(
       -1,
     )
@@ -325,6 +335,7 @@ describe('the app', () => {
         lockName: 'Back door',
         permissionId: restricted,
         label: 'Cleaner',
+        opensAt: new Date(opensAt).toISOString(),
       },
     })
 

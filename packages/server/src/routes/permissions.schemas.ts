@@ -1,7 +1,7 @@
 import { PERMISSION_LEVELS } from '@latchkey/core'
 import { ZWeeklySchedule } from '@latchkey/protocol'
 import { z } from 'zod'
-import { list, ZEmail, ZLocalTimestamp, ZRequestTime, ZTimestamp } from '../http/index.ts'
+import { list, requestTime, ZEmail, ZLocalTimestamp, ZTimestamp } from '../http/index.ts'
 
 export const ZPermissionLevel = z.enum(PERMISSION_LEVELS)
 
@@ -16,10 +16,10 @@ export const ZCreatePermissionsRequest = z.strictObject({
   level: ZPermissionLevel.describe(
     'owner, admin, maintenance, restricted or one_time; a unique code gets at most maintenance.',
   ),
-  startsAt: ZRequestTime.optional().describe(
+  startsAt: requestTime(
     'restricted or one_time: start of the window; a local time is read in each lock’s own zone.',
-  ),
-  endsAt: ZRequestTime.optional().describe('restricted or one_time: end of the window.'),
+  ).optional(),
+  endsAt: requestTime('restricted or one_time: end of the window.').optional(),
   schedule: ZWeeklySchedule.optional().describe('restricted: weekly schedule in the lock’s local time.'),
 })
 export type TCreatePermissionsRequest = z.infer<typeof ZCreatePermissionsRequest>

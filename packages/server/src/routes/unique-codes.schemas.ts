@@ -2,9 +2,9 @@ import { z } from 'zod'
 import {
   list,
   PROBLEM_CONTENT_TYPE,
+  requestTime,
   ZLocalTimestamp,
   ZProblem,
-  ZRequestTime,
   ZTimestamp,
 } from '../http/index.ts'
 
@@ -27,7 +27,7 @@ const ZZone = z
 
 export const ZCreateUniqueCodeRequest = z.strictObject({
   description: z.string().trim().min(1).max(200).describe('What the code is for, e.g. "Plumber – flat 3".'),
-  expiresAt: ZRequestTime.describe(
+  expiresAt: requestTime(
     'In the future and at most six calendar months from now. A local time is read in `timezone`.',
   ),
   timezone: ZZone,
@@ -36,9 +36,9 @@ export type TCreateUniqueCodeRequest = z.infer<typeof ZCreateUniqueCodeRequest>
 
 export const ZUpdateUniqueCodeRequest = z.strictObject({
   description: z.string().trim().min(1).max(200).optional(),
-  expiresAt: ZRequestTime.optional().describe(
+  expiresAt: requestTime(
     'In the future and at most six calendar months after the code was created (422 `expiry_too_far`).',
-  ),
+  ).optional(),
   timezone: ZZone,
 })
 export type TUpdateUniqueCodeRequest = z.infer<typeof ZUpdateUniqueCodeRequest>
