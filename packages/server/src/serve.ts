@@ -20,6 +20,8 @@ import { setGatewayOnline, setLockOnline } from './devices/channel-context.ts'
 import { type RunningLockChannel, startLockChannel } from './devices/mqtt-lock-channel.ts'
 import { connectExternalMqtt, type ServerMqtt, startEmbeddedMqtt } from './devices/server-mqtt.ts'
 import { MetricsRegistry } from './http/metrics.ts'
+import { allowPrivateTargets } from './http/outbound-address.ts'
+import { startPropertyScheduler } from './properties/index.ts'
 import { type Reconciler, startReconciler } from './reconciler/index.ts'
 import { loadSecrets } from './secrets.ts'
 import { openStore, type Store } from './store/open-store.ts'
@@ -188,6 +190,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (options.reconciler ?? true) {
       const reconciler = runReconciler(deps, channel, log)
       shutdown.add('the reconciler', () => reconciler.stop())
+      // booking calendars and the stays' code confirmation
+      const scheduler = startPropertyScheduler(deps, {
+        allowPrivate: allowPrivateTargets(env),
+        onError: (error) => log.error({ err: error }, 'the properties scheduler failed'),
+      })
+      shutdown.add('the properties scheduler', () => scheduler.stop())
     }
     await options.register?.({ app, deps, mqtt, log })
 

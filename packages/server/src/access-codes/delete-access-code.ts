@@ -5,16 +5,15 @@
  * list (or until it could no longer open anyway).
  */
 import { and, eq, isNull } from 'drizzle-orm'
-import type { AuthContext } from '../accounts/sessions.ts'
 import { recordCodeEvent } from '../reconciler/events.ts'
 import { loadLockSync } from '../reconciler/lock-sync.ts'
 import { offlineCouldOpen } from '../reconciler/pass.ts'
 import { requestReconcile } from '../reconciler/reconciler.ts'
 import { type AccessCode, accessCodes } from '../store/schema.ts'
-import type { Deps } from './create-access-code.ts'
+import type { Actor, Deps } from './create-access-code.ts'
 import { findCode } from './lookup.ts'
 
-export async function deleteAccessCode(deps: Deps, auth: AuthContext, codeId: string): Promise<AccessCode> {
+export async function deleteAccessCode(deps: Deps, auth: Actor, codeId: string): Promise<AccessCode> {
   const nowMs = deps.clock.now()
   const code = await findCode(deps.db, auth.organizationId, codeId)
   if (code.deletedAt !== null) return code

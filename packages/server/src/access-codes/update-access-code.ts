@@ -12,13 +12,12 @@ import {
   type WeeklySchedule,
 } from '@latchkey/core'
 import { and, eq } from 'drizzle-orm'
-import type { AuthContext } from '../accounts/sessions.ts'
 import { canonicalRule } from '../reconciler/digest.ts'
 import { recordCodeEvent } from '../reconciler/events.ts'
 import { requestReconcile } from '../reconciler/reconciler.ts'
 import { withoutRenewedWarnings } from '../reconciler/status.ts'
 import { type AccessCode, accessCodes } from '../store/schema.ts'
-import { assertNotOver, assertPinFree, type Deps, ruleFromInput } from './create-access-code.ts'
+import { type Actor, assertNotOver, assertPinFree, type Deps, ruleFromInput } from './create-access-code.ts'
 import { withPinLock } from './live-pins.ts'
 import { findCode, findLock } from './lookup.ts'
 import { offlineUnavailable } from './offline.ts'
@@ -40,7 +39,7 @@ const RULE_FIELDS = ['kind', 'startsAt', 'endsAt', 'schedule', 'maxUses'] as con
 
 export async function updateAccessCode(
   deps: Deps,
-  auth: AuthContext,
+  auth: Actor,
   codeId: string,
   input: UpdateAccessCodeInput,
 ): Promise<AccessCode> {
@@ -134,7 +133,7 @@ function pick(value: string | null | undefined, current: Date | null): string | 
 
 async function rename(
   deps: Deps,
-  auth: AuthContext,
+  auth: Actor,
   code: AccessCode,
   name: string | undefined,
   nowMs: number,
