@@ -94,7 +94,9 @@ export async function checkUnconfirmedStays(
     for (const code of codes) {
       if (code.status === 'set') continue
       const reachable = await deps.channel.reachable(code.lockId)
-      const settling = reachable && nowMs - code.updatedAt.getTime() < options.settleMs
+      // a reachable lock gets a moment to take a code that has only just become due
+      const settling =
+        reachable && (code.pendingSince === null || nowMs - code.pendingSince.getTime() < options.settleMs)
       if (settling) continue
       const [lock] = await deps.db.select({ name: locks.name }).from(locks).where(eq(locks.id, code.lockId))
       waiting.push(lock?.name ?? code.lockId)

@@ -2,6 +2,7 @@
 import { LatchkeyError } from '@latchkey/core'
 import { eq } from 'drizzle-orm'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
 import { canSeePins } from '../access-codes/view.ts'
 import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
 import { problems, ZIdParams } from '../http/schemas.ts'
@@ -198,13 +199,13 @@ export const propertyRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
         summary: 'Remove a calendar (owner or admin); its stays stay',
         security: AUTHENTICATED,
         params: ZIdParams,
-        response: { 204: { type: 'null', description: 'Removed.' }, ...problems(401, 403, 404) },
+        response: { 204: z.null().describe('Removed'), ...problems(401, 403, 404) },
       },
     },
     async (request, reply) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'remove calendars')
       await deleteCalendar(deps.db, auth.organizationId, request.params.id)
-      return reply.code(204).send()
+      return reply.code(204).send(null)
     },
   )
   app.post(
