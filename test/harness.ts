@@ -135,7 +135,9 @@ export interface TestServer {
 let signups = 0
 
 /** `clock`: a simulated clock for the server (move the locks' clocks with it through the sim API). */
-export async function startTestServer(options: { clock?: Clock } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { clock?: Clock; env?: Record<string, string> } = {},
+): Promise<TestServer> {
   const services = usingTestServices()
   const dataDir = services ? mkdtempSync(join(tmpdir(), 'latchkey-e2e-')) : await makeTestDataDir()
   let store: TestStore | null = null
@@ -164,7 +166,7 @@ export async function startTestServer(options: { clock?: Clock } = {}): Promise<
       mqttPort: 0,
       logger: false,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
-      env: { LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64') },
+      env: { LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'), ...(options.env ?? {}) },
     })
     const api = new ApiClient(server.url)
     return {

@@ -28,7 +28,8 @@ import {
   startEmbeddedMqtt,
   startLockChannel,
 } from './devices/index.ts'
-import { MetricsRegistry, sendMetrics } from './http/index.ts'
+import { allowPrivateTargets, MetricsRegistry, sendMetrics } from './http/index.ts'
+import { startPropertyScheduler } from './properties/index.ts'
 import { type Reconciler, startReconciler } from './reconciler/index.ts'
 import { loadSecrets } from './secrets.ts'
 import { gateways, locks, openStore, type Store } from './store/index.ts'
@@ -254,6 +255,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (options.reconciler ?? true) {
       const reconciler = runReconciler(deps, channel, log)
       shutdown.add('the reconciler', () => reconciler.stop())
+      // booking calendars and the stays' code confirmation
+      const scheduler = startPropertyScheduler(deps, {
+        allowPrivate: allowPrivateTargets(env),
+        onError: (error) => log.error({ err: error }, 'the properties scheduler failed'),
+      })
+      shutdown.add('the properties scheduler', () => scheduler.stop())
     }
     await options.register?.({ app, deps, mqtt, log })
 

@@ -18,7 +18,6 @@ import {
   type WeeklySchedule,
   windowEnd,
 } from '@latchkey/core'
-import type { AuthContext } from '../accounts/index.ts'
 import type { ServerDeps } from '../context.ts'
 import { unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
@@ -55,6 +54,14 @@ export interface CreateAccessCodeInput {
   schedule?: WeeklySchedule | undefined
   maxUses?: number | undefined
   delivery?: AccessCodeDelivery | 'auto' | undefined
+  /** The stay the code belongs to (set by properties/, never by the API). */
+  stayId?: string | undefined
+}
+
+/** Who makes a change: a user of the organization, or the server itself (a calendar sync: userId null). */
+export interface Actor {
+  organizationId: string
+  userId: string | null
 }
 
 export type Deps = Pick<ServerDeps, 'db' | 'secrets' | 'clock' | 'channel'>
@@ -106,7 +113,7 @@ export async function assertPinFree(
 
 export async function createAccessCode(
   deps: Deps,
-  auth: AuthContext,
+  auth: Actor,
   lockId: string,
   input: CreateAccessCodeInput,
 ): Promise<AccessCode> {
@@ -141,6 +148,7 @@ export async function createAccessCode(
         name: input.name,
         kind: rule.kind,
         delivery,
+        stayId: input.stayId ?? null,
         createdBy: auth.userId,
         createdAt: now,
         updatedAt: now,
@@ -218,7 +226,7 @@ function windowFields(rule: AccessRule) {
   }
 }
 
-async function syncedRow(
+export async function syncedRow(
   deps: Deps,
   lock: Lock,
   rule: AccessRule,

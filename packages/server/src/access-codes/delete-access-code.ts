@@ -16,10 +16,10 @@ import {
   withoutRenewedWarnings,
 } from '../reconciler/index.ts'
 import { type AccessCode, accessCodes } from '../store/index.ts'
-import type { Deps } from './create-access-code.ts'
+import type { Actor, Deps } from './create-access-code.ts'
 import { findCode } from './lookup.ts'
 
-export async function deleteAccessCode(deps: Deps, auth: AuthContext, codeId: string): Promise<AccessCode> {
+export async function deleteAccessCode(deps: Deps, auth: Actor, codeId: string): Promise<AccessCode> {
   const nowMs = deps.clock.now()
   const code = await findCode(deps.db, auth.organizationId, codeId)
   if (code.deletedAt !== null) return code

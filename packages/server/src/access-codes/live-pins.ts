@@ -18,8 +18,20 @@ const PIN_LOCK_SPACE = 0x4c4b_5031 // "LKP1"
  * PIN against the live ones and storing it cannot interleave with another request on the same lock.
  */
 export function withPinLock<T>(db: Db, lockId: string, work: (tx: Db) => Promise<T>): Promise<T> {
+  return withPinLocks(db, [lockId], work)
+}
+
+/**
+ * The same for several locks at once (a stay's PIN on every lock of a property): the locks are taken
+ * in one fixed order (by id), so two requests over overlapping locks never wait on each other in a
+ * circle.
+ */
+export function withPinLocks<T>(db: Db, lockIds: string[], work: (tx: Db) => Promise<T>): Promise<T> {
+  const ordered = [...new Set(lockIds)].sort()
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${PIN_LOCK_SPACE}, hashtext(${lockId}))`)
+    for (const lockId of ordered) {
+      await tx.execute(sql`select pg_advisory_xact_lock(${PIN_LOCK_SPACE}, hashtext(${lockId}))`)
+    }
     return work(tx)
   })
 }

@@ -22,7 +22,7 @@ import {
   withoutRenewedWarnings,
 } from '../reconciler/index.ts'
 import { type AccessCode, accessCodes } from '../store/index.ts'
-import { assertNotOver, assertPinFree, type Deps, ruleFromInput } from './create-access-code.ts'
+import { type Actor, assertNotOver, assertPinFree, type Deps, ruleFromInput } from './create-access-code.ts'
 import { withPinLock } from './live-pins.ts'
 import { findCode, findLock } from './lookup.ts'
 import { offlineUnavailable } from './offline.ts'
@@ -44,7 +44,7 @@ const RULE_FIELDS = ['kind', 'startsAt', 'endsAt', 'schedule', 'maxUses'] as con
 
 export async function updateAccessCode(
   deps: Deps,
-  auth: AuthContext,
+  auth: Actor,
   codeId: string,
   input: UpdateAccessCodeInput,
 ): Promise<AccessCode> {
@@ -147,7 +147,7 @@ function pick(value: string | null | undefined, current: Date | null): string | 
 
 async function rename(
   deps: Deps,
-  auth: AuthContext,
+  auth: Actor,
   code: AccessCode,
   name: string | undefined,
   nowMs: number,

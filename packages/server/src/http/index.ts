@@ -14,6 +14,7 @@ export { registerJsonBody } from './json-body.ts'
 export { MetricsRegistry, registerHttpMetrics } from './metrics.ts'
 export { registerNulGuard } from './nul-guard.ts'
 export { registerOpenApi } from './openapi.ts'
+export { allowPrivateTargets, OutboundRefused, outboundGet } from './outbound-address.ts'
 export {
   iso,
   isoOrNull,

@@ -19,6 +19,7 @@ import { meRoutes } from './me.ts'
 import { memberRoutes } from './members.ts'
 import { organizationRoutes } from './organization.ts'
 import { permissionRoutes } from './permissions.ts'
+import { propertyRoutes } from './properties.ts'
 import { uniqueCodeRoutes } from './unique-codes.ts'
 
 export type { RouteOptions }
@@ -37,6 +38,7 @@ const AUTHENTICATED_ROUTES: FastifyPluginAsyncZod<RouteOptions>[] = [
   eventRoutes,
   uniqueCodeRoutes,
   permissionRoutes,
+  propertyRoutes,
 ]
 
 export const apiV1Routes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {

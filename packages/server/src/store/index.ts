@@ -3,3 +3,19 @@ export { acquireDataDirLock, type DataDirLock } from './lockfile.ts'
 export { MIGRATIONS_FOLDER } from './migrate.ts'
 export { type Db, type OpenStoreOptions, openStore, type Schema, type Store } from './open-store.ts'
 export * from './schema.ts'
+export {
+  type AccessCode,
+  accessCodes,
+  type Calendar,
+  type CodeIssue,
+  type CodeStrategy,
+  calendars,
+  type Lock,
+  locks,
+  type Property,
+  properties,
+  type Role,
+  type Stay,
+  type StayCodeSource,
+  stays,
+} from './schema.ts'

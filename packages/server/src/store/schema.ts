@@ -346,6 +346,8 @@ export const accessCodes = pgTable(
     pendingSince: at('pending_since'),
     /** When its window ended (`access_code.expired` was recorded); null while it can still open. */
     expiredAt: at('expired_at'),
+    /** The stay (properties/) this code belongs to: one code per lock of the stay's property. */
+    stayId: uuid('stay_id'),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: at('created_at').notNull(),
     updatedAt: at('updated_at').notNull(),
@@ -353,6 +355,7 @@ export const accessCodes = pgTable(
   },
   (t) => [
     index('access_codes_org_idx').on(t.organizationId),
+    index('access_codes_stay_idx').on(t.stayId).where(sql`${t.stayId} is not null`),
     index('access_codes_lock_idx').on(t.lockId),
     index('access_codes_lock_pin_idx').on(t.lockId, t.pinHash),
     index('access_codes_next_action_idx').on(t.nextActionAt).where(sql`${t.nextActionAt} is not null`),
@@ -542,6 +545,110 @@ export const ekeys = pgTable(
   ],
 )
 
+// ---------------------------------------------------------------- properties and stays (SPEC §11)
+
+export const CODE_STRATEGIES = ['random', 'phone_last4'] as const
+export type CodeStrategy = (typeof CODE_STRATEGIES)[number]
+
+/** A place with a time zone and some of the organization's locks, and the defaults of its stays. */
+export const properties = pgTable(
+  'properties',
+  {
+    id: id(),
+    organizationId: organizationId(),
+    name: text('name').notNull(),
+    timezone: text('timezone').notNull(),
+    /** The property's locks, in the order the owner gave them. */
+    lockIds: jsonb('lock_ids').$type<string[]>().notNull(),
+    /** "HH:MM" local. */
+    checkInTime: text('check_in_time').notNull(),
+    checkOutTime: text('check_out_time').notNull(),
+    bufferBeforeMinutes: integer('buffer_before_minutes').notNull(),
+    bufferAfterMinutes: integer('buffer_after_minutes').notNull(),
+    codeLength: integer('code_length').notNull(),
+    codeStrategy: text('code_strategy').$type<CodeStrategy>().notNull(),
+    messageTemplate: text('message_template').notNull(),
+    createdAt: at('created_at').notNull(),
+    updatedAt: at('updated_at').notNull(),
+    deletedAt: at('deleted_at'),
+  },
+  (t) => [index('properties_org_idx').on(t.organizationId)],
+)
+
+/** An iCal feed of a booking site on a property, polled by one server process at a time. */
+export const calendars = pgTable(
+  'calendars',
+  {
+    id: id(),
+    organizationId: organizationId(),
+    propertyId: uuid('property_id')
+      .notNull()
+      .references(() => properties.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    url: text('url').notNull(),
+    pollMinutes: integer('poll_minutes').notNull(),
+    /** When the feed is fetched next. */
+    nextSyncAt: at('next_sync_at').notNull(),
+    /** Lease of the process fetching it. */
+    claimedBy: text('claimed_by'),
+    claimedUntil: at('claimed_until'),
+    /** The last fetch that was read whole, and what went wrong on the last one (null when it went well). */
+    lastSyncedAt: at('last_synced_at'),
+    lastAttemptAt: at('last_attempt_at'),
+    lastError: text('last_error'),
+    createdAt: at('created_at').notNull(),
+  },
+  (t) => [
+    index('calendars_property_idx').on(t.propertyId),
+    index('calendars_next_sync_idx').on(t.nextSyncAt),
+  ],
+)
+
+/** How the stay's PIN was chosen. */
+export type StayCodeSource = 'phone_last4' | 'random'
+
+/** A guest's reservation on a property: one PIN on every lock of the property (its access codes). */
+export const stays = pgTable(
+  'stays',
+  {
+    id: id(),
+    organizationId: organizationId(),
+    propertyId: uuid('property_id')
+      .notNull()
+      .references(() => properties.id, { onDelete: 'cascade' }),
+    guestName: text('guest_name').notNull(),
+    /** As given: a date ("2027-03-08") or a date-time, read in the property's zone. */
+    checkIn: text('check_in').notNull(),
+    checkOut: text('check_out').notNull(),
+    /** The instants of check-in and check-out. */
+    checkInAt: at('check_in_at').notNull(),
+    checkOutAt: at('check_out_at').notNull(),
+    phone: text('phone'),
+    /** The calendar it came from (null: made by hand), and the feed's UID of its event. */
+    calendarId: uuid('calendar_id').references(() => calendars.id, { onDelete: 'set null' }),
+    externalUid: text('external_uid'),
+    codeSource: text('code_source').$type<StayCodeSource>().notNull(),
+    warnings: jsonb('warnings').$type<CodeIssue[]>().notNull().default(sql`'[]'::jsonb`),
+    /** When `code_not_confirmed` was raised (once per stay window). */
+    codeNotConfirmedAt: at('code_not_confirmed_at'),
+    cancelledAt: at('cancelled_at'),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: at('created_at').notNull(),
+    updatedAt: at('updated_at').notNull(),
+    deletedAt: at('deleted_at'),
+  },
+  (t) => [
+    index('stays_org_idx').on(t.organizationId),
+    index('stays_property_idx').on(t.propertyId),
+    uniqueIndex('stays_calendar_uid_key')
+      .on(t.calendarId, t.externalUid)
+      .where(sql`${t.externalUid} is not null`),
+    index('stays_check_in_idx')
+      .on(t.checkInAt)
+      .where(sql`${t.codeNotConfirmedAt} is null and ${t.cancelledAt} is null`),
+  ],
+)
+
 // ---------------------------------------------------------------- audit
 
 export const events = pgTable(
@@ -599,5 +706,8 @@ export type UniqueCode = typeof uniqueCodes.$inferSelect
 export type Permission = typeof permissions.$inferSelect
 export type AppSession = typeof appSessions.$inferSelect
 export type EKeyRow = typeof ekeys.$inferSelect
+export type Property = typeof properties.$inferSelect
+export type Calendar = typeof calendars.$inferSelect
+export type Stay = typeof stays.$inferSelect
 export type EventRow = typeof events.$inferSelect
 export type NewEventRow = typeof events.$inferInsert

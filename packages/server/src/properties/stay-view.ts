@@ -1,0 +1,102 @@
+/** A stay as the API shows it: its times (UTC and the property's local time), its code on each lock, its backup codes. */
+
+import type { Deps } from '../access-codes/index.ts'
+import { canSeePins, decryptPin } from '../access-codes/index.ts'
+import type { CodeIssue, Property, Role, Stay } from '../store/index.ts'
+import { stayCodesOf } from './stay-codes.ts'
+import { stayStatus } from './stays.ts'
+
+/** "2027-03-08T15:00+01:00": the instant on the property's wall clock. */
+export function localIso(ms: number, timezone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: timezone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'longOffset',
+  }).formatToParts(ms)
+  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? ''
+  const offset = get('timeZoneName').replace('GMT', '') || '+00:00'
+  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}${offset}`
+}
+
+export interface StayLockCode {
+  lockId: string
+  accessCodeId: string
+  status: string
+  errors: CodeIssue[]
+  warnings: CodeIssue[]
+}
+
+export interface StayBackupCode {
+  lockId: string
+  accessCodeId: string
+  code: string | null
+  startsAt: string | null
+  endsAt: string | null
+  firstUseBy: string | null
+  status: string
+  warnings: CodeIssue[]
+}
+
+export async function stayView(
+  deps: Pick<Deps, 'db' | 'secrets' | 'clock'>,
+  stay: Stay,
+  property: Property,
+  role: Role,
+) {
+  const codes = await stayCodesOf(deps, stay.id)
+  const synced = codes.filter((c) => c.delivery === 'synced')
+  const backups = codes.filter((c) => c.delivery === 'offline')
+  const allSet = synced.length > 0 && synced.every((c) => c.status === 'set')
+  const pins = canSeePins(role)
+  const first = synced[0]
+  return {
+    id: stay.id,
+    propertyId: stay.propertyId,
+    guestName: stay.guestName,
+    checkIn: stay.checkIn,
+    checkOut: stay.checkOut,
+    checkInAt: stay.checkInAt.toISOString(),
+    checkOutAt: stay.checkOutAt.toISOString(),
+    checkInAtLocal: localIso(stay.checkInAt.getTime(), property.timezone),
+    checkOutAtLocal: localIso(stay.checkOutAt.getTime(), property.timezone),
+    phone: stay.phone,
+    source:
+      stay.calendarId === null && stay.externalUid === null ? ('manual' as const) : ('calendar' as const),
+    calendarId: stay.calendarId,
+    externalUid: stay.externalUid,
+    status: stayStatus(stay, deps.clock.now()),
+    code: pins && first !== undefined ? decryptPin(deps.secrets, first) : null,
+    codeSource: stay.codeSource,
+    locks: synced.map(
+      (c): StayLockCode => ({
+        lockId: c.lockId,
+        accessCodeId: c.id,
+        status: c.status,
+        errors: c.errors,
+        warnings: c.warnings,
+      }),
+    ),
+    backupCodes: backups.map(
+      (c): StayBackupCode => ({
+        lockId: c.lockId,
+        accessCodeId: c.id,
+        code: pins ? decryptPin(deps.secrets, c) : null,
+        startsAt: c.startsAt?.toISOString() ?? null,
+        endsAt: c.endsAt?.toISOString() ?? null,
+        firstUseBy: c.offlineFirstUseBy?.toISOString() ?? null,
+        status: c.status,
+        warnings: c.warnings,
+      }),
+    ),
+    // once the code is on every lock, the warning has done its work
+    warnings: stay.warnings.filter((w) => !(allSet && w.code === 'code_not_confirmed')),
+    createdAt: stay.createdAt.toISOString(),
+    updatedAt: stay.updatedAt.toISOString(),
+  }
+}
+export type StayView = Awaited<ReturnType<typeof stayView>>
