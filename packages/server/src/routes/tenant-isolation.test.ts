@@ -49,6 +49,7 @@ afterAll(() => t.close())
 const BODIES: Record<string, unknown> = {
   'patch /locks/{id}': { name: 'Taken over' },
   'patch /access-codes/{id}': { name: 'Taken over' },
+  'patch /unique-codes/{id}': { description: 'Taken over' },
   'post /locks/{lockId}/access-codes': { name: 'Intruder', kind: 'permanent', delivery: 'synced' },
 }
 
