@@ -1,0 +1,5 @@
+export * from './controller.ts'
+export * from './environment.ts'
+export * from './keypad-lock-server.ts'
+export * from './target.ts'
+export * from './virtual-lock.ts'
