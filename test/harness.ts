@@ -14,6 +14,10 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Clock } from '@latchkey/core'
 import { type RunningServer, startServer } from '@latchkey/server'
+
+/** The bearer `/metrics` of the servers this harness starts answer to. */
+export const E2E_METRICS_TOKEN = 'e2e-metrics-token'
+
 import {
   type PrivateMosquitto,
   startPrivateMosquitto,
@@ -166,7 +170,11 @@ export async function startTestServer(
       mqttPort: 0,
       logger: false,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
-      env: { LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'), ...(options.env ?? {}) },
+      env: {
+        LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'),
+        LATCHKEY_METRICS_TOKEN: E2E_METRICS_TOKEN,
+        ...(options.env ?? {}),
+      },
     })
     const api = new ApiClient(server.url)
     return {

@@ -18,7 +18,7 @@ import {
 } from '@latchkey/protocol'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ApiClient, eventually, startTestServer, type TestServer } from './harness.ts'
+import { type ApiClient, E2E_METRICS_TOKEN, eventually, startTestServer, type TestServer } from './harness.ts'
 
 let t: TestServer
 let owner: { api: ApiClient; userId: string }
@@ -56,7 +56,9 @@ const up = (message: LockMessage, counter = ++tx) =>
   publish(client, 'lockUp', { gatewayId, lockId }, sealLockMessage(key, lockId, counter, message))
 
 async function metric(topicName: string, outcome: string): Promise<number> {
-  const text = await (await fetch(`${t.url}/metrics`)).text()
+  const text = await (
+    await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${E2E_METRICS_TOKEN}` } })
+  ).text()
   const line = text
     .split('\n')
     .find((l) => l.startsWith(`latchkey_mqtt_messages_total{topic="${topicName}",outcome="${outcome}"}`))
