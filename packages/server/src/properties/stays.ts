@@ -10,7 +10,7 @@ import type { Actor, Deps } from '../access-codes/create-access-code.ts'
 import { isUuid } from '../accounts/db-errors.ts'
 import { recordEvent } from '../store/events.ts'
 import { type Property, type Stay, stays } from '../store/schema.ts'
-import { findProperty } from './properties.ts'
+import { assertCursor, findProperty } from './properties.ts'
 import { issueStayCodes, moveStayCodes, removeStayCodes, renameStayCodes } from './stay-codes.ts'
 import { stayTimes } from './stay-times.ts'
 
@@ -131,6 +131,7 @@ export async function listStays(
     if (!isUuid(query.propertyId)) return { items: [] }
     filters.push(eq(stays.propertyId, query.propertyId))
   }
+  assertCursor(query.cursor)
   if (query.cursor !== undefined) filters.push(gt(stays.id, query.cursor))
   const rows = await deps.db
     .select()
