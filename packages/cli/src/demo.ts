@@ -9,11 +9,14 @@ import { join } from 'node:path'
 import { isValidTimezone, SimulatedClock } from '@latchkey/core'
 import { Gateway, simRoutes } from '@latchkey/gateway'
 import {
+  DEMO_CALENDAR_PATH,
   type DemoData,
+  demoCalendarFeed,
   type RunningServer,
   replaceDemoLock,
   type StartServerOptions,
   seedDemo,
+  seedDemoProperty,
   startServer,
 } from '@latchkey/server'
 
@@ -42,7 +45,11 @@ export function demoTimezone(env: Record<string, string | undefined>): string {
 }
 
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
-  const env = options.env ?? process.env
+  // the demo's calendar is served by the demo itself, on loopback
+  const env: Record<string, string | undefined> = {
+    LATCHKEY_WEBHOOK_ALLOW_PRIVATE: '1',
+    ...(options.env ?? process.env),
+  }
   const clock = new SimulatedClock()
   const stateDir = join(options.dataDir, 'sim')
   const timezone = demoTimezone(env)
@@ -76,6 +83,9 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         await hosted.attach(current.bundle)
       }
       await app.register(simRoutes, { gateway: hosted, world: clock, allowWorldClock: true })
+      app.get(DEMO_CALENDAR_PATH, async (_request, reply) =>
+        reply.type('text/calendar; charset=utf-8').send(demoCalendarFeed(clock.now())),
+      )
       gateway = hosted
     },
   })
@@ -87,6 +97,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     if (gateway === undefined || data === undefined) throw new Error('the demo did not start')
     await gateway.start()
     const onlineLocks = await waitOnline(server, data, options.onlineTimeoutMs ?? 15_000)
+    await seedDemoProperty(server.deps, data, server.url, timezone)
     return { server, gateway, data, clock, timezone, onlineLocks, close }
   } catch (error) {
     await close()

@@ -1,6 +1,7 @@
 export { DEFAULT_LOGIN_THROTTLE, type LoginThrottleConfig } from './accounts/throttle.ts'
 export { API_PREFIX, type BuildAppOptions, buildApp } from './app.ts'
 export type { ServerDeps } from './context.ts'
+export { DEMO_CALENDAR_PATH, demoCalendarFeed, seedDemoProperty } from './demo/property.ts'
 export {
   DEMO_EMAIL,
   DEMO_LOCKS,
