@@ -47,6 +47,27 @@ describe('the demo', () => {
     expect(await login(running, data.owner.password)).toBe(200)
     expect(await login(running, 'not the password')).toBe(401)
 
+    // a property on two of the locks, with stays from the demo's own calendar feed
+    const token = await (
+      await fetch(`${running.server.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'demo@latchkey.local', password: data.owner.password }),
+      })
+    ).json()
+    const get = async (path: string) =>
+      (await fetch(`${running!.server.url}/api/v1${path}`, {
+        headers: { authorization: `Bearer ${(token as { token: string }).token}` },
+      }).then((r) => r.json())) as { items: Array<Record<string, unknown>> }
+    const [property] = (await get('/properties')).items
+    expect([property?.name, (property?.lockIds as string[] | undefined)?.length]).toEqual(['Harbour flat', 2])
+    const stays = (await get(`/stays?propertyId=${property!.id}`)).items
+    expect(stays.map((s) => [s.source, s.status, (s.locks as unknown[]).length])).toEqual([
+      ['calendar', 'upcoming', 2],
+      ['calendar', 'upcoming', 2],
+    ])
+    expect(stays.map((s) => s.codeSource).sort()).toEqual(['phone_last4', 'random'])
+
     // the simulator's routes are on the server, with the world clock
     const locks = (await (await fetch(`${running.server.url}/sim/locks`)).json()) as {
       items: Array<{ id: string }>

@@ -10,11 +10,14 @@ import { isValidTimezone, LatchkeyError, SimulatedClock } from '@latchkey/core'
 import { Gateway, simRoutes } from '@latchkey/gateway'
 import {
   DEFAULT_HOST,
+  DEMO_CALENDAR_PATH,
   type DemoData,
+  demoCalendarFeed,
   type RunningServer,
   replaceDemoLock,
   type StartServerOptions,
   seedDemo,
+  seedDemoProperty,
   startServer,
 } from '@latchkey/server'
 import { webDist } from './web-dist.ts'
@@ -55,7 +58,11 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       'validation_failed',
       `the demo listens on loopback only (127.0.0.1, ::1, localhost), not ${options.host}: its owner and simulated time are for this machine`,
     )
-  const env = options.env ?? process.env
+  // the demo's calendar is served by the demo itself, on loopback
+  const env: Record<string, string | undefined> = {
+    LATCHKEY_WEBHOOK_ALLOW_PRIVATE: '1',
+    ...(options.env ?? process.env),
+  }
   const clock = new SimulatedClock()
   const stateDir = join(options.dataDir, 'sim')
   const timezone = demoTimezone(env)
@@ -90,6 +97,9 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         await hosted.attach(current.bundle)
       }
       await app.register(simRoutes, { gateway: hosted, world: clock, allowWorldClock: true })
+      app.get(DEMO_CALENDAR_PATH, async (_request, reply) =>
+        reply.type('text/calendar; charset=utf-8').send(demoCalendarFeed(clock.now())),
+      )
       gateway = hosted
     },
   })
@@ -101,6 +111,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     if (gateway === undefined || data === undefined) throw new Error('the demo did not start')
     await gateway.start()
     const onlineLocks = await waitOnline(server, data, options.onlineTimeoutMs ?? 15_000)
+    await seedDemoProperty(server.deps, data, server.url, timezone)
     return { server, gateway, data, clock, timezone, onlineLocks, close }
   } catch (error) {
     await close()

@@ -8,13 +8,16 @@ export {
 export { API_PREFIX, type BuildAppOptions, buildApp } from './app.ts'
 export type { ServerDeps } from './context.ts'
 export {
+  DEMO_CALENDAR_PATH,
   DEMO_EMAIL,
   DEMO_LOCKS,
   type DemoData,
   type DemoLock,
   type DemoSeedOptions,
+  demoCalendarFeed,
   replaceDemoLock,
   seedDemo,
+  seedDemoProperty,
 } from './demo/index.ts'
 export type { LockChannel, LockReply, SendOptions, StoredLockEvents } from './devices/index.ts'
 export { DEFAULT_EMBEDDED_MQTT_PORT } from './devices/index.ts'

@@ -304,6 +304,21 @@ export async function seedOrganization(
   })
   const apiKey = await create('/api/v1/api-keys', { name: `${prefix} booking sync` })
   const share = (shares.items as Array<{ id: string }>)[0]!
+  const property = await create('/api/v1/properties', {
+    name: `${prefix} flat`,
+    timezone: 'Australia/Sydney',
+    lockIds: [lock.id],
+  })
+  const stay = await create('/api/v1/stays', {
+    propertyId: property.id,
+    guestName: `${prefix} guest`,
+    checkIn: new Date(TEST_EPOCH + 3 * 86_400_000).toISOString(),
+    checkOut: new Date(TEST_EPOCH + 5 * 86_400_000).toISOString(),
+  })
+  // a feed on this machine: refused by the outbound rule, so the calendar says why and nothing is fetched
+  const calendar = await create(`/api/v1/properties/${property.id}/calendars`, {
+    url: 'http://127.0.0.1:9/calendar.ics',
+  })
   return {
     ids: {
       '/gateways/{id}': String(gateway.id),
@@ -314,6 +329,9 @@ export async function seedOrganization(
       '/permissions/{id}': share.id,
       '/api-keys/{id}': String(apiKey.id),
       '/members/{userId}': String((member as { userId: string }).userId),
+      '/properties/{id}': String(property.id),
+      '/stays/{id}': String(stay.id),
+      '/calendars/{id}': String(calendar.id),
     },
     pin,
     uniqueCode: String(uniqueCode.code),

@@ -1,3 +1,4 @@
+export { DEMO_CALENDAR_PATH, demoCalendarFeed, seedDemoProperty } from './property.ts'
 export {
   DEMO_EMAIL,
   DEMO_LOCKS,

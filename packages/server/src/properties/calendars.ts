@@ -52,7 +52,8 @@ export async function createCalendar(
       name: input.name ?? url.hostname,
       url: url.toString(),
       pollMinutes: input.pollMinutes ?? DEFAULT_POLL_MINUTES,
-      nextSyncAt: new Date(nowMs),
+      // the creator syncs it at once (syncCalendarNow); the scheduler takes over after that
+      nextSyncAt: new Date(nowMs + (input.pollMinutes ?? DEFAULT_POLL_MINUTES) * MINUTE_MS),
       createdAt: new Date(nowMs),
     })
     .returning()

@@ -106,6 +106,7 @@ export async function listProperties(
   organizationId: string,
   query: { limit: number; cursor?: string | undefined },
 ): Promise<{ items: Property[]; nextCursor?: string }> {
+  assertCursor(query.cursor)
   const rows = await db
     .select()
     .from(properties)
@@ -138,6 +139,13 @@ export async function updateProperty(
     .where(and(eq(properties.id, id), eq(properties.organizationId, actor.organizationId)))
     .returning()
   return row!
+}
+
+/** A list cursor is the last id of the page before. */
+export function assertCursor(cursor: string | undefined): void {
+  if (cursor !== undefined && !isUuid(cursor)) {
+    throw new LatchkeyError('validation_failed', 'cursor is the nextCursor of an earlier page')
+  }
 }
 
 function definedOnly<T extends object>(input: T): Partial<T> {

@@ -9,7 +9,7 @@ import { and, asc, eq, gt, isNull, type SQL } from 'drizzle-orm'
 import type { Actor, Deps } from '../access-codes/index.ts'
 import { recordEvent } from '../events/index.ts'
 import { isUuid, type Property, type Stay, stays } from '../store/index.ts'
-import { findProperty } from './properties.ts'
+import { assertCursor, findProperty } from './properties.ts'
 import { issueStayCodes, moveStayCodes, removeStayCodes, renameStayCodes } from './stay-codes.ts'
 import { stayTimes } from './stay-times.ts'
 
@@ -130,6 +130,7 @@ export async function listStays(
     if (!isUuid(query.propertyId)) return { items: [] }
     filters.push(eq(stays.propertyId, query.propertyId))
   }
+  assertCursor(query.cursor)
   if (query.cursor !== undefined) filters.push(gt(stays.id, query.cursor))
   const rows = await deps.db
     .select()

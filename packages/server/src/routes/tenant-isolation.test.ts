@@ -51,6 +51,9 @@ const BODIES: Record<string, unknown> = {
   'patch /access-codes/{id}': { name: 'Taken over' },
   'patch /unique-codes/{id}': { description: 'Taken over' },
   'post /locks/{lockId}/access-codes': { name: 'Intruder', kind: 'permanent', delivery: 'synced' },
+  'patch /properties/{id}': { name: 'Taken over' },
+  'patch /stays/{id}': { guestName: 'Taken over' },
+  'post /properties/{id}/calendars': { url: 'https://calendar.example/feed.ics' },
 }
 
 /** Routes outside an organization's data: sign-up and login, the end user's app (own tokens), the broker. */
