@@ -131,6 +131,44 @@ export const ZListAccessCodesQuery = z.object({
 })
 export const ZListAccessCodesResponse = list(ZAccessCode)
 
+const SEARCH_STATUSES = [
+  'scheduled',
+  'setting',
+  'set',
+  'removing',
+  'removed',
+  'failed',
+  'issued',
+  'errors',
+] as const
+
+export const ZSearchAccessCodesQuery = z.strictObject({
+  status: z
+    .string()
+    .max(200)
+    .optional()
+    .transform((value, ctx) => {
+      const items = value
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+      for (const item of items ?? []) {
+        if (!(SEARCH_STATUSES as readonly string[]).includes(item)) {
+          ctx.addIssue({ code: 'custom', message: `one or more of ${SEARCH_STATUSES.join(', ')}` })
+          return z.NEVER
+        }
+      }
+      return items as (typeof SEARCH_STATUSES)[number][] | undefined
+    })
+    .describe(
+      'One status or several, comma-separated; `errors` matches every code with an error (e.g. `lock_full`). Without it: every code but those deleted and removed from the lock.',
+    ),
+  lockId: z.string().max(64).optional(),
+  q: z.string().max(100).optional().describe('Part of the code’s name, any case (e.g. a person’s name).'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional(),
+})
+
 export const ZLockIdParams = z.object({ lockId: z.string().max(64) })
 
 export const ZDiagnosis = z

@@ -8,6 +8,7 @@ import { deleteAccessCode } from '../access-codes/delete-access-code.ts'
 import { diagnoseAccessCode } from '../access-codes/diagnosis.ts'
 import { listAccessCodes } from '../access-codes/list-access-codes.ts'
 import { findCode, findLock } from '../access-codes/lookup.ts'
+import { searchAccessCodes } from '../access-codes/search-access-codes.ts'
 import { updateAccessCode } from '../access-codes/update-access-code.ts'
 import { toView } from '../access-codes/view.ts'
 import { AUTHENTICATED, OWNER_OR_ADMIN, requireAuth, requireRole } from '../http/auth.ts'
@@ -20,6 +21,7 @@ import {
   ZListAccessCodesQuery,
   ZListAccessCodesResponse,
   ZLockIdParams,
+  ZSearchAccessCodesQuery,
   ZUpdateAccessCodeRequest,
 } from './access-codes.schemas.ts'
 import type { RouteOptions } from './context.ts'
@@ -67,6 +69,26 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
       const auth = requireAuth(request)
       const lock = await findLock(deps.db, auth.organizationId, request.params.lockId)
       const page = await listAccessCodes(deps.db, auth.organizationId, lock.id, request.query)
+      return { ...page, items: page.items.map((code) => toView(deps.secrets, code, auth.role)) }
+    },
+  )
+
+  app.get(
+    '/access-codes',
+    {
+      schema: {
+        tags: ['access codes'],
+        summary: 'Codes across every lock of the organization: by status, lock and name',
+        description:
+          'Oldest first, by cursor. `q` finds a name in any case (“cleaner” finds “Cleaner – Tuesday”); `status=errors` every code with an error.',
+        security: AUTHENTICATED,
+        querystring: ZSearchAccessCodesQuery,
+        response: { 200: ZListAccessCodesResponse, ...problems(400, 401) },
+      },
+    },
+    async (request) => {
+      const auth = requireAuth(request)
+      const page = await searchAccessCodes(deps.db, auth.organizationId, request.query)
       return { ...page, items: page.items.map((code) => toView(deps.secrets, code, auth.role)) }
     },
   )
