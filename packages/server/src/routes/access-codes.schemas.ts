@@ -186,3 +186,30 @@ export const ZDiagnosis = z
     ),
   })
   .meta({ id: 'AccessCodeDiagnosis' })
+
+export const ZImportAccessCodesRequest = z.strictObject({
+  rows: z
+    .array(z.unknown())
+    .min(1)
+    .max(1000)
+    .describe('Each row as the body of `POST /locks/{lockId}/access-codes`; at most 1,000 per request.'),
+  dryRun: z.boolean().optional().describe('Check every row without making any code.'),
+})
+
+export const ZImportAccessCodesResponse = z
+  .object({
+    dryRun: z.boolean(),
+    created: z.number().int(),
+    refused: z.number().int(),
+    items: z.array(
+      z.union([
+        z.object({ row: z.number().int(), status: z.literal('created'), code: ZAccessCode }),
+        z.object({
+          row: z.number().int(),
+          status: z.literal('refused'),
+          error: z.object({ code: z.string(), message: z.string() }),
+        }),
+      ]),
+    ),
+  })
+  .meta({ id: 'AccessCodeImport' })

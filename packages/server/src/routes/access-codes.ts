@@ -2,10 +2,12 @@
  * Keypad access codes of a lock (SPEC §3, §8): owners and admins create, change and delete them;
  * every member reads them (the PIN is shown to owners and admins only).
  */
+import { LatchkeyError } from '@latchkey/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { createAccessCode } from '../access-codes/create-access-code.ts'
 import { deleteAccessCode } from '../access-codes/delete-access-code.ts'
 import { diagnoseAccessCode } from '../access-codes/diagnosis.ts'
+import { type ImportRow, importAccessCodes } from '../access-codes/import-access-codes.ts'
 import { listAccessCodes } from '../access-codes/list-access-codes.ts'
 import { findCode, findLock } from '../access-codes/lookup.ts'
 import { searchAccessCodes } from '../access-codes/search-access-codes.ts'
@@ -18,6 +20,8 @@ import {
   ZAccessCode,
   ZCreateAccessCodeRequest,
   ZDiagnosis,
+  ZImportAccessCodesRequest,
+  ZImportAccessCodesResponse,
   ZListAccessCodesQuery,
   ZListAccessCodesResponse,
   ZLockIdParams,
@@ -50,6 +54,51 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
       const auth = requireRole(request, OWNER_OR_ADMIN, 'create access codes')
       const code = await createAccessCode(deps, auth, request.params.lockId, request.body)
       return reply.code(201).send(toView(deps.secrets, code, auth.role))
+    },
+  )
+
+  app.post(
+    '/locks/:lockId/access-codes/import',
+    {
+      schema: {
+        tags: ['access codes'],
+        summary: 'Create many codes on a lock at once (owner or admin): one answer per row',
+        description:
+          'Each row is made as by `POST /locks/{lockId}/access-codes`; a refused row (with its error) never stops the others. `dryRun` checks every row and keeps nothing (each row on its own: two rows of one dry run with the same PIN both pass).',
+        security: AUTHENTICATED,
+        params: ZLockIdParams,
+        body: ZImportAccessCodesRequest,
+        response: { 200: ZImportAccessCodesResponse, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'create access codes')
+      const rows: ImportRow[] = request.body.rows.map((raw) => {
+        const parsed = ZCreateAccessCodeRequest.safeParse(raw)
+        if (parsed.success) return { ok: true, input: parsed.data }
+        const issue = parsed.error.issues[0]!
+        const field = issue.path.join('.')
+        return {
+          ok: false,
+          error: new LatchkeyError(
+            'validation_failed',
+            field === '' ? issue.message : `${field}: ${issue.message}`,
+          ),
+        }
+      })
+      const dryRun = request.body.dryRun ?? false
+      const results = await importAccessCodes(deps, auth, request.params.lockId, rows, dryRun)
+      const items = results.map((result) =>
+        result.status === 'created'
+          ? { row: result.row, status: result.status, code: toView(deps.secrets, result.code, auth.role) }
+          : {
+              row: result.row,
+              status: result.status,
+              error: { code: result.error.code, message: result.error.userMessage },
+            },
+      )
+      const created = items.filter((item) => item.status === 'created').length
+      return { dryRun, created, refused: items.length - created, items }
     },
   )
 
