@@ -12,6 +12,7 @@ import { runSim } from '@latchkey/gateway'
 import { DEFAULT_HOST, DEFAULT_PORT, type RunningServer, startServer } from '@latchkey/server'
 import { Command, InvalidArgumentError } from 'commander'
 import { type RunningDemo, startDemo } from './demo.ts'
+import { runImport } from './import-codes.ts'
 
 function port(value: string): number {
   const n = Number(value)
@@ -168,6 +169,38 @@ export function buildProgram(): Command {
           })
           console.log(`control API ${sim.controlUrl}/sim`)
           closeOnSignal(sim.close, (line) => console.log(`[latchkey sim] ${line}`))
+        } catch (error) {
+          fail(error)
+        }
+      },
+    )
+  program
+    .command('import')
+    .description(
+      'Create many access codes on a lock from a CSV (name,kind,code,startsAt,endsAt,schedule,maxUses,delivery)',
+    )
+    .argument('<file>', 'the CSV file, with a header row')
+    .requiredOption('--lock <id>', 'the lock the codes are for')
+    .option(
+      '--server <url>',
+      'the Latchkey server',
+      env.LATCHKEY_SERVER ?? `http://${DEFAULT_HOST}:${DEFAULT_PORT}`,
+    )
+    .option('--api-key <key>', 'an API key (or LATCHKEY_API_KEY)', env.LATCHKEY_API_KEY)
+    .option('--dry-run', 'check every row, create nothing')
+    .action(
+      async (file: string, options: { lock: string; server: string; apiKey?: string; dryRun?: boolean }) => {
+        try {
+          if (!options.apiKey)
+            throw new InvalidArgumentError('an API key is needed: --api-key or LATCHKEY_API_KEY')
+          process.exitCode = await runImport({
+            file,
+            lockId: options.lock,
+            server: options.server,
+            apiKey: options.apiKey,
+            dryRun: options.dryRun ?? false,
+            tty: process.stdout.isTTY === true,
+          })
         } catch (error) {
           fail(error)
         }
