@@ -38,6 +38,7 @@ const SERVE_ENV: EnvName[] = [
 ]
 const SIM_ENV: EnvName[] = ['LATCHKEY_GATEWAY_ID', 'LATCHKEY_GATEWAY_TOKEN']
 const ADMIN_ENV: EnvName[] = ['LATCHKEY_DATA_DIR', 'DATABASE_URL']
+const IMPORT_ENV: EnvName[] = ['LATCHKEY_SERVER', 'LATCHKEY_API_KEY']
 
 function environmentHelp(names: readonly EnvName[]): string {
   const width = Math.max(...names.map((n) => n.length))
@@ -52,6 +53,7 @@ const FIRST_OWNER_HELP = [
   '    -d \'{"email":"you@example.com","password":"…","organizationName":"My company"}\'',
 ]
 
+import { runImport } from './import-codes.ts'
 import { trustProxyOption } from './options.ts'
 import { webDist } from './web-dist.ts'
 
@@ -290,6 +292,39 @@ export function buildProgram(): Command {
         fail(error)
       }
     })
+  program
+    .command('import')
+    .description(
+      'Create many access codes on a lock from a CSV (name,kind,code,startsAt,endsAt,schedule,maxUses,delivery)',
+    )
+    .argument('<file>', 'the CSV file, with a header row')
+    .requiredOption('--lock <id>', 'the lock the codes are for')
+    .option(
+      '--server <url>',
+      'the Latchkey server',
+      env.LATCHKEY_SERVER ?? `http://${DEFAULT_HOST}:${DEFAULT_PORT}`,
+    )
+    .option('--api-key <key>', 'an API key (or LATCHKEY_API_KEY)', env.LATCHKEY_API_KEY)
+    .option('--dry-run', 'check every row, create nothing')
+    .addHelpText('after', environmentHelp(IMPORT_ENV))
+    .action(
+      async (file: string, options: { lock: string; server: string; apiKey?: string; dryRun?: boolean }) => {
+        try {
+          if (!options.apiKey)
+            throw new InvalidArgumentError('an API key is needed: --api-key or LATCHKEY_API_KEY')
+          process.exitCode = await runImport({
+            file,
+            lockId: options.lock,
+            server: options.server,
+            apiKey: options.apiKey,
+            dryRun: options.dryRun ?? false,
+            tty: process.stdout.isTTY === true,
+          })
+        } catch (error) {
+          fail(error)
+        }
+      },
+    )
   return program
 }
 

@@ -11,10 +11,10 @@ export interface ListAccessCodesOptions {
   includeRemoved?: boolean | undefined
 }
 
-const encodeCursor = (code: AccessCode) =>
+export const encodeCursor = (code: AccessCode) =>
   Buffer.from(JSON.stringify([code.createdAt.getTime(), code.id])).toString('base64url')
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   try {
     const [ms, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown]
     if (

@@ -2,9 +2,8 @@
  * Reading the audit log of an organization (SPEC §7, §8): filtered by lock, access code, unique code
  * and type, paged by cursor (the event id), newest first unless `order=asc`.
  */
-import { and, asc, desc, eq, inArray, lt, type SQL, sql } from 'drizzle-orm'
-import type { Db } from '../store/index.ts'
-import { type EventRow, events, isUuid } from '../store/index.ts'
+import { and, asc, desc, eq, gt, gte, inArray, lt, type SQL, sql } from 'drizzle-orm'
+import { type Db, type EventRow, events, isUuid } from '../store/index.ts'
 
 export interface EventFilter {
   lockId?: string | undefined
@@ -12,6 +11,10 @@ export interface EventFilter {
   uniqueCodeId?: string | undefined
   /** One type or several, comma-separated. */
   types?: string[] | undefined
+  /** Events that occurred at or after this instant. */
+  from?: Date | undefined
+  /** Events that occurred before this instant. */
+  to?: Date | undefined
 }
 
 export interface ListEventsOptions extends EventFilter {
@@ -50,6 +53,8 @@ export function filterConditions(organizationId: string, filter: EventFilter): S
   }
   if (filter.types !== undefined && filter.types.length > 0)
     conditions.push(inArray(events.type, filter.types))
+  if (filter.from !== undefined) conditions.push(gte(events.occurredAt, filter.from))
+  if (filter.to !== undefined) conditions.push(lt(events.occurredAt, filter.to))
   return conditions
 }
 
@@ -125,35 +130,52 @@ export const CSV_COLUMNS = [
   'data',
 ] as const
 
-/**
- * One CSV field (RFC 4180). A text that a spreadsheet would run as a formula (= + - @ and tab or
- * carriage return first) is prefixed with an apostrophe.
- */
-export function csvField(value: unknown): string {
-  if (value === null || value === undefined) return ''
-  let text =
-    typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value)
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-}
+export type CsvRecord = Record<(typeof CSV_COLUMNS)[number], string | number | null>
 
-export function csvRow(event: EventView): string {
+const textOf = (value: unknown): string | null =>
+  value === null || value === undefined ? null : typeof value === 'string' ? value : JSON.stringify(value)
+
+/** One row of the CSV download (csv-stringify quotes it and defuses formulas). */
+export function csvRecord(event: EventView): CsvRecord {
   const data = event.data as Record<string, unknown>
-  const fields: Record<(typeof CSV_COLUMNS)[number], unknown> = {
+  return {
     id: event.id,
     occurredAt: event.occurredAt.toISOString(),
     recordedAt: event.recordedAt.toISOString(),
     type: event.type,
     lockId: event.lockId,
-    lockName: data.lockName,
+    lockName: textOf(data.lockName),
     accessCodeId: event.accessCodeId,
-    label: data.label,
+    label: textOf(data.label),
     uniqueCodeId: event.uniqueCodeId,
     gatewayId: event.gatewayId,
     actorUserId: event.actorUserId,
-    method: data.method,
-    reason: data.reason,
-    data,
+    method: textOf(data.method),
+    reason: textOf(data.reason),
+    data: JSON.stringify(data),
   }
-  return CSV_COLUMNS.map((column) => csvField(fields[column])).join(',')
+}
+
+/**
+ * Every event of the filter, newest first, read from the store a page at a time: the next page is
+ * read only when the consumer asks for more, so a download of any size holds one page in memory.
+ */
+export async function* allEvents(
+  db: Db,
+  organizationId: string,
+  filter: EventFilter,
+  pageSize = 1000,
+): AsyncGenerator<EventView> {
+  let after: number | undefined
+  for (;;) {
+    const { items, nextCursor } = await listEvents(db, organizationId, {
+      ...filter,
+      after,
+      limit: pageSize,
+      order: 'desc',
+    })
+    yield* items
+    if (nextCursor === undefined) return
+    after = Number(nextCursor)
+  }
 }

@@ -131,6 +131,44 @@ export const ZListAccessCodesQuery = z.object({
 })
 export const ZListAccessCodesResponse = list(ZAccessCode)
 
+const SEARCH_STATUSES = [
+  'scheduled',
+  'setting',
+  'set',
+  'removing',
+  'removed',
+  'failed',
+  'issued',
+  'errors',
+] as const
+
+export const ZSearchAccessCodesQuery = z.strictObject({
+  status: z
+    .string()
+    .max(200)
+    .optional()
+    .transform((value, ctx) => {
+      const items = value
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+      for (const item of items ?? []) {
+        if (!(SEARCH_STATUSES as readonly string[]).includes(item)) {
+          ctx.addIssue({ code: 'custom', message: `one or more of ${SEARCH_STATUSES.join(', ')}` })
+          return z.NEVER
+        }
+      }
+      return items as (typeof SEARCH_STATUSES)[number][] | undefined
+    })
+    .describe(
+      'One status or several, comma-separated; `errors` matches every code with an error (e.g. `lock_full`). Without it: every code but those deleted and removed from the lock.',
+    ),
+  lockId: z.string().max(64).optional(),
+  q: z.string().max(100).optional().describe('Part of the code’s name, any case (e.g. a person’s name).'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional(),
+})
+
 export const ZLockIdParams = z.object({ lockId: z.string().max(64) })
 
 export const ZDiagnosis = z
@@ -148,3 +186,30 @@ export const ZDiagnosis = z
     ),
   })
   .meta({ id: 'AccessCodeDiagnosis' })
+
+export const ZImportAccessCodesRequest = z.strictObject({
+  rows: z
+    .array(z.unknown())
+    .min(1)
+    .max(1000)
+    .describe('Each row as the body of `POST /locks/{lockId}/access-codes`; at most 1,000 per request.'),
+  dryRun: z.boolean().optional().describe('Check every row without making any code.'),
+})
+
+export const ZImportAccessCodesResponse = z
+  .object({
+    dryRun: z.boolean(),
+    created: z.number().int(),
+    refused: z.number().int(),
+    items: z.array(
+      z.union([
+        z.object({ row: z.number().int(), status: z.literal('created'), code: ZAccessCode }),
+        z.object({
+          row: z.number().int(),
+          status: z.literal('refused'),
+          error: z.object({ code: z.string(), message: z.string() }),
+        }),
+      ]),
+    ),
+  })
+  .meta({ id: 'AccessCodeImport' })

@@ -2,6 +2,7 @@
  * Keypad access codes of a lock (SPEC §3, §8): owners and admins create, change and delete them;
  * every member reads them (the PIN is shown to owners and admins only).
  */
+import { LatchkeyError } from '@latchkey/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import {
   createAccessCode,
@@ -9,8 +10,11 @@ import {
   diagnoseAccessCode,
   findCode,
   findLock,
+  type ImportRow,
+  importAccessCodes,
   listAccessCodes,
   lockTimezone,
+  searchAccessCodes,
   toView,
   updateAccessCode,
 } from '../access-codes/index.ts'
@@ -27,9 +31,12 @@ import {
   ZAccessCode,
   ZCreateAccessCodeRequest,
   ZDiagnosis,
+  ZImportAccessCodesRequest,
+  ZImportAccessCodesResponse,
   ZListAccessCodesQuery,
   ZListAccessCodesResponse,
   ZLockIdParams,
+  ZSearchAccessCodesQuery,
   ZUpdateAccessCodeRequest,
 } from './access-codes.schemas.ts'
 import type { RouteOptions } from './context.ts'
@@ -62,6 +69,56 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     },
   )
 
+  app.post(
+    '/locks/:lockId/access-codes/import',
+    {
+      schema: {
+        tags: ['access codes'],
+        summary: 'Create many codes on a lock at once (owner or admin): one answer per row',
+        description:
+          'Each row is made as by `POST /locks/{lockId}/access-codes`; a refused row (with its error) never stops the others. `dryRun` checks every row and keeps nothing (each row on its own: two rows of one dry run with the same PIN both pass).',
+        security: AUTHENTICATED,
+        params: ZLockIdParams,
+        body: ZImportAccessCodesRequest,
+        response: { 200: ZImportAccessCodesResponse, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'create access codes')
+      const rows: ImportRow[] = request.body.rows.map((raw) => {
+        const parsed = ZCreateAccessCodeRequest.safeParse(raw)
+        if (parsed.success) return { ok: true, input: parsed.data }
+        const issue = parsed.error.issues[0]!
+        const field = issue.path.join('.')
+        return {
+          ok: false,
+          error: new LatchkeyError(
+            'validation_failed',
+            field === '' ? issue.message : `${field}: ${issue.message}`,
+          ),
+        }
+      })
+      const dryRun = request.body.dryRun ?? false
+      const results = await importAccessCodes(deps, auth, request.params.lockId, rows, dryRun)
+      const timezone = await lockTimezone(deps.db, request.params.lockId)
+      const items = results.map((result) =>
+        result.status === 'created'
+          ? {
+              row: result.row,
+              status: result.status,
+              code: toView(deps.secrets, result.code, auth.role, timezone),
+            }
+          : {
+              row: result.row,
+              status: result.status,
+              error: { code: result.error.code, message: result.error.userMessage },
+            },
+      )
+      const created = items.filter((item) => item.status === 'created').length
+      return { dryRun, created, refused: items.length - created, items }
+    },
+  )
+
   app.get(
     '/locks/:lockId/access-codes',
     {
@@ -81,6 +138,33 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
       return {
         ...page,
         items: page.items.map((code) => toView(deps.secrets, code, auth.role, lock.timezone)),
+      }
+    },
+  )
+
+  app.get(
+    '/access-codes',
+    {
+      schema: {
+        tags: ['access codes'],
+        summary: 'Codes across every lock of the organization: by status, lock and name',
+        description:
+          'Oldest first, by cursor. `q` finds a name in any case (“cleaner” finds “Cleaner – Tuesday”); `status=errors` every code with an error.',
+        security: AUTHENTICATED,
+        querystring: ZSearchAccessCodesQuery,
+        response: { 200: ZListAccessCodesResponse, ...problems(400, 401) },
+      },
+    },
+    async (request) => {
+      const auth = requireAuth(request)
+      const page = await searchAccessCodes(deps.db, auth.organizationId, request.query)
+      const zones = new Map<string, string>()
+      for (const lockId of new Set(page.items.map((code) => code.lockId))) {
+        zones.set(lockId, await lockTimezone(deps.db, lockId))
+      }
+      return {
+        ...page,
+        items: page.items.map((code) => toView(deps.secrets, code, auth.role, zones.get(code.lockId)!)),
       }
     },
   )

@@ -13,6 +13,8 @@ export const ZEventFilterQuery = z.strictObject({
     .max(500)
     .optional()
     .describe('One event type, or several separated by commas (e.g. `lock.unlocked,lock.access_denied`).'),
+  from: ZTimestamp.optional().describe('Only events that occurred at or after this instant.'),
+  to: ZTimestamp.optional().describe('Only events that occurred before this instant.'),
 })
 
 export const ZListEventsQuery = ZEventFilterQuery.extend({

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordEvent } from '../events/index.ts'
 import {
@@ -223,4 +224,32 @@ describe('GET /events/stream', () => {
       abort.abort()
     }
   })
+})
+
+describe('GET /events.csv of any size', () => {
+  it('streams every row past the old 100,000-row cap, and narrows by from/to', async () => {
+    const big = await signupOwner(t.app)
+    const rows = 100_050
+    await t.store.db.execute(
+      sql`insert into events (organization_id, type, data, occurred_at, recorded_at)
+          select ${big.organizationId}::uuid, 'lock.unlocked', jsonb_build_object('n', n, 'label', '-' || n),
+                 to_timestamp(${TEST_EPOCH / 1000} + n), to_timestamp(${TEST_EPOCH / 1000} + n)
+          from generate_series(1, ${rows}) as n`,
+    )
+    const response = await get(big, '/api/v1/events.csv')
+    expect(response.statusCode).toBe(200)
+    const lines = response.body.split('\r\n')
+    expect(lines).toHaveLength(rows + 2) // header, the rows, the empty end
+    expect(lines[1]).toContain(",'-100050,") // newest first, the label defused as a formula
+    expect(lines[rows]).toContain(",'-1,")
+
+    const from = new Date(TEST_EPOCH + 10_000).toISOString()
+    const to = new Date(TEST_EPOCH + 20_000).toISOString()
+    const window = await get(big, `/api/v1/events.csv?from=${from}&to=${to}`)
+    expect(window.body.split('\r\n')).toHaveLength(10 + 2) // n = 10 … 19
+    const page = (await get(big, `/api/v1/events?from=${from}&to=${to}&order=asc&limit=500`)).json()
+    expect(page.items.map((e: { data: { n: number } }) => e.data.n)).toEqual([
+      10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+    ])
+  }, 300_000)
 })

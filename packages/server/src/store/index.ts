@@ -5,11 +5,14 @@ export { type Db, type OpenStoreOptions, openStore, type Schema, type Store } fr
 export * from './schema.ts'
 export {
   type AccessCode,
+  type AccessCodeStatus,
   accessCodes,
   type Calendar,
   type CodeIssue,
   type CodeStrategy,
   calendars,
+  type EventRow,
+  events,
   type Lock,
   locks,
   type Property,

@@ -1,0 +1,75 @@
+import { eq } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { addLock, createCode, type Fixture, setup } from '../reconciler/test-setup.ts'
+import { accessCodes } from '../store/schema.ts'
+import { signupOwner, type TestAccount } from '../testing.ts'
+
+let f: Fixture
+let front: string
+let back: string
+let stranger: TestAccount
+const made: Record<string, string> = {}
+
+beforeAll(async () => {
+  f = await setup()
+  front = (await addLock(f)).id
+  back = (await addLock(f)).id
+  stranger = await signupOwner(f.app)
+  for (const [lock, name] of [
+    [front, 'Cleaner – Tuesday'],
+    [back, 'cleaner (back door)'],
+    [front, 'Plumber Anna'],
+    [back, 'Anna 100%_off'],
+  ] as const) {
+    const response = await createCode(f, lock, { name, kind: 'permanent' })
+    expect(response.statusCode).toBe(201)
+    made[name] = response.json().id
+  }
+  // what the reconciler writes when the lock has no free slot
+  await f.t.store.db
+    .update(accessCodes)
+    .set({ errors: [{ code: 'lock_full', message: 'The lock has no free slot.' }] })
+    .where(eq(accessCodes.id, made['cleaner (back door)']!))
+})
+afterAll(() => f.close())
+
+const search = (query: string, account: TestAccount = f.owner) =>
+  f.app.inject({ method: 'GET', url: `/api/v1/access-codes${query}`, headers: account.headers })
+/** Names in order of the alphabet (codes made at the same instant come in order of id). */
+const names = (body: { items: Array<{ name: string }> }) => body.items.map((code) => code.name).sort()
+
+describe('GET /access-codes', () => {
+  it('finds codes across every lock by part of the name, in any case', async () => {
+    const cleaners = await search('?q=CLEANER')
+    expect(cleaners.statusCode).toBe(200)
+    expect(names(cleaners.json())).toEqual(['Cleaner – Tuesday', 'cleaner (back door)'].sort())
+    expect(names((await search('?q=anna')).json())).toEqual(['Anna 100%_off', 'Plumber Anna'])
+    // % and _ are letters of the name, not patterns
+    expect(names((await search(`?q=${encodeURIComponent('%_')}`)).json())).toEqual(['Anna 100%_off'])
+  })
+
+  it('narrows by lock and by status; status=errors finds every code with an error', async () => {
+    expect(names((await search(`?lockId=${back}`)).json())).toEqual(['Anna 100%_off', 'cleaner (back door)'])
+    expect(names((await search('?status=errors')).json())).toEqual(['cleaner (back door)'])
+    const statuses = (await search('?q=anna')).json().items.map((c: { status: string }) => c.status)
+    expect(names((await search(`?status=${statuses[0]}&q=anna`)).json())).toContain('Plumber Anna')
+    expect(names((await search('?status=removed')).json())).toEqual([])
+  })
+
+  it('pages by cursor', async () => {
+    const first = (await search('?limit=3')).json()
+    expect(first.items).toHaveLength(3)
+    const second = (await search(`?limit=3&cursor=${first.nextCursor}`)).json()
+    expect(second.items).toHaveLength(1)
+    expect(second.nextCursor).toBeUndefined()
+    expect([...names(first), ...names(second)].sort()).toEqual(Object.keys(made).sort())
+  })
+
+  it('shows nothing of another organization and refuses an unknown status', async () => {
+    expect((await search('?q=cleaner', stranger)).json()).toEqual({ items: [] })
+    expect((await search(`?lockId=${front}`, stranger)).json()).toEqual({ items: [] })
+    const bad = await search('?status=lost')
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().code).toBe('validation_failed')
+  })
+})
