@@ -312,6 +312,6 @@ function deliveredOfflineIssue(
       : `from ${localTime(issued.startsAt, timezone)} to ${localTime(issued.endsAt, timezone)}`
   return {
     code: 'delivered_offline',
-    message: `${unreachableWords(cause)}, so this is an offline ${oneTime ? 'one-time code (it opens once; the offline scheme counts no other use limit)' : 'code'} (nothing was sent to the lock): it opens ${window}, whole hours only, and a delete reaches the lock only when the lock is next reached`,
+    message: `${unreachableWords(cause)}, so this is an offline ${oneTime ? 'one-time code, since an offline code counts no other use limit' : 'code'}: nothing was sent to the lock; it opens ${oneTime ? 'once, ' : ''}${window}, whole hours only, and a delete reaches the lock only when the lock is next reached`,
   }
 }

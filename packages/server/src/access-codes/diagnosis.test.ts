@@ -287,6 +287,11 @@ describe('GET /access-codes/{id}/diagnosis', () => {
     for (let i = 0; i < 20; i++) await createCode(f, lock.id, { name: `Rider ${i}`, kind: 'permanent' })
     await settle(f)
     const full = (await createCode(f, lock.id, { name: 'Rider 21', kind: 'permanent' })).json()
+    // the lock is in its gateway's range: only the full table keeps the code off it
+    await f.t.store.db
+      .update(locks)
+      .set({ lastSeenAt: new Date(f.t.clock.now()), inRange: true })
+      .where(eq(locks.id, lock.id))
     const checks = (await diagnose(full.id)).checks
     // waiting for a slot: on its way (warn), the full lock fails its check
     expect(checks.find((c: { check: string }) => c.check === 'sync')).toEqual({

@@ -183,7 +183,7 @@ describe('POST /locks/{lockId}/access-codes', () => {
         {
           code: 'delivered_offline',
           message:
-            'the lock is out of its gateway’s range, so this is an offline code (nothing was sent to the lock): it opens from Tue 15 Jan 2030, 11:00 (Europe/Berlin) to Tue 15 Jan 2030, 17:00 (Europe/Berlin), whole hours only, and a delete reaches the lock only when the lock is next reached',
+            'the lock is out of its gateway’s range, so this is an offline code: nothing was sent to the lock; it opens from Tue 15 Jan 2030, 11:00 (Europe/Berlin) to Tue 15 Jan 2030, 17:00 (Europe/Berlin), whole hours only, and a delete reaches the lock only when the lock is next reached',
         },
         {
           code: 'must_be_used_within_6_hours',
@@ -317,7 +317,7 @@ describe('POST /locks/{lockId}/access-codes', () => {
     expect(code.warnings[0]).toEqual({
       code: 'delivered_offline',
       message:
-        'Cellar cannot be reached now, so this code was issued offline as a one-time code: it opens once, from 2030-01-15T10:00Z until 2030-01-15T16:00Z, and cannot be changed on the lock',
+        'the lock is out of its gateway’s range, so this is an offline one-time code, since an offline code counts no other use limit: nothing was sent to the lock; it opens once, from Tue 15 Jan 2030, 11:00 (Europe/Berlin) to Tue 15 Jan 2030, 17:00 (Europe/Berlin), whole hours only, and a delete reaches the lock only when the lock is next reached',
     })
     const pinKey = deriveLockKeys(new Uint8Array(Buffer.from(lock.bundle.secret, 'base64'))).pin
     const verified = verifyOfflinePin({

@@ -51,6 +51,9 @@ const BODIES: Record<string, unknown> = {
   'patch /access-codes/{id}': { name: 'Taken over' },
   'patch /unique-codes/{id}': { description: 'Taken over' },
   'post /locks/{lockId}/access-codes': { name: 'Intruder', kind: 'permanent', delivery: 'synced' },
+  'post /locks/{lockId}/access-codes/import': {
+    rows: [{ name: 'Intruder', kind: 'permanent', delivery: 'synced' }],
+  },
   'patch /properties/{id}': { name: 'Taken over' },
   'patch /stays/{id}': { guestName: 'Taken over' },
   'post /properties/{id}/calendars': { url: 'https://calendar.example/feed.ics' },
@@ -162,6 +165,23 @@ describe('a second organization', () => {
       'patch /locks/{id} gatewayId': {
         url: `/locks/${own['/locks/{id}']}`,
         body: () => ({ gatewayId: ids['/gateways/{id}'] }),
+      },
+      'patch /properties/{id} lockIds': {
+        url: `/properties/${own['/properties/{id}']}`,
+        body: () => ({ lockIds: [ids['/locks/{id}']] }),
+      },
+      'post /properties lockIds': {
+        url: '/properties',
+        body: () => ({ name: 'Taken over', timezone: 'Europe/Berlin', lockIds: [ids['/locks/{id}']] }),
+      },
+      'post /stays propertyId': {
+        url: '/stays',
+        body: () => ({
+          propertyId: ids['/properties/{id}'],
+          guestName: 'Intruder',
+          checkIn: '2030-02-01',
+          checkOut: '2030-02-03',
+        }),
       },
       'post /permissions lockIds': {
         url: '/permissions',
