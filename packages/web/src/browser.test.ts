@@ -159,7 +159,10 @@ describe('the portal, following AUSLOCK: one-time and timed codes', () => {
     await page.getByRole('radio', { name: 'Timed', exact: true }).check()
     await page.getByLabel(`Starts (${ZONE})`).fill(`${day}T10:00`)
     await page.getByLabel(`Ends (${ZONE})`).fill(`${day}T12:00`)
+    // the picked times go out as the lock's own clock reads them: the server puts them in its zone
+    const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/access-codes'))
     await page.getByRole('button', { name: 'Generate' }).click()
+    expect((await sent).postDataJSON()).toMatchObject({ startsAt: `${day}T10:00`, endsAt: `${day}T12:00` })
     const timedPin = (await page.getByTestId('new-code').textContent())?.trim() ?? ''
     expect(await page.getByTestId('share-text').textContent()).toBe(
       `Your code for Front door: ${timedPin}, valid ${start.toFormat('ccc')} 10:00–12:00`,
@@ -208,6 +211,26 @@ describe('the portal and Code Login, following LockVue: unique codes', () => {
     await page.getByRole('table', { name: 'Active Unique Codes' }).getByText(code).waitFor()
     await axe(page, 'Unique Codes')
     await shot(page, 'unique-codes')
+
+    // edit: a new description and expiry; an expiry past six months is refused in words
+    await page.getByRole('button', { name: 'Edit Plumber – emergency' }).click()
+    const edit = page.getByRole('form', { name: `Edit ${code}` })
+    await edit.getByLabel('Description').fill('Plumber – burst pipe')
+    await edit.getByLabel('Expiry').fill(DateTime.now().plus({ months: 7 }).toISODate()!)
+    await edit.getByRole('button', { name: 'Save' }).click()
+    await edit.getByRole('alert').waitFor()
+    expect(await edit.getByRole('alert').textContent()).toMatch(/six months/i)
+    await axe(page, 'Edit Unique Code')
+    const newExpiry = DateTime.now().plus({ days: 30 })
+    await edit.getByLabel('Expiry').fill(newExpiry.toISODate()!)
+    await edit.getByLabel('Description').fill('Plumber – emergency')
+    await edit.getByRole('button', { name: 'Save' }).click()
+    await page
+      .getByRole('table', { name: 'Active Unique Codes' })
+      .getByRole('row')
+      .filter({ hasText: code })
+      .getByText(newExpiry.toFormat('ccc d LLL yyyy'))
+      .waitFor()
 
     await page.getByRole('link', { name: 'My Locks' }).click()
     await page.getByRole('checkbox', { name: 'Select Front door' }).check()
