@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -54,6 +55,8 @@ beforeAll(async () => {
       LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'),
       LATCHKEY_DEMO_TIMEZONE: ZONE,
       LATCHKEY_DEMO_PASSWORD: PASSWORD,
+      // the booking calendar of the Properties step is served on this machine
+      LATCHKEY_WEBHOOK_ALLOW_PRIVATE: '1',
     },
   })
   url = demo.server.url
@@ -324,5 +327,79 @@ describe('the portal and Code Login, following LockVue: unique codes', () => {
     }
     expect(text).toMatch(/^Too many tries\. Try again in \d+ (seconds|minutes) \(at \d\d:\d\d\)\.$/)
     await phone.close()
+  })
+})
+
+describe('the portal: a property, its booking calendar and its stays', () => {
+  let feedServer: Server
+  let feed = 'not a calendar'
+  beforeAll(async () => {
+    feedServer = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/calendar' })
+      response.end(feed)
+    })
+    await new Promise<void>((resolve) => feedServer.listen(0, '127.0.0.1', resolve))
+  })
+  afterAll(() => new Promise<void>((resolve) => feedServer.close(() => resolve())))
+
+  it('a property with a calendar: a failed sync says why, a good one brings the stay and its code per lock', {
+    timeout: 120_000,
+  }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    context.setDefaultTimeout(20_000)
+    const page = await context.newPage()
+    await logIn(page)
+    await page.getByRole('link', { name: 'Properties' }).click()
+    await page.getByRole('button', { name: 'New property' }).click()
+    const form = page.getByRole('form', { name: 'New property' })
+    await form.getByLabel('Name').fill('Beach house')
+    await form.getByRole('checkbox', { name: 'Front door' }).check()
+    await form.getByRole('checkbox', { name: 'Back door' }).check()
+    await form.getByRole('button', { name: 'Create' }).click()
+    const list = page.getByRole('table', { name: 'Properties' })
+    await list.getByText('Front door, Back door').waitFor()
+    await axe(page, 'Properties')
+    await list.getByRole('link', { name: 'Beach house' }).click()
+    await page.getByRole('heading', { name: 'Beach house' }).waitFor()
+
+    const address = feedServer.address()
+    if (address === null || typeof address === 'string') throw new Error('no feed address')
+    await page.getByLabel('Calendar address').fill(`http://127.0.0.1:${address.port}/airbnb.ics`)
+    await page.getByLabel('Calendar name').fill('Airbnb')
+    await page.getByRole('button', { name: 'Add calendar' }).click()
+    const calendar = page.getByRole('region', { name: 'Calendar Airbnb' })
+    await calendar.getByRole('button', { name: 'Sync Airbnb' }).click()
+    await calendar.getByTestId('last-error').waitFor()
+    expect(await calendar.getByTestId('last-error').textContent()).toMatch(/not an iCalendar feed/)
+    expect(await calendar.getByTestId('last-synced').textContent()).toBe('never')
+
+    const checkIn = DateTime.fromMillis(demo.clock.now(), { zone: ZONE }).plus({ days: 2 }).startOf('day')
+    const checkOut = checkIn.plus({ days: 3 })
+    feed = [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'PRODID:-//Airbnb Inc//Hosting Calendar//EN',
+      'BEGIN:VEVENT',
+      `DTSTART;VALUE=DATE:${checkIn.toFormat('yyyyLLdd')}`,
+      `DTEND;VALUE=DATE:${checkOut.toFormat('yyyyLLdd')}`,
+      'UID:stay-1@airbnb.com',
+      'SUMMARY:Reserved - Ada Lovelace',
+      'END:VEVENT',
+      'END:VCALENDAR',
+    ].join('\r\n')
+    await calendar.getByRole('button', { name: 'Sync Airbnb' }).click()
+    await expect.poll(() => calendar.getByTestId('last-error').count()).toBe(0)
+    expect(await calendar.getByTestId('last-synced').textContent()).not.toBe('never')
+    const stay = page
+      .getByRole('table', { name: 'Stays' })
+      .getByRole('row')
+      .filter({ hasText: 'Ada Lovelace' })
+    await stay.getByText(`${checkIn.toFormat('ccc d LLL')} 15:00`).waitFor()
+    await stay.getByText(`${checkOut.toFormat('ccc d LLL')} 10:00`).waitFor()
+    await stay.getByText(/^Front door: /).waitFor()
+    await stay.getByText(/^Back door: /).waitFor()
+    await axe(page, 'Property')
+    await shot(page, 'property')
+    await context.close()
   })
 })
