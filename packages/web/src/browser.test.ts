@@ -330,6 +330,60 @@ describe('the portal and Code Login, following LockVue: unique codes', () => {
   })
 })
 
+describe('the portal: every kind of code, by mouse and by keyboard', () => {
+  it('generates a Recurring, a Permanent and a use-limited code; Generate works by Tab and Enter alone', {
+    timeout: 120_000,
+  }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    context.setDefaultTimeout(20_000)
+    const page = await context.newPage()
+    await logIn(page)
+    await page.getByRole('link', { name: 'Back door' }).click()
+    await page.getByRole('heading', { name: 'Passcodes' }).waitFor()
+    const table = page.getByRole('table', { name: 'Passcodes' })
+    const row = (name: string) => table.getByRole('row').filter({ hasText: name })
+
+    await page.getByLabel('Name').fill('Gardener – weekly')
+    await page.getByRole('radio', { name: 'Recurring', exact: true }).check()
+    await page.getByLabel('From', { exact: true }).fill('09:00')
+    await page.getByLabel('To', { exact: true }).fill('12:00')
+    await page.getByRole('button', { name: 'Generate' }).click()
+    const recurringPin = (await page.getByTestId('new-code').textContent())?.trim() ?? ''
+    await expect
+      .poll(() => page.getByTestId('share-text').textContent())
+      .toBe(`Your code for Back door: ${recurringPin}, valid Tue 09:00–12:00`)
+    await row('Gardener – weekly').getByText('Recurring').waitFor()
+
+    await page.getByLabel('Name').fill('Family')
+    await page.getByRole('radio', { name: 'Permanent', exact: true }).check()
+    await page.getByRole('button', { name: 'Generate' }).click()
+    await row('Family').getByText('always').waitFor()
+    await row('Family').getByText('Permanent').waitFor()
+
+    await page.getByLabel('Name').fill('Dog walker')
+    await page.getByLabel('Use limit').fill('3')
+    await page.getByRole('button', { name: 'Generate' }).click()
+    await row('Dog walker').getByText('0 of 3 uses').waitFor()
+    await axe(page, 'Passcodes with every kind')
+
+    // keyboard only: type a name, Tab to Generate, press Enter
+    await page.getByLabel('Name').focus()
+    await page.keyboard.type('Keyboard guest')
+    let onGenerate = false
+    for (let i = 0; i < 40 && !onGenerate; i++) {
+      await page.keyboard.press('Tab')
+      onGenerate = await page.evaluate(() => document.activeElement?.textContent?.trim() === 'Generate')
+    }
+    expect(onGenerate).toBe(true)
+    await page.keyboard.press('Enter')
+    await row('Keyboard guest').waitFor()
+    expect((await page.getByTestId('share-text').textContent()) ?? '').toMatch(
+      /^Your code for Back door: \d{4,10}/,
+    )
+    await context.close()
+  })
+})
+
 describe('the portal: a property, its booking calendar and its stays', () => {
   let feedServer: Server
   let feed = 'not a calendar'
