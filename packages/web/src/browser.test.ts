@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -54,6 +55,8 @@ beforeAll(async () => {
       LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'),
       LATCHKEY_DEMO_TIMEZONE: ZONE,
       LATCHKEY_DEMO_PASSWORD: PASSWORD,
+      // the booking calendar of the Properties step is served on this machine
+      LATCHKEY_WEBHOOK_ALLOW_PRIVATE: '1',
     },
   })
   url = demo.server.url
@@ -159,7 +162,10 @@ describe('the portal, following AUSLOCK: one-time and timed codes', () => {
     await page.getByRole('radio', { name: 'Timed', exact: true }).check()
     await page.getByLabel(`Starts (${ZONE})`).fill(`${day}T10:00`)
     await page.getByLabel(`Ends (${ZONE})`).fill(`${day}T12:00`)
+    // the picked times go out as the lock's own clock reads them: the server puts them in its zone
+    const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/access-codes'))
     await page.getByRole('button', { name: 'Generate' }).click()
+    expect((await sent).postDataJSON()).toMatchObject({ startsAt: `${day}T10:00`, endsAt: `${day}T12:00` })
     const timedPin = (await page.getByTestId('new-code').textContent())?.trim() ?? ''
     expect(await page.getByTestId('share-text').textContent()).toBe(
       `Your code for Front door: ${timedPin}, valid ${start.toFormat('ccc')} 10:00–12:00`,
@@ -208,6 +214,26 @@ describe('the portal and Code Login, following LockVue: unique codes', () => {
     await page.getByRole('table', { name: 'Active Unique Codes' }).getByText(code).waitFor()
     await axe(page, 'Unique Codes')
     await shot(page, 'unique-codes')
+
+    // edit: a new description and expiry; an expiry past six months is refused in words
+    await page.getByRole('button', { name: 'Edit Plumber – emergency' }).click()
+    const edit = page.getByRole('form', { name: `Edit ${code}` })
+    await edit.getByLabel('Description').fill('Plumber – burst pipe')
+    await edit.getByLabel('Expiry').fill(DateTime.now().plus({ months: 7 }).toISODate()!)
+    await edit.getByRole('button', { name: 'Save' }).click()
+    await edit.getByRole('alert').waitFor()
+    expect(await edit.getByRole('alert').textContent()).toMatch(/six months/i)
+    await axe(page, 'Edit Unique Code')
+    const newExpiry = DateTime.now().plus({ days: 30 })
+    await edit.getByLabel('Expiry').fill(newExpiry.toISODate()!)
+    await edit.getByLabel('Description').fill('Plumber – emergency')
+    await edit.getByRole('button', { name: 'Save' }).click()
+    await page
+      .getByRole('table', { name: 'Active Unique Codes' })
+      .getByRole('row')
+      .filter({ hasText: code })
+      .getByText(newExpiry.toFormat('ccc d LLL yyyy'))
+      .waitFor()
 
     await page.getByRole('link', { name: 'My Locks' }).click()
     await page.getByRole('checkbox', { name: 'Select Front door' }).check()
@@ -301,5 +327,133 @@ describe('the portal and Code Login, following LockVue: unique codes', () => {
     }
     expect(text).toMatch(/^Too many tries\. Try again in \d+ (seconds|minutes) \(at \d\d:\d\d\)\.$/)
     await phone.close()
+  })
+})
+
+describe('the portal: every kind of code, by mouse and by keyboard', () => {
+  it('generates a Recurring, a Permanent and a use-limited code; Generate works by Tab and Enter alone', {
+    timeout: 120_000,
+  }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    context.setDefaultTimeout(20_000)
+    const page = await context.newPage()
+    await logIn(page)
+    await page.getByRole('link', { name: 'Back door' }).click()
+    await page.getByRole('heading', { name: 'Passcodes' }).waitFor()
+    const table = page.getByRole('table', { name: 'Passcodes' })
+    const row = (name: string) => table.getByRole('row').filter({ hasText: name })
+
+    await page.getByLabel('Name').fill('Gardener – weekly')
+    await page.getByRole('radio', { name: 'Recurring', exact: true }).check()
+    await page.getByLabel('From', { exact: true }).fill('09:00')
+    await page.getByLabel('To', { exact: true }).fill('12:00')
+    await page.getByRole('button', { name: 'Generate' }).click()
+    const recurringPin = (await page.getByTestId('new-code').textContent())?.trim() ?? ''
+    await expect
+      .poll(() => page.getByTestId('share-text').textContent())
+      .toBe(`Your code for Back door: ${recurringPin}, valid Tue 09:00–12:00`)
+    await row('Gardener – weekly').getByText('Recurring').waitFor()
+
+    await page.getByLabel('Name').fill('Family')
+    await page.getByRole('radio', { name: 'Permanent', exact: true }).check()
+    await page.getByRole('button', { name: 'Generate' }).click()
+    await row('Family').getByText('always').waitFor()
+    await row('Family').getByText('Permanent').waitFor()
+
+    await page.getByLabel('Name').fill('Dog walker')
+    await page.getByLabel('Use limit').fill('3')
+    await page.getByRole('button', { name: 'Generate' }).click()
+    await row('Dog walker').getByText('0 of 3 uses').waitFor()
+    await axe(page, 'Passcodes with every kind')
+
+    // keyboard only: type a name, Tab to Generate, press Enter
+    await page.getByLabel('Name').focus()
+    await page.keyboard.type('Keyboard guest')
+    let onGenerate = false
+    for (let i = 0; i < 40 && !onGenerate; i++) {
+      await page.keyboard.press('Tab')
+      onGenerate = await page.evaluate(() => document.activeElement?.textContent?.trim() === 'Generate')
+    }
+    expect(onGenerate).toBe(true)
+    await page.keyboard.press('Enter')
+    await row('Keyboard guest').waitFor()
+    expect((await page.getByTestId('share-text').textContent()) ?? '').toMatch(
+      /^Your code for Back door: \d{4,10}/,
+    )
+    await context.close()
+  })
+})
+
+describe('the portal: a property, its booking calendar and its stays', () => {
+  let feedServer: Server
+  let feed = 'not a calendar'
+  beforeAll(async () => {
+    feedServer = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/calendar' })
+      response.end(feed)
+    })
+    await new Promise<void>((resolve) => feedServer.listen(0, '127.0.0.1', resolve))
+  })
+  afterAll(() => new Promise<void>((resolve) => feedServer.close(() => resolve())))
+
+  it('a property with a calendar: a failed sync says why, a good one brings the stay and its code per lock', {
+    timeout: 120_000,
+  }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    context.setDefaultTimeout(20_000)
+    const page = await context.newPage()
+    await logIn(page)
+    await page.getByRole('link', { name: 'Properties' }).click()
+    await page.getByRole('button', { name: 'New property' }).click()
+    const form = page.getByRole('form', { name: 'New property' })
+    await form.getByLabel('Name').fill('Beach house')
+    await form.getByRole('checkbox', { name: 'Front door' }).check()
+    await form.getByRole('checkbox', { name: 'Back door' }).check()
+    await form.getByRole('button', { name: 'Create' }).click()
+    const list = page.getByRole('table', { name: 'Properties' })
+    await list.getByText('Front door, Back door').waitFor()
+    await axe(page, 'Properties')
+    await list.getByRole('link', { name: 'Beach house' }).click()
+    await page.getByRole('heading', { name: 'Beach house' }).waitFor()
+
+    const address = feedServer.address()
+    if (address === null || typeof address === 'string') throw new Error('no feed address')
+    await page.getByLabel('Calendar address').fill(`http://127.0.0.1:${address.port}/airbnb.ics`)
+    await page.getByLabel('Calendar name').fill('Airbnb')
+    await page.getByRole('button', { name: 'Add calendar' }).click()
+    const calendar = page.getByRole('region', { name: 'Calendar Airbnb' })
+    await calendar.getByRole('button', { name: 'Sync Airbnb' }).click()
+    await calendar.getByTestId('last-error').waitFor()
+    expect(await calendar.getByTestId('last-error').textContent()).toMatch(/not an iCalendar feed/)
+    expect(await calendar.getByTestId('last-synced').textContent()).toBe('never')
+
+    const checkIn = DateTime.fromMillis(demo.clock.now(), { zone: ZONE }).plus({ days: 2 }).startOf('day')
+    const checkOut = checkIn.plus({ days: 3 })
+    feed = [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'PRODID:-//Airbnb Inc//Hosting Calendar//EN',
+      'BEGIN:VEVENT',
+      `DTSTART;VALUE=DATE:${checkIn.toFormat('yyyyLLdd')}`,
+      `DTEND;VALUE=DATE:${checkOut.toFormat('yyyyLLdd')}`,
+      'UID:stay-1@airbnb.com',
+      'SUMMARY:Reserved - Ada Lovelace',
+      'END:VEVENT',
+      'END:VCALENDAR',
+    ].join('\r\n')
+    await calendar.getByRole('button', { name: 'Sync Airbnb' }).click()
+    await expect.poll(() => calendar.getByTestId('last-error').count()).toBe(0)
+    expect(await calendar.getByTestId('last-synced').textContent()).not.toBe('never')
+    const stay = page
+      .getByRole('table', { name: 'Stays' })
+      .getByRole('row')
+      .filter({ hasText: 'Ada Lovelace' })
+    await stay.getByText(`${checkIn.toFormat('ccc d LLL')} 15:00`).waitFor()
+    await stay.getByText(`${checkOut.toFormat('ccc d LLL')} 10:00`).waitFor()
+    await stay.getByText(/^Front door: /).waitFor()
+    await stay.getByText(/^Back door: /).waitFor()
+    await axe(page, 'Property')
+    await shot(page, 'property')
+    await context.close()
   })
 })

@@ -1,6 +1,12 @@
 /** Times in a lock's own zone: what a person picks and reads. */
 import { DateTime } from 'luxon'
 
+/** What a date-time input holds (`2026-12-03T10:00`, the lock's own clock) as the request sends it: the
+ * server reads it in the lock's zone, so the browser converts nothing; null when nothing is picked. */
+export function pickedLocal(local: string): string | null {
+  return local === '' ? null : local
+}
+
 /** `2026-12-03T10:00` read in `zone` → the instant in UTC (`…Z`), or null when it is no time. */
 export function localToUtc(local: string, zone: string): string | null {
   if (local === '') return null
@@ -8,26 +14,31 @@ export function localToUtc(local: string, zone: string): string | null {
   return time.isValid ? time.toUTC().toISO() : null
 }
 
-/** An instant → `2026-12-03T10:00` in `zone` (for an input's value). */
-export function utcToLocalInput(iso: string, zone: string): string {
-  return DateTime.fromISO(iso, { zone: 'utc' }).setZone(zone).toFormat("yyyy-LL-dd'T'HH:mm")
+/** A `…Local` time of an answer (`2026-12-03T10:00+11:00`) as its own wall clock shows it. */
+function wallClock(local: string): DateTime {
+  return DateTime.fromISO(local, { setZone: true })
+}
+
+/** "Tue 3 Dec 10:00" from a `…Local` time of an answer. */
+export function formatLocal(local: string | null): string {
+  return local === null ? '—' : wallClock(local).toFormat('ccc d LLL HH:mm')
+}
+
+/** "Tue 10:00–12:00" (same day) or "Tue 3 Dec 10:00 – Wed 4 Dec 09:00", from `…Local` times. */
+export function formatLocalWindow(startsAtLocal: string | null, endsAtLocal: string | null): string {
+  if (startsAtLocal === null && endsAtLocal === null) return ''
+  if (startsAtLocal === null) return `until ${formatLocal(endsAtLocal)}`
+  if (endsAtLocal === null) return `from ${formatLocal(startsAtLocal)}`
+  const start = wallClock(startsAtLocal)
+  const end = wallClock(endsAtLocal)
+  if (start.hasSame(end, 'day')) return `${start.toFormat('ccc HH:mm')}–${end.toFormat('HH:mm')}`
+  return `${start.toFormat('ccc d LLL HH:mm')} – ${end.toFormat('ccc d LLL HH:mm')}`
 }
 
 /** "Tue 3 Dec 10:00" in `zone`. */
 export function formatTime(iso: string | null, zone: string): string {
   if (iso === null) return '—'
   return DateTime.fromISO(iso, { zone: 'utc' }).setZone(zone).toFormat('ccc d LLL HH:mm')
-}
-
-/** "Tue 10:00–12:00" (same day) or "Tue 3 Dec 10:00 – Wed 4 Dec 09:00". */
-export function formatWindow(startsAt: string | null, endsAt: string | null, zone: string): string {
-  if (startsAt === null && endsAt === null) return ''
-  if (startsAt === null) return `until ${formatTime(endsAt, zone)}`
-  if (endsAt === null) return `from ${formatTime(startsAt, zone)}`
-  const start = DateTime.fromISO(startsAt, { zone: 'utc' }).setZone(zone)
-  const end = DateTime.fromISO(endsAt, { zone: 'utc' }).setZone(zone)
-  if (start.hasSame(end, 'day')) return `${start.toFormat('ccc HH:mm')}–${end.toFormat('HH:mm')}`
-  return `${start.toFormat('ccc d LLL HH:mm')} – ${end.toFormat('ccc d LLL HH:mm')}`
 }
 
 export const DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const

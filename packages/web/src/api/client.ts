@@ -59,3 +59,6 @@ export async function ok<T>(
   }
   return data as NonNullable<T>
 }
+export type Property = Schemas['Property']
+export type Stay = Schemas['Stay']
+export type Calendar = Schemas['Calendar']

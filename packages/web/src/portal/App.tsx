@@ -10,6 +10,7 @@ import { LockPage } from './pages/LockPage.tsx'
 import { LocksPage } from './pages/LocksPage.tsx'
 import { MembersPage } from './pages/MembersPage.tsx'
 import { PermissionsPage } from './pages/PermissionsPage.tsx'
+import { PropertiesPage } from './pages/PropertiesPage.tsx'
 import { SettingsPage } from './pages/SettingsPage.tsx'
 import { UniqueCodesPage } from './pages/UniqueCodesPage.tsx'
 import { Link, navigate, usePath } from './router.tsx'
@@ -17,6 +18,7 @@ import { Link, navigate, usePath } from './router.tsx'
 const MENU = [
   ['/', 'My Locks'],
   ['/unique-codes', 'Unique Codes'],
+  ['/properties', 'Properties'],
   ['/permissions', 'Permissions'],
   ['/activity', 'Activity'],
   ['/gateways', 'Gateways'],
@@ -71,6 +73,8 @@ function Layout(props: { organization: string; email: string }) {
           <LockPage lockId={lockId} />
         ) : section === '/unique-codes' ? (
           <UniqueCodesPage />
+        ) : section === '/properties' ? (
+          <PropertiesPage propertyId={path.split('/')[2] || undefined} />
         ) : section === '/permissions' ? (
           <PermissionsPage />
         ) : section === '/activity' ? (

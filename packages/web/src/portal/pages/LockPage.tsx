@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { type AccessCode, type Lock, ok } from '../../api/client.ts'
-import { DAY_NAMES, formatSchedule, formatWindow, localToUtc } from '../../time.ts'
+import { DAY_NAMES, formatLocalWindow, formatSchedule, pickedLocal } from '../../time.ts'
 import { ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
 import { denialWords, KIND_WORDS, STATUS_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
@@ -190,9 +190,9 @@ function Passcodes(props: { lock: Lock }) {
   )
 }
 
-function validWords(code: AccessCode, zone: string): string {
+function validWords(code: AccessCode): string {
   const parts: string[] = []
-  const window = formatWindow(code.startsAt, code.endsAt, zone)
+  const window = formatLocalWindow(code.startsAtLocal, code.endsAtLocal)
   if (window) parts.push(window)
   if (code.schedule) parts.push(formatSchedule(code.schedule))
   if (code.kind === 'one_time') parts.push('once')
@@ -202,7 +202,7 @@ function validWords(code: AccessCode, zone: string): string {
 }
 
 export function shareText(code: AccessCode, lock: Lock): string {
-  const valid = validWords(code, lock.timezone)
+  const valid = validWords(code)
   return `Your code for ${lock.name}: ${code.code ?? ''}${valid ? `, valid ${valid}` : ''}`
 }
 
@@ -226,7 +226,7 @@ function CodeRow(props: { code: AccessCode; lock: Lock }) {
         <div className="muted">PIN {code.code ?? 'hidden'}</div>
       </td>
       <td>{KIND_WORDS[code.kind]}</td>
-      <td>{validWords(code, props.lock.timezone)}</td>
+      <td>{validWords(code)}</td>
       <td>
         <span
           data-testid="code-status"
@@ -346,8 +346,8 @@ function GenerateForm(props: { lock: Lock; onCreated: (code: AccessCode) => void
   const [localError, setLocalError] = useState<string | null>(null)
   const create = useMutation({
     mutationFn: () => {
-      const start = localToUtc(startsAt, zone)
-      const end = localToUtc(endsAt, zone)
+      const start = pickedLocal(startsAt)
+      const end = pickedLocal(endsAt)
       return ok(
         api.POST('/api/v1/locks/{lockId}/access-codes', {
           params: { path: { lockId: props.lock.id } },

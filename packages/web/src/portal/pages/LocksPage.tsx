@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { type Lock, ok } from '../../api/client.ts'
-import { localToUtc } from '../../time.ts'
+import { pickedLocal } from '../../time.ts'
 import { ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
 import { LEVEL_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
@@ -125,8 +125,8 @@ function SharePanel(props: { locks: Lock[]; onDone: () => void }) {
   const active = (uniqueCodes.data?.items ?? []).filter((c) => c.status === 'active')
   const share = useMutation({
     mutationFn: () => {
-      const start = localToUtc(startsAt, zone)
-      const end = localToUtc(endsAt, zone)
+      const start = pickedLocal(startsAt)
+      const end = pickedLocal(endsAt)
       return ok(
         api.POST('/api/v1/permissions', {
           body: {

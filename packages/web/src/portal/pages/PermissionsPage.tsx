@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { ok, type Permission } from '../../api/client.ts'
-import { formatSchedule, formatWindow } from '../../time.ts'
+import { formatLocalWindow, formatSchedule } from '../../time.ts'
 import { ErrorNotice } from '../../ui/kit.tsx'
 import { LEVEL_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
@@ -50,14 +50,15 @@ function PermissionRow(props: { permission: Permission }) {
     onSuccess: () => client.invalidateQueries({ queryKey: ['permissions'] }),
   })
   const who = p.grantee.type === 'unique_code' ? `Unique code “${p.grantee.description}”` : p.grantee.email
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone
   return (
     <tr>
       <td>{p.lockName}</td>
       <td>{who}</td>
       <td>{LEVEL_WORDS[p.level]}</td>
       <td>
-        {p.schedule ? formatSchedule(p.schedule) : formatWindow(p.startsAt, p.endsAt, zone) || 'Any time'}
+        {p.schedule
+          ? formatSchedule(p.schedule)
+          : formatLocalWindow(p.startsAtLocal, p.endsAtLocal) || 'Any time'}
       </td>
       <td>{p.status === 'active' ? 'Active' : p.status === 'used' ? 'Used' : 'Expired'}</td>
       <td>

@@ -7,7 +7,10 @@ import { api } from '../api.ts'
 
 /** The last day an expiry may fall on: six calendar months from today (SPEC §4). */
 const maxExpiry = () => DateTime.now().plus({ months: 6 }).minus({ days: 1 }).toISODate()!
-const toEndOfDay = (date: string) => DateTime.fromISO(date).endOf('day').toUTC().toISO()!
+/** The end of a picked day on the organization's clock: the server reads it in the locks' zone. */
+const endOfDay = (date: string) => `${date}T23:59:59`
+/** The day of an expiry as the organization's clock shows it. */
+const expiryDay = (code: UniqueCode) => DateTime.fromISO(code.expiresAtLocal, { setZone: true })
 
 export function UniqueCodesPage() {
   const codes = useQuery({ queryKey: ['unique-codes'], queryFn: () => ok(api.GET('/api/v1/unique-codes')) })
@@ -37,7 +40,7 @@ function NewUniqueCode(props: { onDone: () => void }) {
   const [expiry, setExpiry] = useState(DateTime.now().plus({ days: 7 }).toISODate()!)
   const create = useMutation({
     mutationFn: () =>
-      ok(api.POST('/api/v1/unique-codes', { body: { description, expiresAt: toEndOfDay(expiry) } })),
+      ok(api.POST('/api/v1/unique-codes', { body: { description, expiresAt: endOfDay(expiry) } })),
     onSuccess: () => client.invalidateQueries({ queryKey: ['unique-codes'] }),
   })
   const submit = (event: FormEvent) => {
@@ -129,16 +132,26 @@ function CodeRow(props: { code: UniqueCode }) {
     mutationFn: () => ok(api.POST('/api/v1/unique-codes/{id}/reset-device', path)),
     onSuccess: refresh,
   })
+  const [editing, setEditing] = useState(false)
+  if (editing) return <EditRow code={code} onDone={() => setEditing(false)} />
   return (
     <tr>
       <td>
         <code>{code.code}</code>
       </td>
       <td>{code.description}</td>
-      <td>{DateTime.fromISO(code.expiresAt).toFormat('ccc d LLL yyyy')}</td>
+      <td>{expiryDay(code).toFormat('ccc d LLL yyyy')}</td>
       <td>{code.boundDevice ? 'Signed in on a device' : 'Not used yet'}</td>
       <td>
         <div className="row">
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => setEditing(true)}
+            aria-label={`Edit ${code.description}`}
+          >
+            Edit
+          </button>
           {code.boundDevice && (
             <button
               type="button"
@@ -160,6 +173,69 @@ function CodeRow(props: { code: UniqueCode }) {
           </button>
         </div>
         <ErrorNotice error={remove.error ?? reset.error} />
+      </td>
+    </tr>
+  )
+}
+
+/** Description and expiry of a code, changed in place; the expiry stays within six months of creation. */
+function EditRow(props: { code: UniqueCode; onDone: () => void }) {
+  const client = useQueryClient()
+  const { code } = props
+  const [description, setDescription] = useState(code.description)
+  const [expiry, setExpiry] = useState(expiryDay(code).toISODate()!)
+  const lastDay = DateTime.fromISO(code.createdAt).plus({ months: 6 }).minus({ days: 1 })
+  const save = useMutation({
+    mutationFn: () =>
+      ok(
+        api.PATCH('/api/v1/unique-codes/{id}', {
+          params: { path: { id: code.id } },
+          body: { description, expiresAt: endOfDay(expiry) },
+        }),
+      ),
+    onSuccess: async () => {
+      await client.invalidateQueries({ queryKey: ['unique-codes'] })
+      props.onDone()
+    },
+  })
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    save.mutate()
+  }
+  return (
+    <tr>
+      <td colSpan={5}>
+        <form className="card" onSubmit={submit} aria-label={`Edit ${code.code}`}>
+          <Field label="Description">
+            {(id) => (
+              <input id={id} required value={description} onChange={(e) => setDescription(e.target.value)} />
+            )}
+          </Field>
+          <Field
+            label="Expiry"
+            hint={`At most six months from when the code was made: ${lastDay.toFormat('ccc d LLL yyyy')}.`}
+          >
+            {(id, hint) => (
+              <input
+                id={id}
+                aria-describedby={hint}
+                type="date"
+                required
+                value={expiry}
+                onChange={(e) => setExpiry(e.target.value)}
+              />
+            )}
+          </Field>
+          <ErrorNotice error={save.error} />
+          <div className="row">
+            <button type="submit" disabled={save.isPending}>
+              Save
+            </button>
+            <button type="button" className="secondary" onClick={props.onDone}>
+              Cancel
+            </button>
+          </div>
+        </form>
       </td>
     </tr>
   )

@@ -1,0 +1,333 @@
+/** Properties (SPEC §14): each with its locks, its stays by date with their code per lock, and its booking calendars. */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { type FormEvent, useState } from 'react'
+import { type Calendar, ok, type Property, type Stay } from '../../api/client.ts'
+import { formatLocal } from '../../time.ts'
+import { ErrorNotice, Field } from '../../ui/kit.tsx'
+import { STATUS_WORDS } from '../../words.ts'
+import { api } from '../api.ts'
+import { Link } from '../router.tsx'
+import { useLocks } from './LocksPage.tsx'
+
+const useProperties = () =>
+  useQuery({ queryKey: ['properties'], queryFn: () => ok(api.GET('/api/v1/properties')) })
+
+const STAY_WORDS: Record<Stay['status'], string> = {
+  upcoming: 'Upcoming',
+  active: 'Staying',
+  ended: 'Ended',
+  cancelled: 'Cancelled',
+}
+
+export function PropertiesPage(props: { propertyId?: string }) {
+  if (props.propertyId !== undefined) return <PropertyPage propertyId={props.propertyId} />
+  return <PropertyList />
+}
+
+function PropertyList() {
+  const properties = useProperties()
+  const locks = useLocks()
+  const [creating, setCreating] = useState(false)
+  const lockName = (id: string) => locks.data?.items.find((l) => l.id === id)?.name ?? 'A removed lock'
+  const items = properties.data?.items ?? []
+  return (
+    <>
+      <div className="header-row">
+        <h1>Properties</h1>
+        <button type="button" onClick={() => setCreating(true)}>
+          New property
+        </button>
+      </div>
+      <ErrorNotice error={properties.error} />
+      {creating && <NewProperty onDone={() => setCreating(false)} />}
+      {properties.isSuccess && items.length === 0 && <p className="muted">No properties yet.</p>}
+      {items.length > 0 && (
+        <div className="table-wrap">
+          <table aria-label="Properties">
+            <thead>
+              <tr>
+                <th scope="col">Property</th>
+                <th scope="col">Locks</th>
+                <th scope="col">Check-in / out</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((p) => (
+                <tr key={p.id}>
+                  <td>
+                    <Link to={`/properties/${p.id}`}>{p.name}</Link>
+                    <div className="muted">{p.timezone}</div>
+                  </td>
+                  <td>{p.lockIds.map(lockName).join(', ')}</td>
+                  <td>
+                    {p.checkInTime} / {p.checkOutTime}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  )
+}
+
+function NewProperty(props: { onDone: () => void }) {
+  const client = useQueryClient()
+  const locks = useLocks()
+  const [name, setName] = useState('')
+  const [lockIds, setLockIds] = useState<string[]>([])
+  const all = locks.data?.items ?? []
+  const create = useMutation({
+    mutationFn: () => {
+      const timezone = all.find((l) => l.id === lockIds[0])?.timezone ?? 'UTC'
+      return ok(api.POST('/api/v1/properties', { body: { name, lockIds, timezone } }))
+    },
+    onSuccess: async () => {
+      await client.invalidateQueries({ queryKey: ['properties'] })
+      props.onDone()
+    },
+  })
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    create.mutate()
+  }
+  return (
+    <form className="card" onSubmit={submit} aria-label="New property">
+      <Field label="Name" hint="E.g. “Beach house”.">
+        {(id, hint) => (
+          <input
+            id={id}
+            aria-describedby={hint}
+            required
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+          />
+        )}
+      </Field>
+      <fieldset>
+        <legend>
+          Locks (each stay’s code goes on all of them; the first one’s time zone is the property’s)
+        </legend>
+        {all.map((l) => (
+          <label key={l.id} className="check">
+            <input
+              type="checkbox"
+              checked={lockIds.includes(l.id)}
+              onChange={(e) =>
+                setLockIds(e.target.checked ? [...lockIds, l.id] : lockIds.filter((id) => id !== l.id))
+              }
+            />{' '}
+            {l.name}
+          </label>
+        ))}
+      </fieldset>
+      <ErrorNotice error={create.error} />
+      <div className="row">
+        <button type="submit" disabled={create.isPending}>
+          Create
+        </button>
+        <button type="button" className="secondary" onClick={props.onDone}>
+          Close
+        </button>
+      </div>
+    </form>
+  )
+}
+
+function PropertyPage(props: { propertyId: string }) {
+  const property = useQuery({
+    queryKey: ['properties', props.propertyId],
+    queryFn: () => ok(api.GET('/api/v1/properties/{id}', { params: { path: { id: props.propertyId } } })),
+  })
+  if (property.error) return <ErrorNotice error={property.error} />
+  if (!property.data) return <p className="muted">Loading…</p>
+  return (
+    <>
+      <p>
+        <Link to="/properties">All properties</Link>
+      </p>
+      <h1>{property.data.name}</h1>
+      <p className="muted">
+        Time zone {property.data.timezone} · Check-in {property.data.checkInTime} · Check-out{' '}
+        {property.data.checkOutTime}
+      </p>
+      <Stays property={property.data} />
+      <Calendars property={property.data} />
+    </>
+  )
+}
+
+function Stays(props: { property: Property }) {
+  const locks = useLocks()
+  const stays = useQuery({
+    queryKey: ['stays', props.property.id],
+    queryFn: () => ok(api.GET('/api/v1/stays', { params: { query: { propertyId: props.property.id } } })),
+  })
+  const lockName = (id: string) => locks.data?.items.find((l) => l.id === id)?.name ?? 'A removed lock'
+  const items = [...(stays.data?.items ?? [])].sort((a, b) => a.checkInAt.localeCompare(b.checkInAt))
+  return (
+    <section aria-labelledby="stays-heading">
+      <h2 id="stays-heading">Stays</h2>
+      <ErrorNotice error={stays.error} />
+      {stays.isSuccess && items.length === 0 && <p className="muted">No stays yet.</p>}
+      {items.length > 0 && (
+        <div className="table-wrap">
+          <table aria-label="Stays">
+            <thead>
+              <tr>
+                <th scope="col">Guest</th>
+                <th scope="col">Check-in</th>
+                <th scope="col">Check-out</th>
+                <th scope="col">Status</th>
+                <th scope="col">Code</th>
+                <th scope="col">Code on each lock</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((s) => (
+                <tr key={s.id}>
+                  <td>
+                    {s.guestName}
+                    <div className="muted">
+                      {s.source === 'calendar' ? 'From a calendar' : 'Added by hand'}
+                    </div>
+                  </td>
+                  <td>{formatLocal(s.checkInAtLocal)}</td>
+                  <td>{formatLocal(s.checkOutAtLocal)}</td>
+                  <td>{STAY_WORDS[s.status]}</td>
+                  <td>{s.code === null ? '—' : <code>{s.code}</code>}</td>
+                  <td>
+                    <ul className="plain">
+                      {s.locks.map((l) => (
+                        <li key={l.lockId}>
+                          {lockName(l.lockId)}: {STATUS_WORDS[l.status] ?? l.status}
+                          {[...l.errors, ...l.warnings].map((w) => (
+                            <div key={w.code} className="muted">
+                              {w.message}
+                            </div>
+                          ))}
+                        </li>
+                      ))}
+                    </ul>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  )
+}
+
+function Calendars(props: { property: Property }) {
+  const client = useQueryClient()
+  const key = ['calendars', props.property.id]
+  const calendars = useQuery({
+    queryKey: key,
+    queryFn: () =>
+      ok(api.GET('/api/v1/properties/{id}/calendars', { params: { path: { id: props.property.id } } })),
+  })
+  const [url, setUrl] = useState('')
+  const [name, setName] = useState('')
+  const add = useMutation({
+    mutationFn: () =>
+      ok(
+        api.POST('/api/v1/properties/{id}/calendars', {
+          params: { path: { id: props.property.id } },
+          body: { url, ...(name === '' ? {} : { name }) },
+        }),
+      ),
+    onSuccess: async () => {
+      setUrl('')
+      setName('')
+      await client.invalidateQueries({ queryKey: key })
+    },
+  })
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    add.mutate()
+  }
+  return (
+    <section aria-labelledby="calendars-heading">
+      <h2 id="calendars-heading">Booking calendars</h2>
+      <ErrorNotice error={calendars.error} />
+      {(calendars.data?.items ?? []).map((c) => (
+        <CalendarCard key={c.id} calendar={c} propertyId={props.property.id} />
+      ))}
+      {calendars.isSuccess && calendars.data.items.length === 0 && <p className="muted">No calendars yet.</p>}
+      <form className="card" onSubmit={submit} aria-label="Add a calendar">
+        <Field label="Calendar address" hint="The iCal export link of the booking site.">
+          {(id, hint) => (
+            <input
+              id={id}
+              aria-describedby={hint}
+              type="url"
+              required
+              value={url}
+              onChange={(e) => setUrl(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Calendar name" hint="Optional, e.g. “Airbnb”.">
+          {(id, hint) => (
+            <input id={id} aria-describedby={hint} value={name} onChange={(e) => setName(e.target.value)} />
+          )}
+        </Field>
+        <ErrorNotice error={add.error} />
+        <button type="submit" disabled={add.isPending}>
+          Add calendar
+        </button>
+      </form>
+    </section>
+  )
+}
+
+function CalendarCard(props: { calendar: Calendar; propertyId: string }) {
+  const client = useQueryClient()
+  const c = props.calendar
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone
+  const sync = useMutation({
+    mutationFn: () => ok(api.POST('/api/v1/calendars/{id}/sync', { params: { path: { id: c.id } } })),
+    onSettled: () =>
+      Promise.all([
+        client.invalidateQueries({ queryKey: ['calendars', props.propertyId] }),
+        client.invalidateQueries({ queryKey: ['stays', props.propertyId] }),
+      ]),
+  })
+  const when = (iso: string | null) =>
+    iso === null
+      ? 'never'
+      : new Intl.DateTimeFormat('en-GB', {
+          timeZone: zone,
+          weekday: 'short',
+          day: 'numeric',
+          month: 'short',
+          hour: '2-digit',
+          minute: '2-digit',
+        }).format(new Date(iso))
+  return (
+    <section className="card" aria-label={`Calendar ${c.name}`}>
+      <strong>{c.name}</strong> <span className="muted">{c.url}</span>
+      <p>
+        Last synced: <span data-testid="last-synced">{when(c.lastSyncedAt)}</span>
+        {c.lastError !== null && (
+          <span className="bad">
+            {' '}
+            · Last try failed: <span data-testid="last-error">{c.lastError}</span>
+          </span>
+        )}
+      </p>
+      <ErrorNotice error={sync.error} />
+      <button
+        type="button"
+        onClick={() => sync.mutate()}
+        disabled={sync.isPending}
+        aria-label={`Sync ${c.name}`}
+      >
+        Sync
+      </button>
+    </section>
+  )
+}
