@@ -5,7 +5,6 @@
  * list (or until it could no longer open anyway).
  */
 import { and, eq, isNull } from 'drizzle-orm'
-import type { AuthContext } from '../accounts/index.ts'
 import { unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
 import {

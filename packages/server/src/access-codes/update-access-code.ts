@@ -12,7 +12,6 @@ import {
   type WeeklySchedule,
 } from '@latchkey/core'
 import { and, eq } from 'drizzle-orm'
-import type { AuthContext } from '../accounts/index.ts'
 import { unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
 import {

@@ -2,7 +2,7 @@
  * Reading the audit log of an organization (SPEC §7, §8): filtered by lock, access code, unique code
  * and type, paged by cursor (the event id), newest first unless `order=asc`.
  */
-import { and, asc, desc, eq, gt, gte, inArray, lt, type SQL, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm'
 import { type Db, type EventRow, events, isUuid } from '../store/index.ts'
 
 export interface EventFilter {

@@ -13,7 +13,7 @@ import { type AccessCode, accessCodes, type CodeIssue, type Db, type ReportedCod
 import { canonicalRule, type TableDigest } from './digest.ts'
 import { markDue, markStale, recordRevocations, recordTableChange, recordTableReport } from './lock-sync.ts'
 import { applyStatus } from './pass.ts'
-import { DELAY_WARNING, LOCK_REPLY_ISSUES, lateWarning, withoutRenewedWarnings } from './status.ts'
+import { LOCK_REPLY_ISSUES, lateWarning, withoutRenewedWarnings } from './status.ts'
 
 export interface ReplyContext {
   db: Db
