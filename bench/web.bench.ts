@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { startDemo } from '@latchkey/cli'
-import { chromium, type Page } from 'playwright-core'
+import { launchChromium } from '@latchkey/web/chromium'
+import type { Page } from 'playwright-core'
 import { defineSuite, formatNumber, median } from './lib.ts'
 
 const LOCKS = 100
@@ -48,19 +49,7 @@ export default defineSuite({
     })
     await new Promise<void>((resolve) => blank.listen(0, '127.0.0.1', resolve))
     const blankUrl = `http://127.0.0.1:${(blank.address() as AddressInfo).port}/`
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    const browser = await launchChromium()
     try {
       const url = demo.server.url
       const login = await fetch(`${url}/api/v1/auth/login`, {

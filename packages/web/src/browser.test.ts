@@ -13,9 +13,10 @@ import { fileURLToPath } from 'node:url'
 import AxeBuilder from '@axe-core/playwright'
 import { type RunningDemo, startDemo } from '@latchkey/cli'
 import { DateTime } from 'luxon'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../test/chromium.ts'
 
 const ZONE = 'Australia/Sydney'
 const PASSWORD = 'portal-test-password'
@@ -25,23 +26,6 @@ const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-portal-'))
 let demo: RunningDemo
 let browser: Browser
 let url: string
-
-/** Debian's chromium; playwright gives each launch a fresh, temporary profile directory. */
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
-}
 
 beforeAll(async () => {
   await build({ root: webRoot, logLevel: 'warn', configFile: join(webRoot, 'vite.config.ts') })
