@@ -1,7 +1,7 @@
 import { SimulatedClock } from '@latchkey/core'
+import { offlineRevocationId } from '@latchkey/protocol'
 import { describe, expect, it } from 'vitest'
 import { Lock } from './lock.ts'
-import { offlineRevocationId } from './revocations.ts'
 import { ServerDouble, type ServerDoubleOptions } from './testing/server-double.ts'
 
 const MINUTE = 60_000
@@ -111,7 +111,7 @@ describe('offline codes on the keypad', () => {
     expect(lock.keypad(code.pin)).toEqual({ result: 'unlocked' })
     server.ok(lock, {
       type: 'set_revocations',
-      keyIds: [offlineRevocationId(code), offlineRevocationId(other)],
+      keyIds: [offlineRevocationId(code.h, code.startsAt), offlineRevocationId(other.h, other.startsAt)],
     })
     expect(lock.keypad(code.pin)).toEqual({ result: 'denied', reason: 'revoked' })
     expect(lock.keypad(other.pin)).toEqual({ result: 'denied', reason: 'revoked' })

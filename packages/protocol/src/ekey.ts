@@ -47,6 +47,12 @@ export type EKeyClaims = z.infer<typeof ZEKeyClaims>
  */
 export const shareRevocationId = (shareId: string): string => `share:${shareId}`
 
+/**
+ * How the revocation list names an offline code, so that it can be revoked "when the lock is next
+ * reached": `offline:<H>:<startsAt ms>`, the same pair the lock logs when such a code is used.
+ */
+export const offlineRevocationId = (h: number, startsAtMs: number): string => `offline:${h}:${startsAtMs}`
+
 /** Longest credential accepted; a real one is a few hundred characters. */
 export const MAX_EKEY_LENGTH = 8192
 

@@ -1,5 +1,6 @@
 /** An access code row as the rule the lock decides with, and the secrets around its PIN. */
 import type { AccessRule } from '@latchkey/core'
+import { offlineRevocationId } from '@latchkey/protocol'
 import type { Secrets } from '../secrets.ts'
 import type { AccessCode } from '../store/index.ts'
 
@@ -26,8 +27,11 @@ export function decryptPin(secrets: Secrets, code: Pick<AccessCode, 'id' | 'pinE
   return secrets.decryptText(code.pinEncrypted, pinContext(code.id))
 }
 
-/** How the lock and the revocation list name an offline code: `offline:<H>:<startsAt ms>`. */
-export function offlineRevocationId(code: { offlineH: number | null; startsAt: Date | null }): string | null {
+/** The revocation list's name for an offline code; null for a code that is not offline. */
+export function offlineCodeRevocationId(code: {
+  offlineH: number | null
+  startsAt: Date | null
+}): string | null {
   if (code.offlineH === null || code.startsAt === null) return null
-  return `offline:${code.offlineH}:${code.startsAt.getTime()}`
+  return offlineRevocationId(code.offlineH, code.startsAt.getTime())
 }

@@ -8,7 +8,7 @@
 import { type AccessRule, isLatchkeyError, windowEnd } from '@latchkey/core'
 import type { Command } from '@latchkey/protocol'
 import { and, asc, eq, gt, inArray, isNotNull, isNull, ne, or, sql } from 'drizzle-orm'
-import { decryptPin, offlineRevocationId, ruleOf } from '../access-codes/index.ts'
+import { decryptPin, offlineCodeRevocationId, ruleOf } from '../access-codes/index.ts'
 import { getOrganizationSettings } from '../accounts/index.ts'
 import { type LockChannel, unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
@@ -219,7 +219,7 @@ async function recordExpiries(
 function liveOfflineRevocations(offline: AccessCode[], nowMs: number): string[] {
   return offline
     .filter((c) => c.deletedAt !== null && offlineCouldOpen(c, nowMs))
-    .map((c) => offlineRevocationId(c))
+    .map((c) => offlineCodeRevocationId(c))
     .filter((id): id is string => id !== null)
 }
 
@@ -298,7 +298,7 @@ async function updateOfflineStatuses(
       await applyStatus(ctx, code, outcome, nowMs, false)
       continue
     }
-    const id = offlineRevocationId(code)
+    const id = offlineCodeRevocationId(code)
     const done = !offlineCouldOpen(code, nowMs) || (id !== null && revoked.has(id))
     const outcome: StatusOutcome = {
       status: done ? 'removed' : 'removing',

@@ -6,7 +6,7 @@
 import { type AccessRule, LatchkeyError } from '@latchkey/core'
 import { type LockEvent, ZTableReport } from '@latchkey/protocol'
 import { and, eq, isNotNull, sql } from 'drizzle-orm'
-import { offlineRevocationId, ruleOf } from '../access-codes/index.ts'
+import { offlineCodeRevocationId, ruleOf } from '../access-codes/index.ts'
 import type { LockReply, StoredLockEvents } from '../devices/index.ts'
 import type { Secrets } from '../secrets.ts'
 import { type AccessCode, accessCodes, type CodeIssue, type Db, type ReportedCode } from '../store/index.ts'
@@ -180,7 +180,7 @@ export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<void> 
             ),
           )
         for (const code of removing) {
-          const id = offlineRevocationId(code)
+          const id = offlineCodeRevocationId(code)
           if (id === null || !revoked.has(id)) continue
           await applyStatus(
             ctx,
