@@ -10,6 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          globalSetup: ['test/bundle-cli.ts'],
           include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.services.test.ts'],
           testTimeout: 30_000,
@@ -19,6 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'services',
+          globalSetup: ['test/bundle-cli.ts'],
           include: ['test/**/*.e2e.test.ts', 'packages/*/src/**/*.services.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -11,7 +11,10 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
 import type { Pool } from 'pg'
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url))
+/** Found through the package, so it is the same folder whether the server runs from its sources or bundled. */
+export const MIGRATIONS_FOLDER = fileURLToPath(
+  new URL('drizzle', import.meta.resolve('@latchkey/server/package.json')),
+)
 
 /** Key of the advisory lock held while migrating (any constant unique to Latchkey). */
 const MIGRATION_LOCK_KEY = 0x4c4b_4d31 // "LKM1"
