@@ -28,7 +28,8 @@ interface Start {
 /** VmRSS and VmHWM of a process, in MB. */
 function memoryOf(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN)
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN)
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 }
 }
 
@@ -43,7 +44,10 @@ async function timeStart(args: string[], readyLine: RegExp): Promise<Start> {
   try {
     const readyMs = await new Promise<number>((resolveReady, reject) => {
       let out = ''
-      const timer = setTimeout(() => reject(new Error(`no ready line in ${START_TIMEOUT_MS} ms:\n${out}`)), START_TIMEOUT_MS)
+      const timer = setTimeout(
+        () => reject(new Error(`no ready line in ${START_TIMEOUT_MS} ms:\n${out}`)),
+        START_TIMEOUT_MS,
+      )
       const onData = (d: Buffer) => {
         out += d
         if (readyLine.test(out)) {
@@ -102,13 +106,18 @@ export default defineSuite({
     }
     try {
       const existing = freshDir()
-      const created = await medianOf('new data directory', () => timeStart([BIN, ...serveArgs(freshDir())], SERVE_READY))
+      const created = await medianOf('new data directory', () =>
+        timeStart([BIN, ...serveArgs(freshDir())], SERVE_READY),
+      )
       await timeStart([BIN, ...serveArgs(existing)], SERVE_READY)
       const reopened = await medianOf('existing data directory', () =>
         timeStart([BIN, ...serveArgs(existing)], SERVE_READY),
       )
       const throughTsx = await medianOf('existing data directory, through tsx', () =>
-        timeStart(['--import', 'tsx', join(ROOT, 'packages/cli/src/main.ts'), ...serveArgs(existing)], SERVE_READY),
+        timeStart(
+          ['--import', 'tsx', join(ROOT, 'packages/cli/src/main.ts'), ...serveArgs(existing)],
+          SERVE_READY,
+        ),
       )
       const pglite = await medianOf('floor: bare PGlite on the same directory', () =>
         timeStart(
