@@ -5,7 +5,17 @@ export { getMe } from './me.ts'
 export { addMember, listMembers, type MemberView, removeMember } from './members.ts'
 export { getOrganizationSettings, updateOrganizationSettings } from './organization-settings.ts'
 export { type AuthContext, deleteSession, resolveCredential, SESSION_TTL_MS } from './sessions.ts'
-export { normalizeEmail, signup } from './signup.ts'
+export {
+  DEFAULT_SIGNUP_MODE,
+  DEFAULT_SIGNUP_THROTTLE,
+  normalizeEmail,
+  parseSignupMode,
+  publicSignup,
+  SIGNUP_MODES,
+  type SignupMode,
+  signup,
+  signupAllowed,
+} from './signup.ts'
 export {
   addressThrottleKey,
   beginAttempt,
