@@ -1,8 +1,17 @@
 export { type ApiKeyView, createApiKey, deleteApiKey, listApiKeys } from './api-keys.ts'
 export { type CreateOwnerOptions, countOrganizations, createOwner } from './create-owner.ts'
+export {
+  acceptInvitation,
+  createInvitation,
+  getInvitation,
+  INVITATION_TTL_MS,
+  type InvitationView,
+  listInvitations,
+  revokeInvitation,
+} from './invitations.ts'
 export { login } from './login.ts'
 export { getMe } from './me.ts'
-export { addMember, listMembers, type MemberView, removeMember } from './members.ts'
+export { listMembers, type MemberView, removeMember, updateMemberRole } from './members.ts'
 export { getOrganizationSettings, updateOrganizationSettings } from './organization-settings.ts'
 export { type AuthContext, deleteSession, resolveCredential, SESSION_TTL_MS } from './sessions.ts'
 export {
