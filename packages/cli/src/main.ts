@@ -220,7 +220,8 @@ export function buildProgram(): Command {
                   '',
                   ...(signup === 'closed'
                     ? [
-                        ...FIRST_OWNER_HELP.slice(0, 2),
+                        'No organization exists yet, and sign-up is closed. Make the first owner with',
+                        FIRST_OWNER_HELP[1]!,
                         '(stop the server first when it uses the embedded database).',
                       ]
                     : FIRST_OWNER_HELP),

@@ -30,7 +30,7 @@ export function parseSignupMode(value: string | undefined): SignupMode {
   if ((SIGNUP_MODES as readonly string[]).includes(text)) return text as SignupMode
   throw new LatchkeyError(
     'validation_failed',
-    `LATCHKEY_SIGNUP is “${value}”: give first, open or closed (default first)`,
+    `the sign-up mode “${value}” is not one: give first, open or closed (--signup or LATCHKEY_SIGNUP; default first)`,
   )
 }
 

@@ -116,7 +116,9 @@ describe('LATCHKEY_SIGNUP', () => {
       'first',
       'first',
     ])
-    expect(() => parseSignupMode('yes')).toThrow('LATCHKEY_SIGNUP is “yes”: give first, open or closed')
+    expect(() => parseSignupMode('yes')).toThrow(
+      'the sign-up mode “yes” is not one: give first, open or closed',
+    )
   })
 })
 
