@@ -3,6 +3,7 @@ export { type CreateOwnerOptions, countOrganizations, createOwner } from './crea
 export {
   acceptInvitation,
   createInvitation,
+  describeInvitation,
   getInvitation,
   INVITATION_TTL_MS,
   type InvitationView,

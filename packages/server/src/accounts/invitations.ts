@@ -14,7 +14,15 @@ import { LatchkeyError } from '@latchkey/core'
 import { and, asc, eq } from 'drizzle-orm'
 import { generateInvitationToken, hashPassword, hashToken } from '../credentials.ts'
 import type { Db } from '../store/index.ts'
-import { invitations, isUniqueViolation, isUuid, memberships, type Role, users } from '../store/index.ts'
+import {
+  invitations,
+  isUniqueViolation,
+  isUuid,
+  memberships,
+  organizations,
+  type Role,
+  users,
+} from '../store/index.ts'
 import { checkPassword } from './login.ts'
 import { createSession } from './sessions.ts'
 import { emailTaken, normalizeEmail } from './signup.ts'
@@ -133,6 +141,26 @@ function linkNotValid(): LatchkeyError {
     'not_found',
     'this invitation link is not valid: it was used or revoked, or it is more than 7 days old. Ask for a new one',
   )
+}
+
+/** What a link is for, shown before it is accepted: nothing about whether the e-mail has an account. */
+export async function describeInvitation(
+  db: Db,
+  nowMs: number,
+  token: string,
+): Promise<{ organizationName: string; email: string; role: Role; expiresAt: Date }> {
+  const [row] = await db
+    .select({
+      organizationName: organizations.name,
+      email: invitations.email,
+      role: invitations.role,
+      expiresAt: invitations.expiresAt,
+    })
+    .from(invitations)
+    .innerJoin(organizations, eq(organizations.id, invitations.organizationId))
+    .where(eq(invitations.tokenHash, hashToken(token)))
+  if (row === undefined || row.expiresAt.getTime() <= nowMs) throw linkNotValid()
+  return row
 }
 
 export interface AcceptInvitationInput {

@@ -160,6 +160,7 @@ describe('probes, metrics and documentation', () => {
       '/auth/signup': ['get', 'post'],
       '/auth/login': ['post'],
       '/auth/accept-invitation': ['post'],
+      '/auth/invitation': ['post'],
       '/api-keys': ['get', 'post'],
       '/api-keys/{id}': ['delete'],
       '/organization/settings': ['get', 'patch'],

@@ -42,3 +42,13 @@ export const ZAcceptInvitationResponse = z.object({
   token: z.string(),
   expiresAt: ZTimestamp,
 })
+
+export const ZDescribeInvitationRequest = z.strictObject({ token: z.string().min(1).max(128) })
+
+export const ZDescribeInvitationResponse = z.object({
+  organizationName: z.string(),
+  /** The e-mail invited: the account it makes or joins. */
+  email: z.string(),
+  role: ZRole,
+  expiresAt: ZTimestamp,
+})

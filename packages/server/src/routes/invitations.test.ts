@@ -99,6 +99,32 @@ describe('POST /invitations', () => {
   })
 })
 
+describe('POST /auth/invitation', () => {
+  it('tells the link’s organization, e-mail and role, the same for an e-mail with an account or without', async () => {
+    const elsewhere = await signupOwner(t.app, { organizationName: 'Elsewhere' })
+    const owner = await signupOwner(t.app, { organizationName: 'Harbour Flats' })
+    const details = (token: string) =>
+      t.app.inject({ method: 'POST', url: '/api/v1/auth/invitation', payload: { token } })
+    const known = (await invite(owner, elsewhere.email, 'admin')).json()
+    const email = fresh()
+    const unknown = (await invite(owner, email, 'admin')).json()
+    const expiresAt = new Date(t.clock.now() + INVITATION_TTL_MS).toISOString()
+    expect((await details(unknown.token)).json()).toEqual({
+      organizationName: 'Harbour Flats',
+      email,
+      role: 'admin',
+      expiresAt,
+    })
+    expect((await details(known.token)).json()).toEqual({
+      organizationName: 'Harbour Flats',
+      email: elsewhere.email,
+      role: 'admin',
+      expiresAt,
+    })
+    expect((await details('lki_made-up')).json()).toEqual(LINK_NOT_VALID)
+  })
+})
+
 describe('POST /auth/accept-invitation', () => {
   it('makes the account with the password chosen, joins with the role, once', async () => {
     const owner = await signupOwner(t.app)

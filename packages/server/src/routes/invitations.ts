@@ -4,6 +4,7 @@ import { z } from 'zod'
 import {
   acceptInvitation,
   createInvitation,
+  describeInvitation,
   getInvitation,
   type InvitationView,
   listInvitations,
@@ -27,6 +28,8 @@ import {
   ZAcceptInvitationResponse,
   ZCreateInvitationRequest,
   ZCreateInvitationResponse,
+  ZDescribeInvitationRequest,
+  ZDescribeInvitationResponse,
   ZInvitation,
   ZListInvitationsResponse,
 } from './invitations.schemas.ts'
@@ -42,6 +45,24 @@ const toApi = (invitation: InvitationView): TInvitation => ({
 
 /** Public: the token is the credential. */
 export const acceptInvitationRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  app.post(
+    '/auth/invitation',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'What an invitation link is for: the organization, the e-mail and the role',
+        description:
+          'The token goes in the body, so no URL carries it. 404 when the link is used, revoked or past its 7 days. Says nothing of whether the e-mail has an account.',
+        body: ZDescribeInvitationRequest,
+        response: { 200: ZDescribeInvitationResponse, ...problems(400, 404) },
+      },
+    },
+    async (request) => {
+      const found = await describeInvitation(deps.db, deps.clock.now(), request.body.token)
+      return { ...found, expiresAt: iso(found.expiresAt) }
+    },
+  )
+
   app.post(
     '/auth/accept-invitation',
     {

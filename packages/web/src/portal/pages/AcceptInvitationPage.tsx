@@ -1,14 +1,20 @@
 /** `/invitation#lki_…`: the link of an invitation. The token stays in the fragment, never in a request line. */
-import { useMutation, useQueryClient } from '@tanstack/react-query'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { ok } from '../../api/client.ts'
 import { ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
+import { ROLE_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
 import { navigate } from '../router.tsx'
 
 export function AcceptInvitationPage(props: { signedInEmail: string | undefined }) {
   const client = useQueryClient()
   const [token] = useState(() => window.location.hash.replace(/^#/, ''))
+  const invitation = useQuery({
+    queryKey: ['invitation', token],
+    enabled: token !== '',
+    queryFn: () => ok(api.POST('/api/v1/auth/invitation', { body: { token } })),
+  })
   const [password, setPassword] = useState('')
   const [name, setName] = useState('')
   const accept = useMutation({
@@ -36,11 +42,19 @@ export function AcceptInvitationPage(props: { signedInEmail: string | undefined 
           <Notice tone="bad">
             This link has no invitation in it. Open the whole link you were sent, or ask for a new one.
           </Notice>
+        ) : invitation.isPending ? (
+          <p className="muted">Loading…</p>
+        ) : invitation.data === undefined ? (
+          <ErrorNotice error={invitation.error} />
         ) : (
           <>
             <p>
-              You were invited to an organization on Latchkey. Choose a password for your new account, or, if
-              you already have a Latchkey account with the e-mail you were invited at, enter its password.
+              You are invited to <strong>{invitation.data.organizationName}</strong> as{' '}
+              {ROLE_WORDS[invitation.data.role].toLowerCase()}, at {invitation.data.email}.
+            </p>
+            <p>
+              Choose a password for your new account, or, if you already have a Latchkey account with this
+              e-mail, enter its password.
             </p>
             <form onSubmit={submit} aria-label="Accept invitation">
               <Field label="Your name (optional)">
