@@ -81,7 +81,7 @@ export function AcceptInvitationPage(props: { signedInEmail: string | undefined 
                 <button type="submit" disabled={accept.isPending}>
                   Accept invitation
                 </button>
-                {props.signedInEmail !== undefined && (
+                {props.signedInEmail === invitation.data.email && (
                   <button
                     type="button"
                     className="secondary"
