@@ -150,6 +150,27 @@ describe('sign-up throttling', () => {
     )
   })
 
+  it('behind a trusted proxy, counts each client of the proxy on its own', async () => {
+    const limit = { limit: 1, windowMs: 60 * 60_000 }
+    await withApp({ store, signup: 'open', signupThrottle: limit, trustProxy: 1 }, async (t) => {
+      const viaProxy = (client: string) =>
+        t.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/signup',
+          remoteAddress: '10.0.0.5',
+          headers: { 'x-forwarded-for': client },
+          payload: {
+            email: `proxied${++accounts}@example.test`,
+            password: 'correct horse battery',
+            organizationName: 'P',
+          },
+        })
+      expect((await viaProxy('198.51.100.1')).statusCode).toBe(201)
+      expect((await viaProxy('198.51.100.2')).statusCode).toBe(201)
+      expect((await viaProxy('198.51.100.1')).statusCode).toBe(429)
+    })
+  })
+
   it('checks the body before the mode, the throttle or any hashing', async () => {
     await withApp(
       { store, signup: 'open', signupThrottle: { limit: 1, windowMs: 60 * 60_000 } },
