@@ -105,9 +105,10 @@ function SignIn() {
   const [email, setEmail] = useState('')
   const [password, setPassword] = useState('')
   const [organizationName, setOrganizationName] = useState('')
+  const title = mode === 'signup' && canSignUp ? 'Sign up' : 'Log in'
   const submit = useMutation({
     mutationFn: async () => {
-      if (mode === 'login') await ok(api.POST('/api/v1/auth/login', { body: { email, password } }))
+      if (title === 'Log in') await ok(api.POST('/api/v1/auth/login', { body: { email, password } }))
       // a sign-up answers with the session cookie of the new owner
       else await ok(api.POST('/api/v1/auth/signup', { body: { email, password, organizationName } }))
     },
@@ -118,7 +119,6 @@ function SignIn() {
     event.preventDefault()
     submit.mutate()
   }
-  const title = mode === 'signup' && canSignUp ? 'Sign up' : 'Log in'
   return (
     <main style={{ maxWidth: 420, margin: '3rem auto' }}>
       <div className="card">
