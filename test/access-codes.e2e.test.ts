@@ -322,16 +322,15 @@ describe('a full lock', () => {
 describe('roles', () => {
   it('a member who is not owner or admin cannot create codes', async () => {
     const lockId = (await owner.expect(200, 'GET', '/api/v1/locks')).items[0].id
-    await owner.expect(201, 'POST', '/api/v1/members', {
+    const invitation = await owner.expect(201, 'POST', '/api/v1/invitations', {
       email: `member-${process.pid}@example.test`,
       role: 'member',
+    })
+    const login = await new ApiClient(server.url).expect(200, 'POST', '/api/v1/auth/accept-invitation', {
+      token: invitation.token,
       password: 'member password 1',
     })
-    const login = await new ApiClient(server.url).expect(200, 'POST', '/api/v1/auth/login', {
-      email: `member-${process.pid}@example.test`,
-      password: 'member password 1',
-      organizationId,
-    })
+    expect(login.organizationId).toBe(organizationId)
     const member = new ApiClient(server.url, login.token)
     const refused = await member.post(`/api/v1/locks/${lockId}/access-codes`, {
       name: 'Sneaky',

@@ -173,6 +173,8 @@ export async function startTestServer(
       env: {
         LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'),
         LATCHKEY_METRICS_TOKEN: E2E_METRICS_TOKEN,
+        // suites sign up several organizations on one server
+        LATCHKEY_SIGNUP: 'open',
         ...(options.env ?? {}),
       },
     })

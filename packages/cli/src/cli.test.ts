@@ -132,6 +132,37 @@ describe('latchkey serve', () => {
     expect(existsSync(dataDir)).toBe(false)
   }, 60_000)
 
+  it('refuses a sign-up mode that is not one before it creates anything', async () => {
+    const dataDir = join(temp, 'never-made-signup')
+    const result = await run([
+      'serve',
+      '--port',
+      '0',
+      '--mqtt-port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--signup',
+      'maybe',
+    ])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('the sign-up mode “maybe” is not one: give first, open or closed')
+    expect(existsSync(dataDir)).toBe(false)
+  }, 60_000)
+
+  it('--signup closed: the server takes no sign-up, and its start says only create-owner', async () => {
+    const dataDir = join(temp, 'closed')
+    const args = ['serve', '--port', '0', '--mqtt-port', '0', '--data-dir', dataDir, '--signup', 'closed']
+    const server = await start(args, /No organization exists yet[^\n]*\n[^\n]*\n[^\n]*\n/)
+    try {
+      const url = /Latchkey is running at (\S+)/.exec(server.output())![1]!
+      expect(await (await fetch(`${url}/api/v1/auth/signup`)).json()).toEqual({ allowed: false })
+      expect(server.output()).not.toContain('/api/v1/auth/signup')
+    } finally {
+      await stop(server.child)
+    }
+  }, 60_000)
+
   it('says what it does while it starts, tells how to make the first owner, and admin create-owner makes one', async () => {
     const dataDir = join(temp, 'empty')
     const args = ['serve', '--port', '0', '--mqtt-port', '0', '--data-dir', dataDir]

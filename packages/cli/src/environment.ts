@@ -11,6 +11,8 @@ export const ENVIRONMENT = {
     'the master key (32 random bytes, base64); without it <data-dir>/master.key is used or created',
   LATCHKEY_TRUST_PROXY:
     'behind a reverse proxy: how many proxies to trust, or their addresses, when --trust-proxy is not given',
+  LATCHKEY_SIGNUP:
+    'who may sign up when --signup is not given: first (default: only while no organization exists), open, closed',
   LATCHKEY_METRICS_TOKEN: '/metrics answers only with this bearer token (without it, only on --metrics-port)',
   LOG_LEVEL: 'log level: trace, debug, info (default), warn, error, silent',
   LATCHKEY_DEMO_EMAIL: '--demo: the owner’s e-mail (default demo@latchkey.local)',

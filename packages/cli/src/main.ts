@@ -14,7 +14,9 @@ import {
   DEFAULT_HOST,
   DEFAULT_PORT,
   humanLogger,
+  parseSignupMode,
   type RunningServer,
+  type SignupMode,
   startServer,
 } from '@latchkey/server'
 import { Command, InvalidArgumentError } from 'commander'
@@ -30,6 +32,7 @@ const SERVE_ENV: EnvName[] = [
   'LATCHKEY_MQTT_PUBLIC_URL',
   'LATCHKEY_MASTER_KEY',
   'LATCHKEY_TRUST_PROXY',
+  'LATCHKEY_SIGNUP',
   'LATCHKEY_METRICS_TOKEN',
   'LOG_LEVEL',
   'LATCHKEY_DEMO_EMAIL',
@@ -154,6 +157,11 @@ export function buildProgram(): Command {
       'behind a reverse proxy: how many proxies to trust, or their addresses (comma-separated), for the client address',
       env.LATCHKEY_TRUST_PROXY,
     )
+    .option(
+      '--signup <mode>',
+      'who may sign up: first (only while no organization exists), open or closed',
+      env.LATCHKEY_SIGNUP,
+    )
     .addHelpText('after', environmentHelp(SERVE_ENV))
     .action(
       async (options: {
@@ -164,8 +172,15 @@ export function buildProgram(): Command {
         demo?: boolean
         metricsPort?: number
         trustProxy?: string
+        signup?: string
       }) => {
         const say = (line: string) => console.log(line)
+        let signup: SignupMode
+        try {
+          signup = parseSignupMode(options.signup)
+        } catch (error) {
+          fail(error)
+        }
         // On a terminal: lines a person reads; elsewhere: JSON log records for a log collector.
         const logger = process.stdout.isTTY ? humanLogger(env.LOG_LEVEL ?? 'info') : true
         const common = {
@@ -177,6 +192,7 @@ export function buildProgram(): Command {
           mqttPublicUrl: blankToUndefined(env.LATCHKEY_MQTT_PUBLIC_URL),
           mqttPort: options.mqttPort,
           metricsPort: options.metricsPort,
+          signup,
           ...(trustProxyOption(options.trustProxy) === undefined
             ? {}
             : { trustProxy: trustProxyOption(options.trustProxy)! }),
@@ -199,7 +215,20 @@ export function buildProgram(): Command {
             const server = await startServer(common)
             say(serverBanner(server).join('\n'))
             if ((await countOrganizations(server.deps.db)) === 0)
-              say(['', ...FIRST_OWNER_HELP].join('\n').replace('<url>', server.url))
+              say(
+                [
+                  '',
+                  ...(signup === 'closed'
+                    ? [
+                        'No organization exists yet, and sign-up is closed. Make the first owner with',
+                        FIRST_OWNER_HELP[1]!,
+                        '(stop the server first when it uses the embedded database).',
+                      ]
+                    : FIRST_OWNER_HELP),
+                ]
+                  .join('\n')
+                  .replace('<url>', server.url),
+              )
             closeOnSignal(server.close, say)
           }
         } catch (error) {

@@ -6,7 +6,14 @@ import cookie from '@fastify/cookie'
 import { type Clock, systemClock } from '@latchkey/core'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
-import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleConfig } from './accounts/index.ts'
+import {
+  DEFAULT_LOGIN_THROTTLE,
+  DEFAULT_SIGNUP_MODE,
+  DEFAULT_SIGNUP_THROTTLE,
+  type LoginThrottleConfig,
+  type SignupMode,
+  type ThrottleRule,
+} from './accounts/index.ts'
 import type { ServerDeps } from './context.ts'
 import { type BrokerAccess, disconnectedChannel, type LockChannel, noBroker } from './devices/index.ts'
 import {
@@ -36,6 +43,10 @@ export interface BuildAppOptions {
   logger?: FastifyBaseLogger | boolean
   metrics?: MetricsRegistry
   loginThrottle?: LoginThrottleConfig
+  /** LATCHKEY_SIGNUP: `first` (default), `open` or `closed`. */
+  signup?: SignupMode
+  /** Sign-ups per client network (default DEFAULT_SIGNUP_THROTTLE). */
+  signupThrottle?: ThrottleRule
   /** The lock channel; without it no lock can be reached (route tests). */
   channel?: LockChannel
   /** The broker gateways use; without it GET /broker answers 503. */
@@ -74,6 +85,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     clock: options.clock ?? systemClock,
     metrics: options.metrics ?? new MetricsRegistry(),
     loginThrottle: options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
+    signup: {
+      mode: options.signup ?? DEFAULT_SIGNUP_MODE,
+      throttle: options.signupThrottle ?? DEFAULT_SIGNUP_THROTTLE,
+    },
     channel: options.channel ?? disconnectedChannel(),
     broker: options.broker ?? noBroker,
   }

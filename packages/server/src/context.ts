@@ -1,6 +1,6 @@
 /** What every route and operation of the server works with. */
 import type { Clock } from '@latchkey/core'
-import type { LoginThrottleConfig } from './accounts/index.ts'
+import type { LoginThrottleConfig, SignupMode, ThrottleRule } from './accounts/index.ts'
 import type { BrokerAccess, LockChannel } from './devices/index.ts'
 import type { MetricsRegistry } from './http/index.ts'
 import type { Secrets } from './secrets.ts'
@@ -13,6 +13,8 @@ export interface ServerDeps {
   readonly clock: Clock
   readonly metrics: MetricsRegistry
   readonly loginThrottle: LoginThrottleConfig
+  /** Who may sign up (LATCHKEY_SIGNUP) and how often per client network. */
+  readonly signup: { readonly mode: SignupMode; readonly throttle: ThrottleRule }
   /** Sealed commands to locks and what they send back (devices/lock-channel.ts). */
   readonly channel: LockChannel
   /** Where gateways find the MQTT broker, and their logins on it. */

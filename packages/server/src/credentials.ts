@@ -8,11 +8,16 @@ import { hash, verify } from '@node-rs/argon2'
 
 export const SESSION_TOKEN_PREFIX = 'lks_'
 export const API_KEY_PREFIX = 'lk_'
+export const INVITATION_TOKEN_PREFIX = 'lki_'
 /** How much of an API key lists show (`lk_` and 8 characters). */
 export const API_KEY_DISPLAY_LENGTH = API_KEY_PREFIX.length + 8
 
 export function generateSessionToken(): string {
   return SESSION_TOKEN_PREFIX + randomBytes(32).toString('base64url')
+}
+
+export function generateInvitationToken(): string {
+  return INVITATION_TOKEN_PREFIX + randomBytes(32).toString('base64url')
 }
 
 export function generateApiKey(): { key: string; prefix: string } {

@@ -4,6 +4,8 @@ export {
   createOwner,
   DEFAULT_LOGIN_THROTTLE,
   type LoginThrottleConfig,
+  parseSignupMode,
+  type SignupMode,
 } from './accounts/index.ts'
 export { API_PREFIX, type BuildAppOptions, buildApp } from './app.ts'
 export type { ServerDeps } from './context.ts'

@@ -15,6 +15,7 @@ import { type Clock, LatchkeyError, systemClock } from '@latchkey/core'
 import { eq } from 'drizzle-orm'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
+import { parseSignupMode, type SignupMode } from './accounts/index.ts'
 import { buildApp } from './app.ts'
 import { revokedShares } from './app-users/index.ts'
 import type { ServerDeps } from './context.ts'
@@ -65,6 +66,8 @@ export interface StartServerOptions {
   /** Start the reconciler (default true). */
   reconciler?: boolean
   trustProxy?: boolean | number | string
+  /** Who may sign up (`--signup`); else LATCHKEY_SIGNUP from `env`, else `first`. */
+  signup?: SignupMode
   /** A listener of its own for `/metrics` (on `host`, no token); else LATCHKEY_METRICS_TOKEN guards it. */
   metricsPort?: number | undefined
   /** Told what the server is doing while it starts, one line per step (the CLI prints them). */
@@ -167,6 +170,8 @@ function runReconciler(deps: ServerDeps, channel: RunningLockChannel, log: Fasti
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const env = options.env ?? process.env
+  // a wrong mode is refused before anything is created
+  const signupMode = options.signup ?? parseSignupMode(env.LATCHKEY_SIGNUP)
   const log = makeLogger(options.logger, env)
   const channelLog = log as unknown as ChannelLogger
   const clock = options.clock ?? systemClock
@@ -241,6 +246,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.webDir === undefined ? {} : { webDir: options.webDir }),
       metricsToken: env.LATCHKEY_METRICS_TOKEN || undefined,
+      signup: signupMode,
     })
     shutdown.add('HTTP', () => app.close())
     let metricsUrl: string | undefined

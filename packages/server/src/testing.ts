@@ -2,7 +2,7 @@
  * Test harness shared by the server's suites.
  *
  * `buildTestApp()` gives the HTTP application on such a store with a stopped SimulatedClock
- * (TEST_EPOCH) and a fixed master key; `signupOwner()` / `addMemberAndLogin()` make accounts.
+ * (TEST_EPOCH) and a fixed master key; `signupOwner()` / `addMemberAndLogin()` (by invitation) make accounts.
  *
  * `openTestStore()` gives a fresh, migrated, empty store:
  * - by default PGlite in a temporary directory (copied from a migrated template, since a fresh
@@ -167,7 +167,15 @@ export async function buildTestApp(
   const store = options.store ?? (await openTestStore())
   const clock = options.clock ?? new SimulatedClock({ frozenAt: TEST_EPOCH })
   const secrets = options.secrets ?? createSecrets(TEST_MASTER_KEY)
-  const app = buildApp({ metricsToken: TEST_METRICS_TOKEN, ...options, store, clock, secrets })
+  // suites make many organizations: sign-up is open unless a test says otherwise
+  const app = buildApp({
+    metricsToken: TEST_METRICS_TOKEN,
+    signup: 'open',
+    ...options,
+    store,
+    clock,
+    secrets,
+  })
   await app.ready()
   return {
     app,
@@ -193,7 +201,10 @@ export interface TestAccount {
 
 let accounts = 0
 
-/** Signs up a new organization and its owner through the API. */
+/**
+ * Signs up a new organization and its owner through the API, each from a client address of its own
+ * (198.18.0.0/15, the benchmarking range), so the sign-up throttle never counts one test's owners.
+ */
 export async function signupOwner(
   app: FastifyInstance,
   overrides: { email?: string; password?: string; organizationName?: string } = {},
@@ -204,6 +215,7 @@ export async function signupOwner(
   const response = await app.inject({
     method: 'POST',
     url: '/api/v1/auth/signup',
+    remoteAddress: `198.18.${(accounts >> 8) & 0xff}.${accounts & 0xff}`,
     payload: { email, password, organizationName: overrides.organizationName ?? `Organization ${accounts}` },
   })
   if (response.statusCode !== 201) throw new Error(`signup failed: ${response.statusCode} ${response.body}`)
@@ -211,7 +223,7 @@ export async function signupOwner(
   return { ...body, email, password, headers: { authorization: `Bearer ${body.token}` } }
 }
 
-/** Adds a member with a role through the API and signs them in. */
+/** Invites a person with a role through the API; they accept with a new password and are signed in. */
 export async function addMemberAndLogin(
   app: FastifyInstance,
   owner: TestAccount,
@@ -219,20 +231,21 @@ export async function addMemberAndLogin(
   email = `${role}${++accounts}-${process.pid}@example.test`,
 ): Promise<TestAccount> {
   const password = 'member password 1'
-  const added = await app.inject({
+  const invited = await app.inject({
     method: 'POST',
-    url: '/api/v1/members',
+    url: '/api/v1/invitations',
     headers: owner.headers,
-    payload: { email, role, password },
+    payload: { email, role },
   })
-  if (added.statusCode !== 201) throw new Error(`adding a member failed: ${added.statusCode} ${added.body}`)
-  const login = await app.inject({
+  if (invited.statusCode !== 201) throw new Error(`inviting failed: ${invited.statusCode} ${invited.body}`)
+  const accepted = await app.inject({
     method: 'POST',
-    url: '/api/v1/auth/login',
-    payload: { email, password, organizationId: owner.organizationId },
+    url: '/api/v1/auth/accept-invitation',
+    payload: { token: (invited.json() as { token: string }).token, password },
   })
-  if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`)
-  const { token, userId } = login.json() as { token: string; userId: string }
+  if (accepted.statusCode !== 200)
+    throw new Error(`accepting failed: ${accepted.statusCode} ${accepted.body}`)
+  const { token, userId } = accepted.json() as { token: string; userId: string }
   return {
     userId,
     organizationId: owner.organizationId,
@@ -271,11 +284,8 @@ export async function seedOrganization(
     return response.json()
   }
   const slug = prefix.toLowerCase()
-  const member = await create('/api/v1/members', {
-    email: `cleaner-lead@${slug}.test`,
-    role: 'member',
-    password: 'member password 1',
-  })
+  const member = await addMemberAndLogin(app, owner, 'member', `cleaner-lead@${slug}.test`)
+  const invitation = await create('/api/v1/invitations', { email: `bookkeeper@${slug}.test`, role: 'admin' })
   const gateway = await create('/api/v1/gateways', { name: `${prefix} hall gateway` })
   const lock = await create('/api/v1/locks', {
     name: `${prefix} front door`,
@@ -332,7 +342,8 @@ export async function seedOrganization(
       '/unique-codes/{id}': String(uniqueCode.id),
       '/permissions/{id}': share.id,
       '/api-keys/{id}': String(apiKey.id),
-      '/members/{userId}': String((member as { userId: string }).userId),
+      '/members/{userId}': member.userId,
+      '/invitations/{id}': String(invitation.id),
       '/properties/{id}': String(property.id),
       '/stays/{id}': String(stay.id),
       '/calendars/{id}': String(calendar.id),

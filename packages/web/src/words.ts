@@ -40,6 +40,10 @@ export const LEVEL_WORDS: Record<string, string> = {
   one_time: 'One-time',
 }
 
+/** Roles in an organization (SPEC §8). */
+export const ROLE_WORDS = { owner: 'Owner', admin: 'Admin', member: 'Member' } as const
+export type RoleName = keyof typeof ROLE_WORDS
+
 const METHOD_WORDS: Record<string, string> = {
   keypad: 'with the keypad',
   app: 'with the app',

@@ -33,6 +33,38 @@ export async function login(
   throttle: LoginThrottleConfig,
   input: LoginInput,
 ): Promise<{ token: string; expiresAt: Date; userId: string; organizationId: string }> {
+  const userId = await checkPassword(db, nowMs, throttle, input)
+  const joined = await db
+    .select({ organizationId: memberships.organizationId })
+    .from(memberships)
+    .where(eq(memberships.userId, userId))
+    .orderBy(asc(memberships.createdAt))
+  const organizationId =
+    input.organizationId === undefined
+      ? joined[0]?.organizationId
+      : joined.find((m) => m.organizationId === input.organizationId)?.organizationId
+  if (organizationId === undefined) {
+    throw new LatchkeyError(
+      'forbidden',
+      input.organizationId === undefined
+        ? 'this account is not a member of any organization'
+        : 'this account is not a member of that organization',
+    )
+  }
+  const session = await createSession(db, nowMs, userId, organizationId)
+  return { ...session, userId, organizationId }
+}
+
+/**
+ * An e-mail and its password, under the login throttle (also accepting an invitation with an
+ * existing account): the user's id, or the same 401 for a wrong password and an unknown e-mail.
+ */
+export async function checkPassword(
+  db: Db,
+  nowMs: number,
+  throttle: LoginThrottleConfig,
+  input: { email: string; password: string; address: string },
+): Promise<string> {
   const email = normalizeEmail(input.email)
   const network = addressThrottleKey(input.address)
   const attempt = await beginAttempt(db, nowMs, [
@@ -47,23 +79,5 @@ export async function login(
   }
   await forgetAttempt(db, attempt)
   await forgetKey(db, 'email_address', `${email} ${network}`)
-  const joined = await db
-    .select({ organizationId: memberships.organizationId })
-    .from(memberships)
-    .where(eq(memberships.userId, user.id))
-    .orderBy(asc(memberships.createdAt))
-  const organizationId =
-    input.organizationId === undefined
-      ? joined[0]?.organizationId
-      : joined.find((m) => m.organizationId === input.organizationId)?.organizationId
-  if (organizationId === undefined) {
-    throw new LatchkeyError(
-      'forbidden',
-      input.organizationId === undefined
-        ? 'this account is not a member of any organization'
-        : 'this account is not a member of that organization',
-    )
-  }
-  const session = await createSession(db, nowMs, user.id, organizationId)
-  return { ...session, userId: user.id, organizationId }
+  return user.id
 }

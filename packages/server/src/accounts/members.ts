@@ -1,21 +1,17 @@
 /**
- * Members of an organization.
+ * Members of an organization. A person joins only by accepting an invitation (invitations.ts).
  *
- * Adding a member (owner or admin):
- * - an email that has no account yet: the account is created with the initial password given
- *   (required), which the admin passes on; the person signs in with it;
- * - an email that already has an account (e.g. a member of another organization): that account is
- *   added with the role; no password is taken (their own stays), and giving one is refused;
- * - only an owner may make someone an owner.
- * Removing a member ends their sessions and API keys in this organization at once (they are checked
- * against the membership at each request); the last owner cannot be removed.
+ * Owners and admins change roles and remove members, under these rules:
+ * - only an owner makes someone an owner, changes an owner's role or removes an owner;
+ * - an organization always has an owner: the last one can be neither demoted nor removed.
+ * Both run on the organization's membership rows locked for the change, so two owners demoting each
+ * other at once leave one owner. A removed member's sessions and API keys stop at once, and a changed
+ * role holds from the next request (both are read from the membership at each request).
  */
 import { LatchkeyError } from '@latchkey/core'
 import { and, asc, eq } from 'drizzle-orm'
-import { hashPassword } from '../credentials.ts'
 import type { Db } from '../store/index.ts'
-import { isUniqueViolation, isUuid, memberships, type Role, users } from '../store/index.ts'
-import { emailTaken, normalizeEmail } from './signup.ts'
+import { isUuid, memberships, type Role, users } from '../store/index.ts'
 
 export interface MemberView {
   userId: string
@@ -42,87 +38,73 @@ export function listMembers(db: Db, organizationId: string): Promise<MemberView[
     .orderBy(asc(memberships.createdAt), asc(users.email))
 }
 
-export interface AddMemberInput {
-  email: string
+interface Actor {
+  organizationId: string
+  userId: string
   role: Role
-  password?: string | undefined
-  name?: string | undefined
 }
 
-export async function addMember(
-  db: Db,
-  nowMs: number,
-  actor: { organizationId: string; role: Role },
-  input: AddMemberInput,
-): Promise<{ member: MemberView; created: boolean }> {
-  if (input.role === 'owner' && actor.role !== 'owner') {
-    throw new LatchkeyError('forbidden', 'only an owner can add an owner')
-  }
-  const email = normalizeEmail(input.email)
-  const createdAt = new Date(nowMs)
-  let [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, email))
-  const created = user === undefined
-  if (user === undefined) {
-    if (input.password === undefined) {
-      throw new LatchkeyError('validation_failed', `${email} has no account yet: give an initial password`, {
-        details: { errors: [{ in: 'body', field: 'password', message: 'required for a new account' }] },
-      })
-    }
-    const passwordHash = await hashPassword(input.password)
-    try {
-      ;[user] = await db
-        .insert(users)
-        .values({ email, name: input.name ?? null, passwordHash, createdAt })
-        .returning({ id: users.id })
-    } catch (error) {
-      if (isUniqueViolation(error)) throw emailTaken(email)
-      throw error
-    }
-  } else if (input.password !== undefined) {
+type Change = { to: Role } | 'remove'
+
+/** Checks a change of `userId`'s membership against the rules, on the locked rows. */
+async function checkedChange(tx: Db, actor: Actor, userId: string, change: Change): Promise<void> {
+  const members = await tx
+    .select({ userId: memberships.userId, role: memberships.role })
+    .from(memberships)
+    .where(eq(memberships.organizationId, actor.organizationId))
+    .for('update')
+  const target = isUuid(userId) ? members.find((m) => m.userId === userId) : undefined
+  if (target === undefined) throw new LatchkeyError('not_found', `no member ${userId}`)
+  // the actor's role as it is now, under the same lock (it may have changed since the request began)
+  const actorRole = members.find((m) => m.userId === actor.userId)?.role
+  if (actorRole !== 'owner' && actorRole !== 'admin')
+    throw new LatchkeyError('forbidden', 'only owner or admin can change members')
+  const losesOwner = target.role === 'owner' && (change === 'remove' || change.to !== 'owner')
+  const makesOwner = change !== 'remove' && change.to === 'owner' && target.role !== 'owner'
+  if ((losesOwner || makesOwner) && actorRole !== 'owner') {
     throw new LatchkeyError(
-      'validation_failed',
-      `${email} already has an account: it keeps its own password`,
-      {
-        details: {
-          errors: [{ in: 'body', field: 'password', message: 'not accepted for an existing account' }],
-        },
-      },
+      'forbidden',
+      change === 'remove'
+        ? 'only an owner can remove an owner'
+        : "only an owner can make someone an owner or change an owner's role",
     )
   }
-  try {
-    await db
-      .insert(memberships)
-      .values({ organizationId: actor.organizationId, userId: user!.id, role: input.role, createdAt })
-  } catch (error) {
-    if (isUniqueViolation(error)) throw new LatchkeyError('conflict', `${email} is already a member`)
-    throw error
+  if (losesOwner && members.filter((m) => m.role === 'owner').length === 1) {
+    throw new LatchkeyError(
+      'conflict',
+      change === 'remove'
+        ? 'the last owner cannot be removed: make someone else an owner first'
+        : 'the last owner cannot change role: make someone else an owner first',
+    )
   }
+}
+
+export async function updateMemberRole(
+  db: Db,
+  actor: Actor,
+  userId: string,
+  role: Role,
+): Promise<MemberView> {
+  await db.transaction(async (tx) => {
+    await checkedChange(tx, actor, userId, { to: role })
+    await tx
+      .update(memberships)
+      .set({ role })
+      .where(and(eq(memberships.organizationId, actor.organizationId), eq(memberships.userId, userId)))
+  })
   const [member] = await db
     .select(view)
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .where(and(eq(memberships.organizationId, actor.organizationId), eq(memberships.userId, user!.id)))
-  return { member: member!, created }
+    .where(and(eq(memberships.organizationId, actor.organizationId), eq(memberships.userId, userId)))
+  return member!
 }
 
-export async function removeMember(
-  db: Db,
-  actor: { organizationId: string; role: Role; userId: string },
-  userId: string,
-): Promise<void> {
-  const members = await db
-    .select({ userId: memberships.userId, role: memberships.role })
-    .from(memberships)
-    .where(eq(memberships.organizationId, actor.organizationId))
-  const target = isUuid(userId) ? members.find((m) => m.userId === userId) : undefined
-  if (target === undefined) throw new LatchkeyError('not_found', `no member ${userId}`)
-  if (target.role === 'owner' && actor.role !== 'owner') {
-    throw new LatchkeyError('forbidden', 'only an owner can remove an owner')
-  }
-  if (target.role === 'owner' && members.filter((m) => m.role === 'owner').length === 1) {
-    throw new LatchkeyError('conflict', 'the last owner cannot be removed')
-  }
-  await db
-    .delete(memberships)
-    .where(and(eq(memberships.organizationId, actor.organizationId), eq(memberships.userId, userId)))
+export async function removeMember(db: Db, actor: Actor, userId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await checkedChange(tx, actor, userId, 'remove')
+    await tx
+      .delete(memberships)
+      .where(and(eq(memberships.organizationId, actor.organizationId), eq(memberships.userId, userId)))
+  })
 }

@@ -157,12 +157,17 @@ describe('probes, metrics and documentation', () => {
     expect(doc.openapi).toBe('3.1.0')
     // Every route of the product contract (SPEC §8) is in the document, with its methods.
     const specRoutes: Record<string, string[]> = {
-      '/auth/signup': ['post'],
+      '/auth/signup': ['get', 'post'],
       '/auth/login': ['post'],
+      '/auth/accept-invitation': ['post'],
+      '/auth/invitation': ['post'],
       '/api-keys': ['get', 'post'],
       '/api-keys/{id}': ['delete'],
       '/organization/settings': ['get', 'patch'],
-      '/members': ['get', 'post'],
+      '/members': ['get'],
+      '/members/{userId}': ['delete', 'patch'],
+      '/invitations': ['get', 'post'],
+      '/invitations/{id}': ['delete', 'get'],
       '/gateways': ['get', 'post'],
       '/gateways/{id}': ['get'],
       '/locks': ['get', 'post'],

@@ -17,6 +17,12 @@ export const ZSignupResponse = z.object({
 })
 export type TSignupResponse = z.infer<typeof ZSignupResponse>
 
+export const ZSignupStatusResponse = z.object({
+  /** Whether `POST /auth/signup` would be taken now (LATCHKEY_SIGNUP and, for `first`, no organization yet). */
+  allowed: z.boolean(),
+})
+export type TSignupStatusResponse = z.infer<typeof ZSignupStatusResponse>
+
 export const ZLoginRequest = z.strictObject({
   email: ZEmail,
   password: z.string().min(1).max(256),

@@ -1,24 +1,49 @@
 /** Sign-up, login and logout. Public routes: they authenticate no one on the way in. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { deleteSession, login, signup } from '../accounts/index.ts'
+import { deleteSession, login, publicSignup, signupAllowed } from '../accounts/index.ts'
 import { clearSessionCookie, iso, presentedCredential, problems, setSessionCookie } from '../http/index.ts'
-import { ZLoginRequest, ZLoginResponse, ZSignupRequest, ZSignupResponse } from './auth.schemas.ts'
+import {
+  ZLoginRequest,
+  ZLoginResponse,
+  ZSignupRequest,
+  ZSignupResponse,
+  ZSignupStatusResponse,
+} from './auth.schemas.ts'
 import type { RouteOptions } from './context.ts'
 
 export const authRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  app.get(
+    '/auth/signup',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Whether this server takes a sign-up now',
+        description:
+          'As LATCHKEY_SIGNUP says: `first` (only while no organization exists), `open` or `closed`. The portal shows Sign up only when `allowed`.',
+        response: { 200: ZSignupStatusResponse },
+      },
+    },
+    async () => ({ allowed: await signupAllowed(deps.db, deps.signup.mode) }),
+  )
+
   app.post(
     '/auth/signup',
     {
       schema: {
         tags: ['auth'],
         summary: 'Create an organization and its owner, signed in',
+        description:
+          'Allowed as LATCHKEY_SIGNUP says (403 when not). Throttled per client network (429 with Retry-After); both are checked before the password is hashed.',
         body: ZSignupRequest,
-        response: { 201: ZSignupResponse, ...problems(400, 409) },
+        response: { 201: ZSignupResponse, ...problems(400, 403, 409, 429) },
       },
     },
     async (request, reply) => {
-      const result = await signup(deps.db, deps.clock.now(), request.body)
+      const result = await publicSignup(deps.db, deps.clock.now(), deps.signup, {
+        ...request.body,
+        address: request.ip,
+      })
       setSessionCookie(reply, result.token)
       return reply
         .code(201)

@@ -12,6 +12,7 @@ import type { RouteOptions } from './context.ts'
 import { eventRoutes } from './events.ts'
 import { gatewayRoutes } from './gateways.ts'
 import { brokerRoutes } from './gateways-broker.ts'
+import { acceptInvitationRoutes, invitationRoutes } from './invitations.ts'
 import { lockRoutes } from './locks.ts'
 import { lockActionRoutes } from './locks-actions.ts'
 import { lockReconcileRoutes } from './locks-reconcile.ts'
@@ -24,12 +25,18 @@ import { uniqueCodeRoutes } from './unique-codes.ts'
 
 export type { RouteOptions }
 
-const PUBLIC: FastifyPluginAsyncZod<RouteOptions>[] = [authRoutes, brokerRoutes, appRoutes]
+const PUBLIC: FastifyPluginAsyncZod<RouteOptions>[] = [
+  authRoutes,
+  acceptInvitationRoutes,
+  brokerRoutes,
+  appRoutes,
+]
 const AUTHENTICATED_ROUTES: FastifyPluginAsyncZod<RouteOptions>[] = [
   meRoutes,
   apiKeyRoutes,
   organizationRoutes,
   memberRoutes,
+  invitationRoutes,
   gatewayRoutes,
   lockRoutes,
   lockActionRoutes,

@@ -16,8 +16,8 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
-const add = (account: TestAccount, payload: object) =>
-  t.app.inject({ method: 'POST', url: '/api/v1/members', headers: account.headers, payload })
+const patch = (account: TestAccount, userId: string, payload: object) =>
+  t.app.inject({ method: 'PATCH', url: `/api/v1/members/${userId}`, headers: account.headers, payload })
 const list = async (account: TestAccount) =>
   (await t.app.inject({ method: 'GET', url: '/api/v1/members', headers: account.headers })).json()
 
@@ -32,123 +32,104 @@ describe('members', () => {
     })
   })
 
-  it('adds a new person with an initial password, who can then sign in', async () => {
+  it('has no way in but an invitation: adding a person with a password is gone', async () => {
     const owner = await signupOwner(t.app)
-    t.clock.advance(60_000)
-    const response = await add(owner, {
-      email: 'Cleaner@Example.test',
-      role: 'member',
-      password: 'initial password',
-      name: 'Sam Cleaner',
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/members',
+      headers: owner.headers,
+      payload: { email: 'cleaner@example.test', role: 'member', password: 'initial password' },
     })
-    expect(response.statusCode).toBe(201)
-    const member = response.json()
-    expect(member).toEqual({
-      userId: expect.stringMatching(/^[0-9a-f-]{36}$/),
-      email: 'cleaner@example.test',
-      name: 'Sam Cleaner',
-      role: 'member',
-      createdAt: new Date(t.clock.now()).toISOString(),
-    })
+    expect(response.statusCode).toBe(404)
     const login = await t.app.inject({
       method: 'POST',
       url: '/api/v1/auth/login',
       payload: { email: 'cleaner@example.test', password: 'initial password' },
     })
-    expect(login.statusCode).toBe(200)
-    expect(login.json().organizationId).toBe(owner.organizationId)
-    expect((await list(owner)).items.map((m: { email: string }) => m.email)).toEqual([
-      owner.email,
-      'cleaner@example.test',
-    ])
+    expect(login.statusCode).toBe(401)
+    expect((await list(owner)).items).toHaveLength(1)
   })
 
-  it('needs an initial password for a new account', async () => {
+  it('lets an owner or admin change a member’s role, which holds from the next request', async () => {
     const owner = await signupOwner(t.app)
-    const response = await add(owner, { email: 'nopass@example.test', role: 'member' })
-    expect(response.statusCode).toBe(400)
-    expect(response.json()).toEqual({
-      type: 'urn:latchkey:error:validation_failed',
-      title: 'Validation failed',
-      status: 400,
-      code: 'validation_failed',
-      detail: 'nopass@example.test has no account yet: give an initial password',
-      errors: [{ in: 'body', field: 'password', message: 'required for a new account' }],
+    const admin = await addMemberAndLogin(t.app, owner, 'admin')
+    const member = await addMemberAndLogin(t.app, owner, 'member')
+    const invitations = () =>
+      t.app.inject({ method: 'GET', url: '/api/v1/invitations', headers: member.headers })
+    expect((await invitations()).statusCode).toBe(403)
+
+    const promoted = await patch(admin, member.userId, { role: 'admin' })
+    expect(promoted.statusCode).toBe(200)
+    expect(promoted.json()).toEqual({
+      userId: member.userId,
+      email: member.email,
+      name: null,
+      role: 'admin',
+      createdAt: expect.any(String),
     })
+    expect((await invitations()).statusCode).toBe(200)
+    const me = await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: member.headers })
+    expect(me.json().role).toBe('admin')
+
+    expect((await patch(owner, member.userId, { role: 'member' })).json().role).toBe('member')
+    expect((await invitations()).statusCode).toBe(403)
   })
 
-  it('adds an existing account as it is (its own password stays), and lets it choose the organization at login', async () => {
-    const first = await signupOwner(t.app, { organizationName: 'First' })
-    const second = await signupOwner(t.app, { organizationName: 'Second' })
-    const withPassword = await add(second, {
-      email: first.email,
-      role: 'admin',
-      password: 'override attempt',
-    })
-    expect(withPassword.statusCode).toBe(400)
-    expect(withPassword.json().detail).toBe(
-      `${first.email} already has an account: it keeps its own password`,
-    )
-
-    const added = await add(second, { email: first.email, role: 'admin' })
-    expect(added.statusCode).toBe(201)
-    expect(added.json()).toMatchObject({ userId: first.userId, role: 'admin' })
-
-    const login = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/auth/login',
-      payload: { email: first.email, password: first.password, organizationId: second.organizationId },
-    })
-    expect(login.json().organizationId).toBe(second.organizationId)
-    const me = await t.app.inject({
-      method: 'GET',
-      url: '/api/v1/me',
-      headers: { authorization: `Bearer ${login.json().token}` },
-    })
-    expect(me.json()).toMatchObject({ organizationName: 'Second', role: 'admin' })
-    expect(me.json().organizations).toEqual([
-      { id: first.organizationId, name: 'First', role: 'owner' },
-      { id: second.organizationId, name: 'Second', role: 'admin' },
+  it('leaves owners to owners: an admin neither makes an owner nor changes one', async () => {
+    const owner = await signupOwner(t.app)
+    const admin = await addMemberAndLogin(t.app, owner, 'admin')
+    const member = await addMemberAndLogin(t.app, owner, 'member')
+    const makeOwner = await patch(admin, member.userId, { role: 'owner' })
+    expect(makeOwner.statusCode).toBe(403)
+    expect(makeOwner.json().detail).toBe("only an owner can make someone an owner or change an owner's role")
+    expect((await patch(admin, admin.userId, { role: 'owner' })).statusCode).toBe(403)
+    expect((await patch(admin, owner.userId, { role: 'member' })).statusCode).toBe(403)
+    const byMember = await patch(member, member.userId, { role: 'admin' })
+    expect(byMember.statusCode).toBe(403)
+    expect(byMember.json().detail).toBe('only owner or admin can change roles')
+    expect((await list(owner)).items.map((m: { role: string }) => m.role).sort()).toEqual([
+      'admin',
+      'member',
+      'owner',
     ])
+    expect((await patch(owner, member.userId, { role: 'owner' })).json().role).toBe('owner')
+  })
 
-    const duplicate = await add(second, { email: first.email, role: 'member' })
-    expect(duplicate.statusCode).toBe(409)
-    expect(duplicate.json()).toEqual({
+  it('always keeps an owner: the last one cannot step down, one of two can', async () => {
+    const owner = await signupOwner(t.app)
+    const last = await patch(owner, owner.userId, { role: 'admin' })
+    expect(last.statusCode).toBe(409)
+    expect(last.json()).toEqual({
       type: 'urn:latchkey:error:conflict',
       title: 'Conflict',
       status: 409,
       code: 'conflict',
-      detail: `${first.email} is already a member`,
+      detail: 'the last owner cannot change role: make someone else an owner first',
     })
+    const second = await addMemberAndLogin(t.app, owner, 'owner')
+    expect((await patch(owner, owner.userId, { role: 'admin' })).json().role).toBe('admin')
+    expect((await patch(second, second.userId, { role: 'member' })).statusCode).toBe(409)
   })
 
-  it('lets owners and admins add, only owners add owners, and members only read', async () => {
+  it('keeps one owner when two owners demote each other at once', async () => {
     const owner = await signupOwner(t.app)
-    const admin = await addMemberAndLogin(t.app, owner, 'admin')
-    const member = await addMemberAndLogin(t.app, owner, 'member')
-    expect(
-      (await add(admin, { email: 'a1@example.test', role: 'admin', password: 'initial password' }))
-        .statusCode,
-    ).toBe(201)
-    const ownerByAdmin = await add(admin, {
-      email: 'o1@example.test',
-      role: 'owner',
-      password: 'initial password',
-    })
-    expect(ownerByAdmin.statusCode).toBe(403)
-    expect(ownerByAdmin.json().detail).toBe('only an owner can add an owner')
-    const byMember = await add(member, {
-      email: 'm1@example.test',
-      role: 'member',
-      password: 'initial password',
-    })
-    expect(byMember.statusCode).toBe(403)
-    expect(byMember.json().detail).toBe('only owner or admin can add members')
-    expect((await list(member)).items).toHaveLength(4)
-    expect(
-      (await add(owner, { email: 'o2@example.test', role: 'owner', password: 'initial password' }))
-        .statusCode,
-    ).toBe(201)
+    const second = await addMemberAndLogin(t.app, owner, 'owner')
+    const answers = await Promise.all([
+      patch(owner, second.userId, { role: 'admin' }),
+      patch(second, owner.userId, { role: 'admin' }),
+    ])
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 403])
+    expect((await list(owner)).items.filter((m: { role: string }) => m.role === 'owner')).toHaveLength(1)
+  })
+
+  it('refuses an unknown role and an unknown member', async () => {
+    const owner = await signupOwner(t.app)
+    const bad = await patch(owner, owner.userId, { role: 'superuser' })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json().code).toBe('validation_failed')
+    const unknown = await patch(owner, '00000000-0000-4000-8000-000000000000', { role: 'admin' })
+    expect(unknown.statusCode).toBe(404)
+    expect((await patch(owner, 'not-an-id', { role: 'admin' })).statusCode).toBe(404)
   })
 
   it('removes a member, whose session stops at once; the last owner stays', async () => {
@@ -186,7 +167,7 @@ describe('members', () => {
       headers: owner.headers,
     })
     expect(last.statusCode).toBe(409)
-    expect(last.json().detail).toBe('the last owner cannot be removed')
+    expect(last.json().detail).toBe('the last owner cannot be removed: make someone else an owner first')
   })
 })
 

@@ -1,15 +1,15 @@
-/** Members of the organization and their role (see accounts/members.ts for the rules). */
+/** Members of the organization and their role (see accounts/members.ts for the rules); people join by invitation. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { addMember, listMembers, type MemberView, removeMember } from '../accounts/index.ts'
+import { listMembers, type MemberView, removeMember, updateMemberRole } from '../accounts/index.ts'
 import { AUTHENTICATED, iso, OWNER_OR_ADMIN, problems, requireAuth, requireRole } from '../http/index.ts'
 import type { RouteOptions } from './context.ts'
 import {
   type TMember,
-  ZAddMemberRequest,
   ZListMembersResponse,
   ZMember,
   ZMemberParams,
+  ZUpdateMemberRequest,
 } from './members.schemas.ts'
 
 const toApi = (member: MemberView): TMember => ({ ...member, createdAt: iso(member.createdAt) })
@@ -30,23 +30,23 @@ export const memberRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { d
     }),
   )
 
-  app.post(
-    '/members',
+  app.patch(
+    '/members/:userId',
     {
       schema: {
         tags: ['members'],
-        summary: 'Add a user by email with a role (owner or admin)',
+        summary: "Change a member's role (owner or admin)",
         description:
-          'An email without an account gets one with the initial `password` given (required). An email that already has an account is added as it is (no `password`). Only an owner adds an owner.',
+          "Only an owner makes someone an owner or changes an owner's role; the last owner keeps the role (409). The new role holds from the member's next request.",
         security: AUTHENTICATED,
-        body: ZAddMemberRequest,
-        response: { 201: ZMember, ...problems(400, 401, 403, 409) },
+        params: ZMemberParams,
+        body: ZUpdateMemberRequest,
+        response: { 200: ZMember, ...problems(400, 401, 403, 404, 409) },
       },
     },
-    async (request, reply) => {
-      const auth = requireRole(request, OWNER_OR_ADMIN, 'add members')
-      const { member } = await addMember(deps.db, deps.clock.now(), auth, request.body)
-      return reply.code(201).send(toApi(member))
+    async (request) => {
+      const auth = requireRole(request, OWNER_OR_ADMIN, 'change roles')
+      return toApi(await updateMemberRole(deps.db, auth, request.params.userId, request.body.role))
     },
   )
 

@@ -38,7 +38,15 @@ beforeAll(async () => {
   b = await signupOwner(t.app, { organizationName: 'Intruder Ltd' })
   const seeded = await seedOrganization(t.app, a, 'Harbour')
   Object.assign(ids, seeded.ids)
-  secrets = [...Object.values(ids), a.organizationId, a.userId, 'Harbour', seeded.pin, seeded.uniqueCode]
+  secrets = [
+    ...Object.values(ids),
+    a.organizationId,
+    a.userId,
+    'Harbour',
+    'harbour.test',
+    seeded.pin,
+    seeded.uniqueCode,
+  ]
   const intruder = await seedOrganization(t.app, b, 'Intruder')
   Object.assign(own, intruder.ids)
   ownUniqueCode = intruder.uniqueCode
@@ -50,6 +58,7 @@ const BODIES: Record<string, unknown> = {
   'patch /locks/{id}': { name: 'Taken over' },
   'patch /access-codes/{id}': { name: 'Taken over' },
   'patch /unique-codes/{id}': { description: 'Taken over' },
+  'patch /members/{userId}': { role: 'owner' },
   'post /locks/{lockId}/access-codes': { name: 'Intruder', kind: 'permanent', delivery: 'synced' },
   'post /locks/{lockId}/access-codes/import': {
     rows: [{ name: 'Intruder', kind: 'permanent', delivery: 'synced' }],
@@ -337,6 +346,9 @@ describe('a second organization', () => {
     expect(keys.items.map((k: { id: string }) => k.id)).toContain(ids['/api-keys/{id}'])
     const members = (await call(a, 'GET', '/api/v1/members')).json()
     expect(members.items.map((m: { userId: string }) => m.userId)).toContain(ids['/members/{userId}'])
+    expect(members.items.map((m: { role: string }) => m.role).sort()).toEqual(['member', 'owner'])
+    const invitations = (await call(a, 'GET', '/api/v1/invitations')).json()
+    expect(invitations.items.map((i: { id: string }) => i.id)).toEqual([ids['/invitations/{id}']])
     const uniqueCodes = (await call(a, 'GET', '/api/v1/unique-codes')).json()
     expect(uniqueCodes.items.map((u: { id: string }) => u.id)).toContain(ids['/unique-codes/{id}'])
   })

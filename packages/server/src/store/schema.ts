@@ -91,6 +91,30 @@ export const memberships = pgTable(
   (t) => [primaryKey({ columns: [t.organizationId, t.userId] }), index('memberships_user_idx').on(t.userId)],
 )
 
+/**
+ * Invitations to join an organization with a role (the only way in besides sign-up). The token is
+ * shown once, in the link; only its SHA-256 is kept. Used once (the row goes when it is accepted),
+ * valid until `expires_at`; one pending invitation per e-mail and organization.
+ */
+export const invitations = pgTable(
+  'invitations',
+  {
+    id: id(),
+    organizationId: organizationId(),
+    /** Stored trimmed and lower-cased. */
+    email: text('email').notNull(),
+    role: text('role').$type<Role>().notNull(),
+    tokenHash: text('token_hash').notNull(),
+    invitedBy: uuid('invited_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: at('created_at').notNull(),
+    expiresAt: at('expires_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('invitations_token_hash_key').on(t.tokenHash),
+    uniqueIndex('invitations_org_email_key').on(t.organizationId, t.email),
+  ],
+)
+
 /** Portal and API sessions of users. The token itself is never stored, only its SHA-256. */
 export const sessions = pgTable(
   'sessions',

@@ -1,9 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
-import { ApiError, ok } from '../api/client.ts'
+import { ok } from '../api/client.ts'
 import { ErrorNotice, Field } from '../ui/kit.tsx'
 import { api } from './api.ts'
 import { useLiveEvents } from './live.ts'
+import { AcceptInvitationPage } from './pages/AcceptInvitationPage.tsx'
 import { ActivityPage } from './pages/ActivityPage.tsx'
 import { GatewaysPage } from './pages/GatewaysPage.tsx'
 import { LockPage } from './pages/LockPage.tsx'
@@ -27,10 +28,12 @@ const MENU = [
 ] as const
 
 export function App() {
+  const path = usePath()
   const me = useQuery({ queryKey: ['me'], queryFn: () => ok(api.GET('/api/v1/me')) })
   const signedIn = me.data !== undefined
   useLiveEvents(signedIn)
   if (me.isPending) return <p className="muted">Loading…</p>
+  if (path === '/invitation') return <AcceptInvitationPage signedInEmail={me.data?.email} />
   if (!signedIn) return <SignIn />
   return <Layout organization={me.data.organizationName} email={me.data.email} />
 }
@@ -96,30 +99,32 @@ function Layout(props: { organization: string; email: string }) {
 function SignIn() {
   const client = useQueryClient()
   const [mode, setMode] = useState<'login' | 'signup'>('login')
+  // Sign up only where the server takes one (LATCHKEY_SIGNUP)
+  const signup = useQuery({ queryKey: ['signup'], queryFn: () => ok(api.GET('/api/v1/auth/signup')) })
+  const canSignUp = signup.data?.allowed === true
   const [email, setEmail] = useState('')
   const [password, setPassword] = useState('')
   const [organizationName, setOrganizationName] = useState('')
+  const title = mode === 'signup' && canSignUp ? 'Sign up' : 'Log in'
   const submit = useMutation({
     mutationFn: async () => {
-      if (mode === 'login') await ok(api.POST('/api/v1/auth/login', { body: { email, password } }))
-      else {
-        await ok(api.POST('/api/v1/auth/signup', { body: { email, password, organizationName } }))
-        await ok(api.POST('/api/v1/auth/login', { body: { email, password } }))
-      }
+      if (title === 'Log in') await ok(api.POST('/api/v1/auth/login', { body: { email, password } }))
+      // a sign-up answers with the session cookie of the new owner
+      else await ok(api.POST('/api/v1/auth/signup', { body: { email, password, organizationName } }))
     },
     onSuccess: () => client.invalidateQueries({ queryKey: ['me'] }),
+    onError: () => client.invalidateQueries({ queryKey: ['signup'] }),
   })
   const onSubmit = (event: FormEvent) => {
     event.preventDefault()
     submit.mutate()
   }
-  const title = mode === 'login' ? 'Log in' : 'Sign up'
   return (
     <main style={{ maxWidth: 420, margin: '3rem auto' }}>
       <div className="card">
         <h1>Latchkey — {title}</h1>
         <form onSubmit={onSubmit}>
-          {mode === 'signup' && (
+          {title === 'Sign up' && (
             <Field label="Organization name">
               {(id) => (
                 <input
@@ -148,7 +153,7 @@ function SignIn() {
               <input
                 id={id}
                 type="password"
-                autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
+                autoComplete={title === 'Log in' ? 'current-password' : 'new-password'}
                 required
                 value={password}
                 onChange={(e) => setPassword(e.target.value)}
@@ -160,16 +165,23 @@ function SignIn() {
             <button type="submit" disabled={submit.isPending}>
               {title}
             </button>
-            <button
-              type="button"
-              className="secondary"
-              onClick={() => setMode(mode === 'login' ? 'signup' : 'login')}
-            >
-              {mode === 'login' ? 'Create an organization instead' : 'I have an account'}
-            </button>
+            {(canSignUp || title === 'Sign up') && (
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => {
+                  submit.reset()
+                  setMode(title === 'Log in' ? 'signup' : 'login')
+                }}
+              >
+                {title === 'Log in' ? 'Sign up: create an organization' : 'I have an account'}
+              </button>
+            )}
           </div>
-          {submit.error instanceof ApiError && submit.error.status === 403 && mode === 'signup' && (
-            <p className="muted">Ask the owner of your organization for an invitation.</p>
+          {signup.data?.allowed === false && (
+            <p className="muted">
+              New to Latchkey? Ask an owner or admin of your organization for an invitation link.
+            </p>
           )}
         </form>
       </div>
