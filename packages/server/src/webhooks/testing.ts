@@ -1,0 +1,51 @@
+/** A webhook receiver on loopback (node:http) for the tests: records each request and what it answered. */
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export interface ReceivedRequest {
+  headers: IncomingHttpHeaders
+  body: string
+  /** What the receiver answered. */
+  status: number
+}
+
+export interface Receiver {
+  readonly url: string
+  readonly requests: ReceivedRequest[]
+  /** The requests it answered 2xx. */
+  accepted(): ReceivedRequest[]
+  close(): Promise<void>
+}
+
+/** `answer(n)` is the status of the n-th request (0-based); default 200. `delayMs` waits before answering. */
+export async function startReceiver(
+  options: { answer?: (n: number) => number; delayMs?: number } = {},
+): Promise<Receiver> {
+  const requests: ReceivedRequest[] = []
+  let count = 0
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const status = options.answer?.(count++) ?? 200
+      const reply = () => {
+        requests.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status })
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'not now')
+      }
+      if (options.delayMs === undefined) reply()
+      else setTimeout(reply, options.delayMs)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/hooks/latchkey`,
+    requests,
+    accepted: () => requests.filter((r) => r.status >= 200 && r.status < 300),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
