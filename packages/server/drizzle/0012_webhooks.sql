@@ -4,7 +4,8 @@ CREATE TABLE "webhook_attempts" (
 	"attempted_at" timestamp with time zone NOT NULL,
 	"duration_ms" integer NOT NULL,
 	"status_code" integer,
-	"error" text
+	"error" text,
+	"sent_by" text NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "webhook_deliveries" (

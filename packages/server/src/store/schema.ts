@@ -774,6 +774,8 @@ export const webhookAttempts = pgTable(
     /** The receiver's HTTP status; null when no answer came (refused target, timeout, network). */
     statusCode: integer('status_code'),
     error: text('error'),
+    /** The server process that made it (`host:pid:…`). */
+    sentBy: text('sent_by').notNull(),
   },
   (t) => [index('webhook_attempts_delivery_idx').on(t.deliveryId, t.id)],
 )

@@ -14,6 +14,10 @@ export interface Receiver {
   readonly requests: ReceivedRequest[]
   /** The requests it answered 2xx. */
   accepted(): ReceivedRequest[]
+  /** Requests received and not yet answered. */
+  inFlight(): number
+  /** The most requests with one `webhook-id` it was answering at the same time. */
+  mostAtOnce(): number
   close(): Promise<void>
 }
 
@@ -23,12 +27,21 @@ export async function startReceiver(
 ): Promise<Receiver> {
   const requests: ReceivedRequest[] = []
   let count = 0
+  let inFlight = 0
+  let mostAtOnce = 0
+  const open = new Map<string, number>()
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
+    const id = String(req.headers['webhook-id'])
+    inFlight += 1
+    open.set(id, (open.get(id) ?? 0) + 1)
+    mostAtOnce = Math.max(mostAtOnce, open.get(id)!)
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
       const status = options.answer?.(count++) ?? 200
       const reply = () => {
+        inFlight -= 1
+        open.set(id, open.get(id)! - 1)
         requests.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status })
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'not now')
       }
@@ -42,6 +55,8 @@ export async function startReceiver(
     url: `http://127.0.0.1:${port}/hooks/latchkey`,
     requests,
     accepted: () => requests.filter((r) => r.status >= 200 && r.status < 300),
+    inFlight: () => inFlight,
+    mostAtOnce: () => mostAtOnce,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

@@ -255,6 +255,7 @@ export function startWebhookWorker(
         durationMs: Math.max(0, Math.round(performance.now() - started.perf)),
         statusCode: result.statusCode,
         error: result.error,
+        sentBy: owner,
       })
       const [kept] = await tx
         .update(webhookDeliveries)
