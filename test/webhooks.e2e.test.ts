@@ -2,8 +2,9 @@
  * Webhook deliveries are work in the database: a `latchkey serve` killed with SIGKILL while it is
  * sending them, and started again on its data directory, loses none. The receiver is a real HTTP
  * server on loopback; every delivery is checked with the standardwebhooks library's verifier.
- * PGlite only (one process owns its data directory, so the restarted one takes over at once); on
- * PostgreSQL, two processes sharing the work are in packages/server/src/webhooks/two-processes.services.test.ts.
+ * The crash runs on PGlite (one process owns its data directory, so the restarted one takes over at
+ * once); on the real PostgreSQL (`npm run test:services`) two processes share the deliveries and never
+ * send one at the same time.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -12,7 +13,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest'
-import { usingTestServices } from '../packages/server/src/testing.ts'
+import { webhookAttempts } from '../packages/server/src/store/schema.ts'
+import { openTestStore, type TestStore, usingTestServices } from '../packages/server/src/testing.ts'
 import { type Receiver, startReceiver } from '../packages/server/src/webhooks/testing.ts'
 import { ApiClient, type Body, eventually, REPO_ROOT, sleep } from './harness.ts'
 
@@ -25,6 +27,7 @@ interface Serve {
 const children: ChildProcess[] = []
 const dirs: string[] = []
 let receiver: Receiver | null = null
+let store: TestStore | null = null
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
@@ -67,6 +70,7 @@ async function serve(dataDir: string, env: Record<string, string>): Promise<Serv
 afterAll(async () => {
   for (const child of children) await stop(child, 'SIGKILL')
   await receiver?.close()
+  await store?.close()
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
@@ -127,5 +131,74 @@ describe.skipIf(usingTestServices())('webhooks across a crash', () => {
     expect(delivered.length).toBeLessThanOrEqual(LOCKS + 1)
     const log = await api.expect(200, 'GET', `/api/v1/webhooks/${webhook.id}/deliveries`)
     expect(log.items.map((d: Body) => d.status)).toEqual(Array(LOCKS).fill('delivered'))
+  }, 150_000)
+})
+
+describe.runIf(usingTestServices())('webhooks from two server processes', () => {
+  it('on one PostgreSQL never send one delivery twice, nor twice at the same time, and keep each webhook in order', async () => {
+    store = await openTestStore({ services: true })
+    const env = {
+      DATABASE_URL: store.databaseUrl!,
+      LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'),
+      LATCHKEY_WEBHOOK_ALLOW_PRIVATE: '1',
+      LOG_LEVEL: 'warn',
+    }
+    // the first answers wait until more deliveries are on their way than one process sends at once
+    let open = () => {}
+    receiver = await startReceiver({ delayMs: 20, gate: new Promise<void>((resolve) => (open = resolve)) })
+    const servers: Serve[] = []
+    for (const name of ['a', 'b']) {
+      const dataDir = mkdtempSync(join(tmpdir(), `latchkey-webhooks-${name}-`))
+      dirs.push(dataDir)
+      servers.push(await serve(dataDir, env))
+    }
+    onTestFailed(() => console.log(servers.map((s) => s.output()).join('\n----\n')))
+    const signup = await new ApiClient(servers[0]!.url).expect(201, 'POST', '/api/v1/auth/signup', {
+      email: 'owner@two-servers.test',
+      password: 'correct horse battery',
+      organizationName: 'Two servers',
+    })
+    const [a, b] = servers.map((s) => new ApiClient(s.url, signup.token)) as [ApiClient, ApiClient]
+    const WEBHOOKS = 20 // more than the 8 one process sends at once
+    const LOCKS = 3
+    const hooks: Body[] = []
+    for (let i = 0; i < WEBHOOKS; i++) {
+      hooks.push(
+        await (i % 2 === 0 ? a : b).expect(201, 'POST', '/api/v1/webhooks', {
+          url: `${receiver.url}?hook=${i}`,
+          eventTypes: ['lock.created'],
+        }),
+      )
+    }
+    for (let i = 0; i < LOCKS; i++) {
+      await (i % 2 === 0 ? a : b).expect(201, 'POST', '/api/v1/locks', { name: `Door ${i}`, timezone: 'UTC' })
+    }
+    await eventually('both processes sending at once', () => (receiver!.inFlight() > 8 ? true : undefined))
+    open()
+    const ids = (
+      await a.expect(200, 'GET', '/api/v1/events?type=lock.created&order=asc&limit=100')
+    ).items.map((e: Body) => e.id)
+    await eventually(
+      'every delivery accepted',
+      () => (receiver!.accepted().length >= WEBHOOKS * LOCKS ? true : undefined),
+      { timeoutMs: 45_000, intervalMs: 200 },
+    )
+    await sleep(1_500) // a second sending of any of them would arrive by now
+    expect(receiver.requests).toHaveLength(WEBHOOKS * LOCKS)
+    expect(receiver.mostAtOnce()).toBe(1)
+    expect(new Set(receiver.requests.map((r) => r.headers['webhook-id'])).size).toBe(WEBHOOKS * LOCKS)
+    for (const [i, hook] of hooks.entries()) {
+      const verifier = new Webhook(hook.secret)
+      const got = receiver.requests
+        .filter((r) => r.url.endsWith(`?hook=${i}`))
+        .map(
+          (r) =>
+            (verifier.verify(r.body, r.headers as Record<string, string>) as { data: { id: string } }).data
+              .id,
+        )
+      expect(got).toEqual(ids)
+    }
+    const senders = await store.db.selectDistinct({ sentBy: webhookAttempts.sentBy }).from(webhookAttempts)
+    expect(senders).toHaveLength(2)
   }, 150_000)
 })

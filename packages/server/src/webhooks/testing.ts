@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 export interface ReceivedRequest {
+  url: string
   headers: IncomingHttpHeaders
   body: string
   /** What the receiver answered. */
@@ -21,9 +22,12 @@ export interface Receiver {
   close(): Promise<void>
 }
 
-/** `answer(n)` is the status of the n-th request (0-based); default 200. `delayMs` waits before answering. */
+/**
+ * `answer(n)` is the status of the n-th request (0-based); default 200. `delayMs` waits before
+ * answering, `gate` holds every answer until it resolves.
+ */
 export async function startReceiver(
-  options: { answer?: (n: number) => number; delayMs?: number } = {},
+  options: { answer?: (n: number) => number; delayMs?: number; gate?: Promise<void> } = {},
 ): Promise<Receiver> {
   const requests: ReceivedRequest[] = []
   let count = 0
@@ -42,11 +46,16 @@ export async function startReceiver(
       const reply = () => {
         inFlight -= 1
         open.set(id, open.get(id)! - 1)
-        requests.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status })
+        requests.push({
+          url: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          status,
+        })
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'not now')
       }
-      if (options.delayMs === undefined) reply()
-      else setTimeout(reply, options.delayMs)
+      const gate = options.gate ?? Promise.resolve()
+      void gate.then(() => (options.delayMs === undefined ? reply() : setTimeout(reply, options.delayMs)))
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

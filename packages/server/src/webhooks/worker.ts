@@ -11,6 +11,7 @@
  * checked, then connected to the checked address, so a refused target is refused before any socket.
  */
 import { randomBytes } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { hostname } from 'node:os'
 import { type Clock, systemClock } from '@latchkey/core'
 import { and, eq, isNotNull, sql } from 'drizzle-orm'
@@ -123,9 +124,10 @@ export async function claimDueDeliveries(
 ): Promise<string[]> {
   const now = new Date(nowMs).toISOString()
   const until = new Date(nowMs + leaseMs).toISOString()
+  // a materialized CTE runs the locking select once: as `id in (subquery)` PostgreSQL may rescan it
+  // and claim more than `limit` rows
   const result = await db.execute<{ id: string }>(sql`
-    update webhook_deliveries set claimed_by = ${owner}, claimed_until = ${until}
-    where id in (
+    with due as materialized (
       select d.id from webhook_deliveries d join webhooks w on w.id = d.webhook_id
       where d.state = 'pending' and w.enabled and d.next_attempt_at <= ${now}
         and (d.claimed_until is null or d.claimed_until < ${now})
@@ -135,8 +137,11 @@ export async function claimDueDeliveries(
       order by d.event_id nulls first, d.created_at
       limit ${limit}
       for update of d skip locked)
-    and state = 'pending' and (claimed_until is null or claimed_until < ${now})
-    returning id`)
+    update webhook_deliveries set claimed_by = ${owner}, claimed_until = ${until}
+    from due
+    where webhook_deliveries.id = due.id and webhook_deliveries.state = 'pending'
+      and (webhook_deliveries.claimed_until is null or webhook_deliveries.claimed_until < ${now})
+    returning webhook_deliveries.id`)
   return result.rows.map((row) => row.id)
 }
 
@@ -185,6 +190,8 @@ export function startWebhookWorker(
   const onError = options.onError ?? (() => {})
   const metrics = metricsOf(deps.metrics)
   const stopping = new AbortController()
+  // every request in flight listens for the stop
+  setMaxListeners(Math.max(10, batch * 2), stopping.signal)
   const forget = useSettings(deps.db, { allowPrivate, resolve: options.resolve })
   let started: Promise<void> = Promise.resolve()
   if (options.releaseLeasesAtStart) {
