@@ -24,7 +24,20 @@ export function refusedAddressReason(address: string): string | null {
     parsed = (parsed as ipaddr.IPv6).toIPv4Address()
   }
   const range = parsed.range()
-  return range === 'unicast' ? null : `${address} is a ${range} address`
+  return range === 'unicast' ? null : `${address} is ${RANGE_WORDS[range] ?? `a ${range} address`}`
+}
+
+/** ipaddr.js range names as a person reads them. */
+const RANGE_WORDS: Record<string, string> = {
+  loopback: 'a loopback address (this machine)',
+  linkLocal: 'a link-local address',
+  private: 'a private address',
+  uniqueLocal: 'a private (unique local) address',
+  carrierGradeNat: 'a carrier-grade NAT address',
+  unspecified: 'an unspecified address',
+  broadcast: 'a broadcast address',
+  multicast: 'a multicast address',
+  reserved: 'a reserved address',
 }
 
 export class OutboundRefused extends Error {

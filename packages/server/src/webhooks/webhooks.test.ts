@@ -135,8 +135,8 @@ describe('the outbound address rule', () => {
   it('refuses 10.0.0.1, 169.254.169.254 and localhost when the webhook is created', async () => {
     for (const [url, reason] of [
       ['http://10.0.0.1/hook', '10.0.0.1 is a private address'],
-      ['http://169.254.169.254/latest/meta-data', '169.254.169.254 is a linkLocal address'],
-      ['http://localhost:8080/hook', 'is a loopback address'],
+      ['http://169.254.169.254/latest/meta-data', '169.254.169.254 is a link-local address'],
+      ['http://localhost:8080/hook', 'is a loopback address (this machine)'],
     ] as const) {
       const response = await call('POST', '/webhooks', { url })
       expect(response.statusCode, url).toBe(400)
@@ -144,6 +144,14 @@ describe('the outbound address rule', () => {
       expect(response.json().detail).toContain(reason)
     }
     expect((await call('GET', '/webhooks')).json().items).toEqual([])
+    // a URL changed later is checked the same way
+    vi.stubEnv('LATCHKEY_WEBHOOK_ALLOW_PRIVATE', '1')
+    const { id } = await createWebhook({ url: 'http://127.0.0.1:9/hook' })
+    vi.unstubAllEnvs()
+    const moved = await call('PATCH', `/webhooks/${id}`, { url: 'http://169.254.169.254/hook' })
+    expect(moved.statusCode).toBe(400)
+    expect(moved.json().detail).toContain('169.254.169.254 is a link-local address')
+    expect((await call('GET', `/webhooks/${id}`)).json().url).toBe('http://127.0.0.1:9/hook')
     expect(sockets).toEqual([])
   })
 
@@ -174,7 +182,7 @@ describe('the outbound address rule', () => {
     expect(await attempt(named.id)).toMatchObject({
       status: 'pending',
       attempts: [
-        { statusCode: null, error: expect.stringContaining('169.254.169.254 is a linkLocal address') },
+        { statusCode: null, error: expect.stringContaining('169.254.169.254 is a link-local address') },
       ],
     })
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics', headers: METRICS_HEADERS })).body
