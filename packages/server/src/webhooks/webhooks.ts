@@ -59,7 +59,7 @@ export interface WebhookInput {
 
 export async function createWebhook(
   deps: WebhookDeps,
-  actor: { organizationId: string; userId: string },
+  actor: { organizationId: string; userId: string | null },
   input: WebhookInput,
 ): Promise<{ webhook: Webhook; secret: string }> {
   await checkWebhookTarget(deps.db, input.url)

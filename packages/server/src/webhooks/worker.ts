@@ -114,7 +114,11 @@ function metricsOf(registry: MetricsRegistry): Metrics {
   return metrics
 }
 
-/** Claims up to `limit` due deliveries: the oldest pending event of each enabled webhook, and test events. */
+/**
+ * Claims up to `limit` due deliveries: the oldest pending event of each enabled webhook, and test
+ * events. An event is due only once every transaction older than its own has ended (as the events
+ * cursor does, docs/EVENTS.md), so one that commits late with an earlier id is not overtaken.
+ */
 export async function claimDueDeliveries(
   db: Db,
   owner: string,
@@ -131,9 +135,13 @@ export async function claimDueDeliveries(
       select d.id from webhook_deliveries d join webhooks w on w.id = d.webhook_id
       where d.state = 'pending' and w.enabled and d.next_attempt_at <= ${now}
         and (d.claimed_until is null or d.claimed_until < ${now})
-        and (d.event_id is null or not exists (
+        and (d.event_id is null or (not exists (
           select 1 from webhook_deliveries p
-          where p.webhook_id = d.webhook_id and p.state = 'pending' and p.event_id < d.event_id))
+          where p.webhook_id = d.webhook_id and p.state = 'pending' and p.event_id < d.event_id)
+          -- settled: older than every transaction still open, which may yet commit an earlier event
+          and exists (
+            select 1 from events e
+            where e.id = d.event_id and e.tx < pg_snapshot_xmin(pg_current_snapshot()))))
       order by d.event_id nulls first, d.created_at
       limit ${limit}
       for update of d skip locked)
