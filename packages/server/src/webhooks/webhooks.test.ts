@@ -353,4 +353,24 @@ describe('deliveries to a receiver on loopback', () => {
     const enabled = await call('PATCH', `/webhooks/${id}`, { enabled: true })
     expect(enabled.json()).toMatchObject({ enabled: true, disabledAt: null, failingSince: null })
   })
+
+  it('stops cleanly: a delivery on its way goes back untouched and the next worker sends it', async () => {
+    let answer = () => {}
+    receiver = await startReceiver({ gate: new Promise<void>((resolve) => (answer = resolve)) })
+    startWorker()
+    const { id } = await createWebhook({ url: receiver.url, eventTypes: ['lock.created'] })
+    await createLocks(['Shed'])
+    const running = worker!.runOnce()
+    for (let i = 0; i < 200 && receiver.inFlight() === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(receiver.inFlight()).toBe(1)
+    await worker!.stop()
+    await running
+    const [held] = (await call('GET', `/webhooks/${id}/deliveries`)).json().items
+    expect(held).toMatchObject({ status: 'pending', attempts: [] })
+    answer()
+    startWorker()
+    expect(await worker!.runOnce()).toBe(1)
+    const [sent] = (await call('GET', `/webhooks/${id}/deliveries`)).json().items
+    expect(sent).toMatchObject({ status: 'delivered', attempts: [{ statusCode: 200 }] })
+  })
 })
