@@ -14,6 +14,8 @@ export const ENVIRONMENT = {
   LATCHKEY_SIGNUP:
     'who may sign up when --signup is not given: first (default: only while no organization exists), open, closed',
   LATCHKEY_METRICS_TOKEN: '/metrics answers only with this bearer token (without it, only on --metrics-port)',
+  LATCHKEY_WEBHOOK_ALLOW_PRIVATE:
+    '1: webhooks and booking calendars may reach loopback, link-local and private addresses (refused otherwise)',
   LOG_LEVEL: 'log level: trace, debug, info (default), warn, error, silent',
   LATCHKEY_DEMO_EMAIL: '--demo: the owner’s e-mail (default demo@latchkey.local)',
   LATCHKEY_DEMO_PASSWORD: '--demo: the owner’s password (default: generated once and printed at start)',

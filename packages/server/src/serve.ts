@@ -1,7 +1,7 @@
 /**
  * `latchkey serve` (SPEC §1, §10): the store (PGlite in the data directory, or DATABASE_URL), the
- * master key, the MQTT broker (embedded, or MQTT_URL), the lock channel, the reconciler and the HTTP
- * API, started together and closed together (in reverse order; PGlite must be closed or the process
+ * master key, the MQTT broker (embedded, or MQTT_URL), the lock channel, the reconciler, the webhook
+ * worker and the HTTP API, started together and closed together (in reverse order; PGlite must be closed or the process
  * does not exit).
  *
  * The demo (packages/cli/src/demo.ts) hosts simulated locks in the same process; the server itself
@@ -34,6 +34,7 @@ import { startPropertyScheduler } from './properties/index.ts'
 import { type Reconciler, startReconciler } from './reconciler/index.ts'
 import { loadSecrets } from './secrets.ts'
 import { gateways, locks, openStore, type Store } from './store/index.ts'
+import { startWebhookWorker } from './webhooks/index.ts'
 
 export const DEFAULT_PORT = 8080
 export const DEFAULT_HOST = '127.0.0.1'
@@ -267,6 +268,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         onError: (error) => log.error({ err: error }, 'the properties scheduler failed'),
       })
       shutdown.add('the properties scheduler', () => scheduler.stop())
+      // webhook deliveries (one PGlite process owns its store: a lease left by a killed run is stale)
+      const webhookWorker = startWebhookWorker(deps, {
+        allowPrivate: allowPrivateTargets(env),
+        releaseLeasesAtStart: store.kind === 'pglite',
+        onError: (error) => log.error({ err: error }, 'the webhook worker failed'),
+      })
+      shutdown.add('the webhook worker', () => webhookWorker.stop())
     }
     await options.register?.({ app, deps, mqtt, log })
 

@@ -333,6 +333,13 @@ export async function seedOrganization(
   const calendar = await create(`/api/v1/properties/${property.id}/calendars`, {
     url: 'http://127.0.0.1:9/calendar.ics',
   })
+  // on this machine, allowed here as LATCHKEY_WEBHOOK_ALLOW_PRIVATE=1 allows it (nothing listens on port 9)
+  const allowed = process.env.LATCHKEY_WEBHOOK_ALLOW_PRIVATE
+  process.env.LATCHKEY_WEBHOOK_ALLOW_PRIVATE = '1'
+  const webhook = await create('/api/v1/webhooks', { url: 'http://127.0.0.1:9/latchkey' }).finally(() => {
+    if (allowed === undefined) delete process.env.LATCHKEY_WEBHOOK_ALLOW_PRIVATE
+    else process.env.LATCHKEY_WEBHOOK_ALLOW_PRIVATE = allowed
+  })
   return {
     ids: {
       '/gateways/{id}': String(gateway.id),
@@ -347,6 +354,7 @@ export async function seedOrganization(
       '/properties/{id}': String(property.id),
       '/stays/{id}': String(stay.id),
       '/calendars/{id}': String(calendar.id),
+      '/webhooks/{id}': String(webhook.id),
     },
     pin,
     uniqueCode: String(uniqueCode.code),

@@ -14,7 +14,15 @@ export { registerJsonBody } from './json-body.ts'
 export { MetricsRegistry, registerHttpMetrics } from './metrics.ts'
 export { registerNulGuard } from './nul-guard.ts'
 export { registerOpenApi } from './openapi.ts'
-export { allowPrivateTargets, OutboundRefused, outboundGet } from './outbound-address.ts'
+export {
+  allowPrivateTargets,
+  checkedAddress,
+  OutboundRefused,
+  outboundGet,
+  outboundRequest,
+  outboundUrl,
+  type Resolve,
+} from './outbound-address.ts'
 export {
   iso,
   isoOrNull,

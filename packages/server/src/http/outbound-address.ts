@@ -24,22 +24,41 @@ export function refusedAddressReason(address: string): string | null {
     parsed = (parsed as ipaddr.IPv6).toIPv4Address()
   }
   const range = parsed.range()
-  return range === 'unicast' ? null : `${address} is a ${range} address`
+  return range === 'unicast' ? null : `${address} is ${RANGE_WORDS[range] ?? `a ${range} address`}`
+}
+
+/** ipaddr.js range names as a person reads them. */
+const RANGE_WORDS: Record<string, string> = {
+  loopback: 'a loopback address (this machine)',
+  linkLocal: 'a link-local address',
+  private: 'a private address',
+  uniqueLocal: 'a private (unique local) address',
+  carrierGradeNat: 'a carrier-grade NAT address',
+  unspecified: 'an unspecified address',
+  broadcast: 'a broadcast address',
+  multicast: 'a multicast address',
+  reserved: 'a reserved address',
 }
 
 export class OutboundRefused extends Error {
   override readonly name = 'OutboundRefused'
 }
 
+/** Answers every address of a name (default: the system resolver). */
+export type Resolve = (host: string) => Promise<Array<{ address: string; family: number }>>
+
+const systemResolve: Resolve = (host) => lookup(host, { all: true })
+
 /** Resolves `host` and checks every address; answers the first one to connect to. */
 export async function checkedAddress(
   host: string,
   allowPrivate: boolean,
+  resolve: Resolve = systemResolve,
 ): Promise<{ address: string; family: number }> {
   const bare = host.startsWith('[') ? host.slice(1, -1) : host
   const found = ipaddr.isValid(bare)
     ? [{ address: bare, family: ipaddr.parse(bare).kind() === 'ipv6' ? 6 : 4 }]
-    : await lookup(bare, { all: true })
+    : await resolve(bare)
   if (found.length === 0) throw new OutboundRefused(`${host} does not resolve`)
   if (!allowPrivate) {
     for (const entry of found) {
@@ -59,19 +78,36 @@ export interface OutboundResponse {
   body: string
 }
 
-/**
- * GET of a public http(s) URL under the rule, with a time limit and a size limit. Throws
- * OutboundRefused for an address the rule refuses, an Error for what went wrong on the way.
- */
-export async function outboundGet(
-  url: string,
-  options: { allowPrivate: boolean; timeoutMs?: number; maxBytes?: number },
-): Promise<OutboundResponse> {
+export interface OutboundOptions {
+  allowPrivate: boolean
+  method?: 'GET' | 'POST'
+  headers?: Record<string, string>
+  body?: string
+  /** The whole request, connection to last byte (default 10 s). */
+  timeoutMs?: number
+  maxBytes?: number
+  resolve?: Resolve
+  /** Aborts the request (the server is stopping). */
+  signal?: AbortSignal
+}
+
+/** The scheme must be http(s); throws OutboundRefused otherwise. */
+export function outboundUrl(url: string): URL {
   const target = new URL(url)
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
     throw new OutboundRefused(`${target.protocol} URLs are not fetched; use http or https`)
   }
-  const { address, family } = await checkedAddress(target.hostname, options.allowPrivate)
+  return target
+}
+
+/**
+ * A request to a public http(s) URL under the rule, with a time limit and a size limit. Throws
+ * OutboundRefused for an address the rule refuses (before any socket exists), an Error for what went
+ * wrong on the way.
+ */
+export async function outboundRequest(url: string, options: OutboundOptions): Promise<OutboundResponse> {
+  const target = outboundUrl(url)
+  const { address, family } = await checkedAddress(target.hostname, options.allowPrivate, options.resolve)
   // The socket connects to the checked address whatever the name resolves to now.
   const pinned: LookupFunction = (_host, opts, callback) => {
     if ((opts as { all?: boolean }).all) callback(null, [{ address, family }])
@@ -79,14 +115,16 @@ export async function outboundGet(
   }
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest
   const maxBytes = options.maxBytes ?? 5_000_000
+  const timeoutMs = options.timeoutMs ?? 10_000
   return new Promise((resolve, reject) => {
     const req = request(
       target,
       {
-        method: 'GET',
+        method: options.method ?? 'GET',
         lookup: pinned,
-        timeout: options.timeoutMs ?? 10_000,
-        headers: { accept: 'text/calendar, */*', 'user-agent': 'Latchkey' },
+        timeout: timeoutMs,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        headers: { 'user-agent': 'Latchkey', ...options.headers },
       },
       (res) => {
         const chunks: Buffer[] = []
@@ -105,8 +143,21 @@ export async function outboundGet(
         res.on('error', reject)
       },
     )
-    req.on('timeout', () => req.destroy(new Error('no answer within the time limit')))
+    const deadline = setTimeout(
+      () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    )
+    req.on('close', () => clearTimeout(deadline))
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)))
     req.on('error', reject)
-    req.end()
+    req.end(options.body)
   })
+}
+
+/** GET of a public http(s) URL under the rule (a booking calendar's feed). */
+export function outboundGet(
+  url: string,
+  options: { allowPrivate: boolean; timeoutMs?: number; maxBytes?: number },
+): Promise<OutboundResponse> {
+  return outboundRequest(url, { ...options, headers: { accept: 'text/calendar, */*' } })
 }

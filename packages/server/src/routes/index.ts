@@ -22,6 +22,7 @@ import { organizationRoutes } from './organization.ts'
 import { permissionRoutes } from './permissions.ts'
 import { propertyRoutes } from './properties.ts'
 import { uniqueCodeRoutes } from './unique-codes.ts'
+import { webhookRoutes } from './webhooks.ts'
 
 export type { RouteOptions }
 
@@ -46,6 +47,7 @@ const AUTHENTICATED_ROUTES: FastifyPluginAsyncZod<RouteOptions>[] = [
   uniqueCodeRoutes,
   permissionRoutes,
   propertyRoutes,
+  webhookRoutes,
 ]
 
 export const apiV1Routes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {

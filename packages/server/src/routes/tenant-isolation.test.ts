@@ -66,6 +66,7 @@ const BODIES: Record<string, unknown> = {
   'patch /properties/{id}': { name: 'Taken over' },
   'patch /stays/{id}': { guestName: 'Taken over' },
   'post /properties/{id}/calendars': { url: 'https://calendar.example/feed.ics' },
+  'patch /webhooks/{id}': { description: 'Taken over' },
 }
 
 /** Routes outside an organization's data: sign-up and login, the end user's app (own tokens), the broker. */

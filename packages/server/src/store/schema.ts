@@ -716,6 +716,94 @@ export const events = pgTable(
   ],
 )
 
+// ---------------------------------------------------------------- webhooks (SPEC §13)
+
+/** An organization's webhook: where matching events are POSTed, signed (Standard Webhooks). */
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: id(),
+    organizationId: organizationId(),
+    url: text('url').notNull(),
+    description: text('description'),
+    /** Event types (`lock.unlocked`) or families (`lock.*`) it receives; null: every event. */
+    eventTypes: text('event_types').array(),
+    /** The signing secret (`whsec_…`), encrypted at rest under `webhook:<id>`. */
+    secretCiphertext: text('secret_ciphertext').notNull(),
+    /** After a rotation the previous secret signs too, until `previous_secret_expires_at`. */
+    previousSecretCiphertext: text('previous_secret_ciphertext'),
+    previousSecretExpiresAt: at('previous_secret_expires_at'),
+    enabled: boolean('enabled').notNull().default(true),
+    disabledAt: at('disabled_at'),
+    disabledReason: text('disabled_reason'),
+    /** The first failed attempt since the last delivered one (5 days of failure disable it). */
+    failingSince: at('failing_since'),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: at('created_at').notNull(),
+    updatedAt: at('updated_at').notNull(),
+  },
+  (t) => [index('webhooks_org_idx').on(t.organizationId)],
+)
+
+export const WEBHOOK_DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const
+export type WebhookDeliveryState = (typeof WEBHOOK_DELIVERY_STATES)[number]
+
+/**
+ * One event (or a test event) owed to one webhook: written in the transaction that records the
+ * event, claimed by one server process at a time (a lease), sent until delivered or 3 days have passed.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: id(),
+    organizationId: organizationId(),
+    webhookId: uuid('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    /** The event delivered; null for a test event (its body is in `payload`). */
+    eventId: bigint('event_id', { mode: 'number' }),
+    eventType: text('event_type').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>(),
+    state: text('state').$type<WebhookDeliveryState>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: at('next_attempt_at').notNull(),
+    /** Lease of the process sending it. */
+    claimedBy: text('claimed_by'),
+    claimedUntil: at('claimed_until'),
+    lastAttemptAt: at('last_attempt_at'),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    deliveredAt: at('delivered_at'),
+    createdAt: at('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('webhook_deliveries_event_key')
+      .on(t.webhookId, t.eventId)
+      .where(sql`${t.eventId} is not null`),
+    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'pending'`),
+    index('webhook_deliveries_webhook_idx').on(t.webhookId, t.createdAt),
+  ],
+)
+
+/** Each attempt at a delivery: when, how long, what the receiver answered or what went wrong. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    attemptedAt: at('attempted_at').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    /** The receiver's HTTP status; null when no answer came (refused target, timeout, network). */
+    statusCode: integer('status_code'),
+    error: text('error'),
+    /** The server process that made it (`host:pid:…`). */
+    sentBy: text('sent_by').notNull(),
+  },
+  (t) => [index('webhook_attempts_delivery_idx').on(t.deliveryId, t.id)],
+)
+
 export type Organization = typeof organizations.$inferSelect
 export type User = typeof users.$inferSelect
 export type Membership = typeof memberships.$inferSelect
@@ -735,3 +823,6 @@ export type Calendar = typeof calendars.$inferSelect
 export type Stay = typeof stays.$inferSelect
 export type EventRow = typeof events.$inferSelect
 export type NewEventRow = typeof events.$inferInsert
+export type Webhook = typeof webhooks.$inferSelect
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect
+export type WebhookAttempt = typeof webhookAttempts.$inferSelect
