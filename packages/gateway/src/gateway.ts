@@ -92,6 +92,7 @@ export class Gateway {
   readonly #locks = new Map<string, Hosted>()
   readonly #log: (message: string) => void
   #client: MqttClient | null = null
+  #token: string
   /** The current connection's number (see ZGatewayStatus.session). */
   #session = 0
   #online = true
@@ -104,6 +105,7 @@ export class Gateway {
     topic('gatewayStatus', { gatewayId: options.gatewayId })
     this.gatewayId = options.gatewayId
     this.#options = options
+    this.#token = options.token
     this.#world = options.world
     this.#syncIntervalMs = options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS
     this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS
@@ -226,6 +228,15 @@ export class Gateway {
     else this.#publishLink(client, hosted)
   }
 
+  /**
+   * A new token, after the server rotated it (the broker then ended this gateway's session and
+   * refuses the old one): used from the next connection attempt on.
+   */
+  setToken(token: string): void {
+    this.#token = token
+    if (this.#client !== null) this.#client.options.password = token
+  }
+
   /** Cuts the gateway off the broker (as a network failure would: the broker publishes its last will) or reconnects it. */
   setOnline(online: boolean): void {
     if (this.#online === online) return
@@ -321,10 +332,12 @@ export class Gateway {
     const client = mqtt.connect(this.#options.mqttUrl, {
       clientId: this.gatewayId,
       username: this.gatewayId,
-      password: this.#options.token,
+      password: this.#token,
       clean: false,
       protocolVersion: 4,
       reconnectPeriod: this.#options.reconnectPeriodMs ?? 1000,
+      // a refused login is tried again too: the broker may be restarting, or the token is being rotated
+      reconnectOnConnackError: true,
       connectTimeout: 10_000,
       will: {
         topic: status,

@@ -22,6 +22,8 @@ export interface EmbeddedBroker {
   readonly port: number
   /** Clients connected and authenticated right now. */
   connectedClients(): number
+  /** Ends the connection of this client id now, if there is one (its last will is published). */
+  disconnect(clientId: string): boolean
   /** Closes every connection and the listener. */
   close(): Promise<void>
 }
@@ -129,6 +131,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // A misbehaving client is disconnected; that is not the broker's error.
   aedes.on('clientError', () => {})
   aedes.on('connectionError', () => {})
+  const clients = new Map<string, Client>()
+  aedes.on('client', (client) => clients.set(client.id, client))
+  aedes.on('clientDisconnect', (client) => {
+    if (clients.get(client.id) === client) clients.delete(client.id)
+  })
 
   const sockets = new Set<Socket>()
   const server = createServer((socket) => {
@@ -152,6 +159,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     host,
     port,
     connectedClients: () => aedes.connectedClients,
+    disconnect(clientId) {
+      const client = clients.get(clientId)
+      if (client === undefined) return false
+      clients.delete(clientId)
+      client.close()
+      return true
+    },
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))

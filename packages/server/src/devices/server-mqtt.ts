@@ -15,7 +15,7 @@ import { LatchkeyError } from '@latchkey/core'
 import mqtt from 'mqtt'
 import type { BrokerPrincipal } from '../broker/index.ts'
 import { type EmbeddedBroker, isPortInUse, MosquittoDynsec, startEmbeddedBroker } from '../broker/index.ts'
-import { secretsEqual } from '../credentials.ts'
+import { hashToken, secretsEqual } from '../credentials.ts'
 import type { Db } from '../store/index.ts'
 import type { GatewayRegistrar } from './broker-access.ts'
 import type { ChannelLogger } from './channel-context.ts'
@@ -59,11 +59,17 @@ export async function startEmbeddedMqtt(options: EmbeddedMqttOptions): Promise<S
     username: `latchkey-server-${randomBytes(6).toString('hex')}`,
     password: randomBytes(32).toString('base64url'),
   }
+  // A token rotated or a gateway removed in this process counts before the store's change commits,
+  // so no login with the old token slips in between (the SHA-256 of the new token, or null: removed).
+  const changed = new Map<string, string | null>()
   const authenticate = async (username: string, password: string): Promise<BrokerPrincipal | null> => {
     if (username === login.username) return secretsEqual(password, login.password) ? { kind: 'server' } : null
-    return (await checkGatewayLogin(options.db, username, password))
-      ? { kind: 'gateway', gatewayId: username }
-      : null
+    const override = changed.get(username)
+    const accepted =
+      override === undefined
+        ? await checkGatewayLogin(options.db, username, password)
+        : override !== null && secretsEqual(hashToken(password), override)
+    return accepted ? { kind: 'gateway', gatewayId: username } : null
   }
   let broker: EmbeddedBroker
   if (options.port !== undefined) {
@@ -86,7 +92,16 @@ export async function startEmbeddedMqtt(options: EmbeddedMqttOptions): Promise<S
     url: `mqtt://${urlHost(connectHost)}:${broker.port}`,
     login,
     sharedGroup: null,
-    registrar: { register: async () => {} },
+    registrar: {
+      register: async (gatewayId, token) => {
+        changed.set(gatewayId, hashToken(token))
+        broker.disconnect(gatewayId)
+      },
+      remove: async (gatewayId) => {
+        changed.set(gatewayId, null)
+        broker.disconnect(gatewayId)
+      },
+    },
     publicUrl: (hostname) =>
       `mqtt://${urlHost(WILDCARD_HOSTS.has(host) ? (hostname ?? connectHost) : host)}:${broker.port}`,
     close: () => broker.close(),
@@ -178,7 +193,22 @@ export async function connectExternalMqtt(options: ExternalMqttOptions): Promise
     sharedGroup: SHARED_GROUP,
     registrar: {
       register: async (gatewayId, token) => {
+        if (admin === null) {
+          options.log.warn(
+            { gatewayId },
+            'change this gateway’s login on the broker by hand: the server is no dynamic-security admin',
+          )
+        }
         await admin?.upsertGateway(gatewayId, token)
+      },
+      remove: async (gatewayId) => {
+        if (admin === null) {
+          options.log.warn(
+            { gatewayId },
+            'remove this gateway’s login from the broker by hand: the server is no dynamic-security admin',
+          )
+        }
+        await admin?.removeGateway(gatewayId)
       },
     },
     publicUrl: () => options.publicUrl ?? bare,

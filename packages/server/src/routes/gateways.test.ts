@@ -15,7 +15,7 @@ beforeAll(async () => {
   t = await buildTestApp({
     broker: {
       publicUrl: (hostname) => `mqtt://${hostname ?? 'localhost'}:1884`,
-      registrar: { register: async () => {} },
+      registrar: { register: async () => {}, remove: async () => {} },
     },
   })
   owner = await signupOwner(t.app)
