@@ -43,7 +43,7 @@ async function gatewayWithLock(name: string) {
     gatewayId: created.id,
     token: created.mqtt.password,
     mqttUrl: t.server.mqttUrl,
-    world: new SimulatedClock(Date.now()),
+    world: new SimulatedClock(),
     reconnectPeriodMs: 200,
   })
   gateways.push(gateway)
