@@ -28,6 +28,9 @@ const SERVE_ENV: EnvName[] = [
   'DATABASE_URL',
   'MQTT_URL',
   'LATCHKEY_MQTT_PUBLIC_URL',
+  'LATCHKEY_MQTT_CA',
+  'LATCHKEY_MQTT_TLS_CERT',
+  'LATCHKEY_MQTT_TLS_KEY',
   'LATCHKEY_MASTER_KEY',
   'LATCHKEY_TRUST_PROXY',
   'LATCHKEY_METRICS_TOKEN',
@@ -36,7 +39,7 @@ const SERVE_ENV: EnvName[] = [
   'LATCHKEY_DEMO_PASSWORD',
   'LATCHKEY_DEMO_TIMEZONE',
 ]
-const SIM_ENV: EnvName[] = ['LATCHKEY_GATEWAY_ID', 'LATCHKEY_GATEWAY_TOKEN']
+const SIM_ENV: EnvName[] = ['LATCHKEY_GATEWAY_ID', 'LATCHKEY_GATEWAY_TOKEN', 'LATCHKEY_MQTT_CA']
 const ADMIN_ENV: EnvName[] = ['LATCHKEY_DATA_DIR', 'DATABASE_URL']
 const IMPORT_ENV: EnvName[] = ['LATCHKEY_SERVER', 'LATCHKEY_API_KEY']
 
@@ -54,7 +57,7 @@ const FIRST_OWNER_HELP = [
 ]
 
 import { runImport } from './import-codes.ts'
-import { trustProxyOption } from './options.ts'
+import { mqttTlsOption, readPemFile, trustProxyOption } from './options.ts'
 import { webDist } from './web-dist.ts'
 
 function port(value: string): number {
@@ -145,6 +148,12 @@ export function buildProgram(): Command {
       port,
     )
     .option(
+      '--mqtt-tls-cert <file>',
+      'the embedded broker serves mqtts:// with this PEM certificate (and --mqtt-tls-key)',
+      env.LATCHKEY_MQTT_TLS_CERT,
+    )
+    .option('--mqtt-tls-key <file>', 'the PEM private key of --mqtt-tls-cert', env.LATCHKEY_MQTT_TLS_KEY)
+    .option(
       '--demo',
       'a demo organization, a gateway and three simulated locks in this process, simulated time',
     )
@@ -161,11 +170,21 @@ export function buildProgram(): Command {
         host: string
         dataDir: string
         mqttPort?: number
+        mqttTlsCert?: string
+        mqttTlsKey?: string
         demo?: boolean
         metricsPort?: number
         trustProxy?: string
       }) => {
         const say = (line: string) => console.log(line)
+        let mqttTls: ReturnType<typeof mqttTlsOption>
+        let mqttCa: Buffer | undefined
+        try {
+          mqttTls = mqttTlsOption(options.mqttTlsCert, options.mqttTlsKey)
+          mqttCa = readPemFile(env.LATCHKEY_MQTT_CA, 'the MQTT certificate authorities (LATCHKEY_MQTT_CA)')
+        } catch (error) {
+          fail(error)
+        }
         // On a terminal: lines a person reads; elsewhere: JSON log records for a log collector.
         const logger = process.stdout.isTTY ? humanLogger(env.LOG_LEVEL ?? 'info') : true
         const common = {
@@ -176,6 +195,8 @@ export function buildProgram(): Command {
           mqttUrl: blankToUndefined(env.MQTT_URL),
           mqttPublicUrl: blankToUndefined(env.LATCHKEY_MQTT_PUBLIC_URL),
           mqttPort: options.mqttPort,
+          mqttTls,
+          mqttCa,
           metricsPort: options.metricsPort,
           ...(trustProxyOption(options.trustProxy) === undefined
             ? {}
@@ -219,6 +240,11 @@ export function buildProgram(): Command {
       env.LATCHKEY_GATEWAY_TOKEN,
     )
     .option('--mqtt-url <url>', 'the broker (default: ask the server)')
+    .option(
+      '--mqtt-ca <file>',
+      'a PEM file of certificate authorities to trust for an mqtts:// broker',
+      env.LATCHKEY_MQTT_CA,
+    )
     .option('--control-port <port>', 'port of the simulator control API (0: a free one)', port, 8090)
     .option('--control-host <host>', 'interface of the control API (it has no authentication)', '127.0.0.1')
     .option('--state-dir <dir>', 'where the simulated locks keep their flash', './sim-state')
@@ -229,14 +255,17 @@ export function buildProgram(): Command {
         gatewayId: string
         gatewayToken: string
         mqttUrl?: string
+        mqttCa?: string
         controlPort: number
         controlHost: string
         stateDir: string
       }) => {
         try {
+          const mqttCa = readPemFile(options.mqttCa, 'the MQTT certificate authorities (--mqtt-ca)')
           const sim = await runSim({
             ...(options.server ? { server: options.server } : {}),
             ...(options.mqttUrl ? { mqttUrl: options.mqttUrl } : {}),
+            ...(mqttCa === undefined ? {} : { mqttCa }),
             gatewayId: options.gatewayId,
             gatewayToken: options.gatewayToken,
             controlPort: options.controlPort,

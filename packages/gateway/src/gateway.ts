@@ -18,6 +18,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { ConnectionOptions } from 'node:tls'
 import { type Clock, LatchkeyError } from '@latchkey/core'
 import { EVENT_BATCH_LIMIT, Lock, writeFileAtomic } from '@latchkey/lock'
 import {
@@ -30,7 +31,7 @@ import {
   type TopicName,
   topic,
 } from '@latchkey/protocol'
-import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt'
+import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt'
 
 export const DEFAULT_SYNC_INTERVAL_MS = 6 * 60 * 60 * 1000
 export const DEFAULT_POLL_INTERVAL_MS = 60_000
@@ -54,6 +55,8 @@ export interface GatewayOptions {
   battery?: number | ((lockId: string) => number | null)
   /** Real time between reconnection attempts (default 1 s). */
   reconnectPeriodMs?: number
+  /** For `mqtts://`: certificate authorities to trust beyond the system's (LATCHKEY_MQTT_CA), or a pinned certificate. */
+  tls?: Pick<ConnectionOptions, 'ca' | 'checkServerIdentity'>
   log?: (message: string) => void
 }
 
@@ -330,6 +333,7 @@ export class Gateway {
     const status = topic('gatewayStatus', { gatewayId: this.gatewayId })
     this.#nextSession()
     const client = mqtt.connect(this.#options.mqttUrl, {
+      ...(this.#options.tls as IClientOptions | undefined),
       clientId: this.gatewayId,
       username: this.gatewayId,
       password: this.#token,

@@ -54,6 +54,10 @@ export interface StartServerOptions {
   mqttPublicUrl?: string | undefined
   /** The embedded broker's port (default 1884, or a free one when 1884 is taken). */
   mqttPort?: number | undefined
+  /** The embedded broker serves `mqtts://` with this certificate and key (PEM). */
+  mqttTls?: { cert: Buffer; key: Buffer } | undefined
+  /** Certificate authorities to trust for an `mqtts://` MQTT_URL, beyond the system's (PEM). */
+  mqttCa?: Buffer | undefined
   /** The system clock, except in the demo and in tests. */
   clock?: Clock
   /** A pino logger, `true` for one at LOG_LEVEL (default info), `false` for none. */
@@ -205,12 +209,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
             username: SERVER_MQTT_USERNAME,
             password: secrets.deriveKey('mqtt-server-login').toString('base64url'),
           },
+          ...(options.mqttCa === undefined ? {} : { ca: options.mqttCa }),
           log: channelLog,
         })
       : await startEmbeddedMqtt({
           db: store.db,
           host,
           ...(options.mqttPort === undefined ? {} : { port: options.mqttPort }),
+          ...(options.mqttTls === undefined ? {} : { tls: options.mqttTls }),
           log: channelLog,
         })
     shutdown.add('the MQTT broker', () => mqtt.close())
@@ -225,6 +231,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       url: mqtt.url,
       username: mqtt.login.username,
       password: mqtt.login.password,
+      tls: mqtt.tls,
       sharedGroup: mqtt.sharedGroup,
       log: channelLog,
     })

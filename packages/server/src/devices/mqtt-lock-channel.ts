@@ -35,6 +35,7 @@ import { handleGatewayStatus, handleLockLink, timeRequestHandler } from './link-
 import type { LockChannel, LockEventsHandler, ReplyHandler, SendOptions } from './lock-channel.ts'
 import { LockKeyCache } from './lock-keys.ts'
 import { commandPinContext, handleLockUp } from './lock-up.ts'
+import type { MqttClientTls } from './server-mqtt.ts'
 
 /** The topics the server listens to. */
 export const SERVER_TOPICS: readonly TopicName[] = ['gatewayStatus', 'lockUp', 'lockLink', 'timeRequest']
@@ -68,6 +69,8 @@ export interface StartLockChannelOptions {
   url: string
   username: string
   password: string
+  /** TLS options for `mqtts://` (server-mqtt.ts). */
+  tls?: MqttClientTls
   /** `$share/<group>/` subscriptions (a broker with shared subscriptions); null for plain ones. */
   sharedGroup?: string | null
   log?: ChannelLogger
@@ -133,6 +136,7 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
   )
 
   const client: MqttClient = mqtt.connect(options.url, {
+    ...options.tls,
     username: options.username,
     password: options.password,
     clientId: `latchkey-server-${randomUUID()}`,
