@@ -157,7 +157,11 @@ export function buildProgram(): Command {
       '--demo',
       'a demo organization, a gateway and three simulated locks in this process, simulated time',
     )
-    .option('--metrics-port <port>', 'serve /metrics on a listener of its own (no token), on --host', port)
+    .option(
+      '--metrics-port <port>',
+      'serve /metrics on a listener of its own (no token), on --host, instead of on --port',
+      port,
+    )
     .option(
       '--trust-proxy <hops|addresses>',
       'behind a reverse proxy: how many proxies to trust, or their addresses (comma-separated), for the client address',

@@ -69,7 +69,7 @@ export interface StartServerOptions {
   /** Start the reconciler (default true). */
   reconciler?: boolean
   trustProxy?: boolean | number | string
-  /** A listener of its own for `/metrics` (on `host`, no token); else LATCHKEY_METRICS_TOKEN guards it. */
+  /** A listener of its own for `/metrics` (on `host`, no token; the API's port then serves none); else LATCHKEY_METRICS_TOKEN guards it. */
   metricsPort?: number | undefined
   /** Told what the server is doing while it starts, one line per step (the CLI prints them). */
   progress?: (step: string) => void
@@ -247,7 +247,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       broker: mqtt,
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.webDir === undefined ? {} : { webDir: options.webDir }),
-      metricsToken: env.LATCHKEY_METRICS_TOKEN || undefined,
+      // with a metrics listener of its own, the API's port serves no /metrics at all
+      metricsToken: options.metricsPort === undefined ? env.LATCHKEY_METRICS_TOKEN || undefined : undefined,
     })
     shutdown.add('HTTP', () => app.close())
     let metricsUrl: string | undefined
