@@ -30,7 +30,7 @@ import {
 } from './devices/index.ts'
 import { allowPrivateTargets, MetricsRegistry, sendMetrics } from './http/index.ts'
 import { startPropertyScheduler } from './properties/index.ts'
-import { type Reconciler, startReconciler } from './reconciler/index.ts'
+import { type Reconciler, registerReconcilerLag, startReconciler } from './reconciler/index.ts'
 import { loadSecrets } from './secrets.ts'
 import { gateways, locks, openStore, type Store } from './store/index.ts'
 
@@ -223,6 +223,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     progress(`MQTT broker up at ${mqtt.publicUrl()} (${mqtt.kind})`)
 
     const metrics = new MetricsRegistry()
+    registerReconcilerLag({ db: store.db, clock, metrics })
     if (mqtt.kind === 'embedded') {
       await forgetOnlineState({ db: store.db, clock } as ServerDeps)
     }

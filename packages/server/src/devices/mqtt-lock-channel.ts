@@ -30,6 +30,7 @@ import {
   type MessageOutcome,
   silentLogger,
 } from './channel-context.ts'
+import { registerChannelGauges } from './channel-metrics.ts'
 import { CommandCounters } from './command-counters.ts'
 import { handleGatewayStatus, handleLockLink, timeRequestHandler } from './link-status.ts'
 import type { LockChannel, LockEventsHandler, ReplyHandler, SendOptions } from './lock-channel.ts'
@@ -128,6 +129,7 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
     'latchkey_lock_commands_sent_total',
     'Sealed commands sent to locks, by type.',
   )
+  registerChannelGauges(deps.db, deps.metrics)
   let connectedNow = () => false
   deps.metrics.gauge(
     'latchkey_mqtt_connected',
