@@ -5,7 +5,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { LatchkeyError } from '@latchkey/core'
-import { and, asc, count, eq, isNull } from 'drizzle-orm'
+import { and, asc, count, eq, isNull, sql } from 'drizzle-orm'
 import { hashToken } from '../credentials.ts'
 import type { Db } from '../store/index.ts'
 import { type Gateway, gateways, isUniqueViolation, isUuid, locks } from '../store/index.ts'
@@ -142,7 +142,9 @@ export async function rotateGatewayToken(
     const updated = isUuid(gatewayId)
       ? await tx
           .update(gateways)
-          .set({ tokenHash: hashToken(token) })
+          // A status of the connection this ends (retained on the broker, read again after a
+          // restart of the server) is stale from now on; the gateway's next connection counts.
+          .set({ tokenHash: hashToken(token), statusSession: sql`${gateways.statusSession} + 1` })
           .where(
             and(
               eq(gateways.id, gatewayId),
