@@ -81,7 +81,9 @@ describe('operator metrics, with a gateway and a lock', () => {
       return body.status === 'set'
     })
     const acknowledged = 'latchkey_lock_command_replies_total{type="set_code",outcome="acknowledged"}'
-    expect(sample(await scrape(t.url), acknowledged)).toBe(1)
+    expect(sample(before, acknowledged)).toBe(0)
+    // at least once: a retry that crossed the first reply is acknowledged too
+    expect(sample(await scrape(t.url), acknowledged)).toBeGreaterThanOrEqual(1)
 
     // typed on the keypad: the lock's event comes up and is counted once
     const unlocked = 'latchkey_lock_events_ingested_total{type="unlocked"}'
