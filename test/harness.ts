@@ -6,7 +6,7 @@
  *   (openTestStore) and a private Mosquitto with dynamic security (MQTT_URL with its admin login).
  * Everything waits with `eventually()`, bounded in attempts and time.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -59,6 +59,33 @@ export async function eventually<T>(
   }
   const reason = lastError instanceof Error ? `: ${lastError.message}` : ''
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${reason}`)
+}
+
+/** A self-signed certificate for 127.0.0.1 and localhost, valid two days (Debian's openssl). */
+export function selfSignedCertificate(certFile: string, keyFile: string): void {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  )
 }
 
 // ---------------------------------------------------------------- HTTP
@@ -225,6 +252,8 @@ export interface StartSimOptions {
   gatewayToken: string
   stateDir: string
   startTimeoutMs?: number
+  /** More of its environment (LATCHKEY_MQTT_CA). */
+  env?: Record<string, string>
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -250,7 +279,7 @@ export async function startSim(options: StartSimOptions): Promise<SimProcess> {
     {
       cwd: REPO_ROOT,
       // the token through the environment, not the command line other users can read
-      env: { ...process.env, LATCHKEY_GATEWAY_TOKEN: options.gatewayToken },
+      env: { ...process.env, ...options.env, LATCHKEY_GATEWAY_TOKEN: options.gatewayToken },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   )

@@ -227,7 +227,7 @@ export function gatewaySuite(name: string, startBroker: () => Promise<TestBroker
       gateway.setInRange(lockId, false)
       await waitFor('the link report', () => server.links.find((l) => l.lockId === lockId && !l.inRange))
       const rxBefore = gateway.lock(lockId)!.view().counters.rx
-      const lost = server.send(lockId, { type: 'unlock' })
+      const lost = server.send(lockId, { type: 'unlock', notAfter: T0 + 60_000 })
       await waitFor('the dropped frame', () => logs.includes(`lock ${lockId} out of range: frame dropped`))
       expect(gateway.lock(lockId)!.view().counters.rx).toBe(rxBefore)
       expect(server.lock(lockId).replies.has(lost)).toBe(false)
@@ -247,7 +247,7 @@ export function gatewaySuite(name: string, startBroker: () => Promise<TestBroker
         [gatewayId, 'connect'],
         [gatewayId, 'connect'],
       ])
-      const reply = await server.request(lockId, { type: 'unlock' })
+      const reply = await server.request(lockId, { type: 'unlock', notAfter: T0 + 60_000 })
       expect(reply).toMatchObject({ status: 'ok' })
       await waitFor('the remote unlock event', () =>
         server.events(lockId).find((e) => e.type === 'unlocked' && e.method === 'remote'),

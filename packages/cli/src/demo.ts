@@ -85,6 +85,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         gatewayId: data.gateway.id,
         token: data.gateway.token,
         mqttUrl: mqtt.publicUrl(),
+        tls: mqtt.tls,
         world: clock,
         stateDir,
         log: (message) => log.debug(`demo gateway: ${message}`),

@@ -7,6 +7,11 @@ export const ENVIRONMENT = {
   MQTT_URL:
     'a real MQTT broker (Mosquitto with dynamic security, with its admin login) instead of the embedded one',
   LATCHKEY_MQTT_PUBLIC_URL: 'where gateways reach that broker, when not at MQTT_URL’s host',
+  LATCHKEY_MQTT_CA:
+    'a PEM file of certificate authorities to trust for an mqtts:// broker, beyond the system’s (serve: MQTT_URL; sim: its broker)',
+  LATCHKEY_MQTT_TLS_CERT:
+    'the embedded broker serves mqtts:// with this PEM certificate (with LATCHKEY_MQTT_TLS_KEY), when --mqtt-tls-cert is not given',
+  LATCHKEY_MQTT_TLS_KEY: 'the PEM private key of that certificate, when --mqtt-tls-key is not given',
   LATCHKEY_MASTER_KEY:
     'the master key (32 random bytes, base64); without it <data-dir>/master.key is used or created',
   LATCHKEY_TRUST_PROXY:

@@ -30,6 +30,9 @@ const SERVE_ENV: EnvName[] = [
   'DATABASE_URL',
   'MQTT_URL',
   'LATCHKEY_MQTT_PUBLIC_URL',
+  'LATCHKEY_MQTT_CA',
+  'LATCHKEY_MQTT_TLS_CERT',
+  'LATCHKEY_MQTT_TLS_KEY',
   'LATCHKEY_MASTER_KEY',
   'LATCHKEY_TRUST_PROXY',
   'LATCHKEY_SIGNUP',
@@ -40,7 +43,7 @@ const SERVE_ENV: EnvName[] = [
   'LATCHKEY_DEMO_PASSWORD',
   'LATCHKEY_DEMO_TIMEZONE',
 ]
-const SIM_ENV: EnvName[] = ['LATCHKEY_GATEWAY_ID', 'LATCHKEY_GATEWAY_TOKEN']
+const SIM_ENV: EnvName[] = ['LATCHKEY_GATEWAY_ID', 'LATCHKEY_GATEWAY_TOKEN', 'LATCHKEY_MQTT_CA']
 const ADMIN_ENV: EnvName[] = ['LATCHKEY_DATA_DIR', 'DATABASE_URL']
 const IMPORT_ENV: EnvName[] = ['LATCHKEY_SERVER', 'LATCHKEY_API_KEY']
 
@@ -58,7 +61,7 @@ const FIRST_OWNER_HELP = [
 ]
 
 import { runImport } from './import-codes.ts'
-import { trustProxyOption } from './options.ts'
+import { mqttTlsOption, readPemFile, trustProxyOption } from './options.ts'
 import { webDist } from './web-dist.ts'
 
 function port(value: string): number {
@@ -149,10 +152,20 @@ export function buildProgram(): Command {
       port,
     )
     .option(
+      '--mqtt-tls-cert <file>',
+      'the embedded broker serves mqtts:// with this PEM certificate (and --mqtt-tls-key)',
+      env.LATCHKEY_MQTT_TLS_CERT,
+    )
+    .option('--mqtt-tls-key <file>', 'the PEM private key of --mqtt-tls-cert', env.LATCHKEY_MQTT_TLS_KEY)
+    .option(
       '--demo',
       'a demo organization, a gateway and three simulated locks in this process, simulated time',
     )
-    .option('--metrics-port <port>', 'serve /metrics on a listener of its own (no token), on --host', port)
+    .option(
+      '--metrics-port <port>',
+      'serve /metrics on a listener of its own (no token), on --host, instead of on --port',
+      port,
+    )
     .option(
       '--trust-proxy <hops|addresses>',
       'behind a reverse proxy: how many proxies to trust, or their addresses (comma-separated), for the client address',
@@ -170,6 +183,8 @@ export function buildProgram(): Command {
         host: string
         dataDir: string
         mqttPort?: number
+        mqttTlsCert?: string
+        mqttTlsKey?: string
         demo?: boolean
         metricsPort?: number
         trustProxy?: string
@@ -177,8 +192,12 @@ export function buildProgram(): Command {
       }) => {
         const say = (line: string) => console.log(line)
         let signup: SignupMode
+        let mqttTls: ReturnType<typeof mqttTlsOption>
+        let mqttCa: Buffer | undefined
         try {
           signup = parseSignupMode(options.signup)
+          mqttTls = mqttTlsOption(options.mqttTlsCert, options.mqttTlsKey)
+          mqttCa = readPemFile(env.LATCHKEY_MQTT_CA, 'the MQTT certificate authorities (LATCHKEY_MQTT_CA)')
         } catch (error) {
           fail(error)
         }
@@ -192,6 +211,8 @@ export function buildProgram(): Command {
           mqttUrl: blankToUndefined(env.MQTT_URL),
           mqttPublicUrl: blankToUndefined(env.LATCHKEY_MQTT_PUBLIC_URL),
           mqttPort: options.mqttPort,
+          mqttTls,
+          mqttCa,
           metricsPort: options.metricsPort,
           signup,
           ...(trustProxyOption(options.trustProxy) === undefined
@@ -249,6 +270,11 @@ export function buildProgram(): Command {
       env.LATCHKEY_GATEWAY_TOKEN,
     )
     .option('--mqtt-url <url>', 'the broker (default: ask the server)')
+    .option(
+      '--mqtt-ca <file>',
+      'a PEM file of certificate authorities to trust for an mqtts:// broker',
+      env.LATCHKEY_MQTT_CA,
+    )
     .option('--control-port <port>', 'port of the simulator control API (0: a free one)', port, 8090)
     .option('--control-host <host>', 'interface of the control API (it has no authentication)', '127.0.0.1')
     .option('--state-dir <dir>', 'where the simulated locks keep their flash', './sim-state')
@@ -259,14 +285,17 @@ export function buildProgram(): Command {
         gatewayId: string
         gatewayToken: string
         mqttUrl?: string
+        mqttCa?: string
         controlPort: number
         controlHost: string
         stateDir: string
       }) => {
         try {
+          const mqttCa = readPemFile(options.mqttCa, 'the MQTT certificate authorities (--mqtt-ca)')
           const sim = await runSim({
             ...(options.server ? { server: options.server } : {}),
             ...(options.mqttUrl ? { mqttUrl: options.mqttUrl } : {}),
+            ...(mqttCa === undefined ? {} : { mqttCa }),
             gatewayId: options.gatewayId,
             gatewayToken: options.gatewayToken,
             controlPort: options.controlPort,

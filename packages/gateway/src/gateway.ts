@@ -18,6 +18,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { ConnectionOptions } from 'node:tls'
 import { type Clock, LatchkeyError } from '@latchkey/core'
 import { EVENT_BATCH_LIMIT, Lock, writeFileAtomic } from '@latchkey/lock'
 import {
@@ -30,7 +31,7 @@ import {
   type TopicName,
   topic,
 } from '@latchkey/protocol'
-import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt'
+import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt'
 
 export const DEFAULT_SYNC_INTERVAL_MS = 6 * 60 * 60 * 1000
 export const DEFAULT_POLL_INTERVAL_MS = 60_000
@@ -54,6 +55,8 @@ export interface GatewayOptions {
   battery?: number | ((lockId: string) => number | null)
   /** Real time between reconnection attempts (default 1 s). */
   reconnectPeriodMs?: number
+  /** For `mqtts://`: certificate authorities to trust beyond the system's (LATCHKEY_MQTT_CA), or a pinned certificate. */
+  tls?: Pick<ConnectionOptions, 'ca' | 'checkServerIdentity'>
   log?: (message: string) => void
 }
 
@@ -92,6 +95,7 @@ export class Gateway {
   readonly #locks = new Map<string, Hosted>()
   readonly #log: (message: string) => void
   #client: MqttClient | null = null
+  #token: string
   /** The current connection's number (see ZGatewayStatus.session). */
   #session = 0
   #online = true
@@ -104,6 +108,7 @@ export class Gateway {
     topic('gatewayStatus', { gatewayId: options.gatewayId })
     this.gatewayId = options.gatewayId
     this.#options = options
+    this.#token = options.token
     this.#world = options.world
     this.#syncIntervalMs = options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS
     this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS
@@ -226,6 +231,15 @@ export class Gateway {
     else this.#publishLink(client, hosted)
   }
 
+  /**
+   * A new token, after the server rotated it (the broker then ended this gateway's session and
+   * refuses the old one): used from the next connection attempt on.
+   */
+  setToken(token: string): void {
+    this.#token = token
+    if (this.#client !== null) this.#client.options.password = token
+  }
+
   /** Cuts the gateway off the broker (as a network failure would: the broker publishes its last will) or reconnects it. */
   setOnline(online: boolean): void {
     if (this.#online === online) return
@@ -319,12 +333,15 @@ export class Gateway {
     const status = topic('gatewayStatus', { gatewayId: this.gatewayId })
     this.#nextSession()
     const client = mqtt.connect(this.#options.mqttUrl, {
+      ...(this.#options.tls as IClientOptions | undefined),
       clientId: this.gatewayId,
       username: this.gatewayId,
-      password: this.#options.token,
+      password: this.#token,
       clean: false,
       protocolVersion: 4,
       reconnectPeriod: this.#options.reconnectPeriodMs ?? 1000,
+      // a refused login is tried again too: the broker may be restarting, or the token is being rotated
+      reconnectOnConnackError: true,
       connectTimeout: 10_000,
       will: {
         topic: status,

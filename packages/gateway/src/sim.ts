@@ -14,6 +14,8 @@ export interface RunSimOptions {
   gatewayId: string
   gatewayToken: string
   mqttUrl?: string
+  /** Certificate authorities to trust for `mqtts://`, beyond the system's (PEM; LATCHKEY_MQTT_CA). */
+  mqttCa?: Buffer
   controlPort: number
   /** Default 127.0.0.1. */
   controlHost?: string
@@ -90,6 +92,7 @@ export async function runSim(options: RunSimOptions): Promise<RunningSim> {
     gatewayId: options.gatewayId,
     token: options.gatewayToken,
     mqttUrl,
+    ...(options.mqttCa === undefined ? {} : { tls: { ca: [options.mqttCa] } }),
     world,
     stateDir: options.stateDir,
     ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),

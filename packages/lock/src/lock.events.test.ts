@@ -10,6 +10,8 @@ import { ServerDouble } from './testing/server-double.ts'
 
 const T0 = Date.UTC(2025, 1, 10, 10, 0, 0)
 const PIN = '473920'
+/** A remote unlock valid for a minute of the (frozen) world clock. */
+const UNLOCK = { type: 'unlock', notAfter: T0 + 60_000 } as const
 
 const dirs: string[] = []
 afterEach(() => {
@@ -36,16 +38,17 @@ describe('the event ring', () => {
   it('numbers events from 1, sends the oldest 100 per batch, and forgets only what is acknowledged', () => {
     const { server, lock } = setup(500)
     expect(lock.pendingEvents()).toBeNull()
-    for (let i = 0; i < 150; i++) server.ok(lock, { type: 'unlock' })
+    server.setTime(lock, T0) // seq 1; a remote unlock needs the clock
+    for (let i = 0; i < 150; i++) server.ok(lock, UNLOCK)
     expect(seqs(server.fetchBatch(lock))).toEqual(range(1, 100))
     // Not acknowledged: the same events come again (with a fresh frame counter).
     expect(seqs(server.fetchBatch(lock))).toEqual(range(1, 100))
     server.ok(lock, { type: 'ack_events', upToSeq: 60 })
-    expect(seqs(server.fetchBatch(lock))).toEqual(range(61, 150))
-    expect(server.ok(lock, { type: 'ack_events', upToSeq: 10_000 })).toEqual({ ackedUpToSeq: 150 })
+    expect(seqs(server.fetchBatch(lock))).toEqual(range(61, 151))
+    expect(server.ok(lock, { type: 'ack_events', upToSeq: 10_000 })).toEqual({ ackedUpToSeq: 151 })
     expect(lock.pendingEvents()).toBeNull()
-    server.ok(lock, { type: 'unlock' })
-    expect(seqs(server.fetchBatch(lock))).toEqual([151])
+    server.ok(lock, UNLOCK)
+    expect(seqs(server.fetchBatch(lock))).toEqual([152])
     expect(server.conflicts).toBe(0)
   })
 
@@ -103,13 +106,14 @@ describe('the event ring', () => {
         const dir = tempDir()
         const { server, reopen } = setup(capacity, dir)
         let lock = reopen()
+        server.setTime(lock, T0)
         server.setCode(lock, 'owner', PIN, { kind: 'permanent' })
-        const replayable = server.seal({ type: 'unlock' }).frame
+        const replayable = server.seal(UNLOCK).frame
         lock.receiveFrame(replayable) // delivered once: every later copy is a replay
-        let generated = 2
+        let generated = 3
         let lastFetched = 0
         for (const step of ops) {
-          if (step.op === 'unlock') server.ok(lock, { type: 'unlock' })
+          if (step.op === 'unlock') server.ok(lock, UNLOCK)
           else if (step.op === 'keypad') lock.keypad(PIN)
           else if (step.op === 'replay') lock.receiveFrame(replayable)
           else if (step.op === 'fetch') lastFetched = server.fetchBatch(lock).at(-1)?.seq ?? lastFetched

@@ -16,11 +16,31 @@ function setup() {
 describe('sealed command frames', () => {
   it('answers a command with a sealed reply that echoes its id', () => {
     const { server, lock } = setup()
-    const { frame, id } = server.seal({ type: 'unlock' })
+    server.setTime(lock, T0)
+    const { frame, id } = server.seal({ type: 'unlock', notAfter: T0 + 30_000 })
     const up = lock.receiveFrame(frame)
     expect(up).not.toBeNull()
     expect(server.open(up!)).toEqual({ kind: 'reply', id, status: 'ok' })
-    expect(server.collectEvents(lock)).toEqual([{ seq: 1, at: null, type: 'unlocked', method: 'remote' }])
+    expect(server.collectEvents(lock).at(-1)).toEqual({ seq: 2, at: T0, type: 'unlocked', method: 'remote' })
+  })
+
+  it('refuses a remote unlock that does not say until when it may open', () => {
+    const { server, lock } = setup()
+    server.setTime(lock, T0)
+    const plaintext = new TextEncoder().encode(
+      JSON.stringify({ kind: 'command', id: 'x', command: { type: 'unlock' } }),
+    )
+    const frame = sealFrame({
+      key: server.keys.command,
+      lockId: server.lockId,
+      direction: 'down',
+      counter: 9,
+      plaintext,
+    })
+    expect(lock.receiveFrame(frame)).toBeNull()
+    const events = server.collectEvents(lock)
+    expect(events.at(-1)).toMatchObject({ type: 'frame_rejected', reason: 'frame_unsupported' })
+    expect(events.some((e) => e.type === 'unlocked')).toBe(false)
   })
 
   it('refuses a remote unlock that a gateway held back past its notAfter, and one it cannot date', () => {
@@ -72,7 +92,11 @@ describe('sealed command frames', () => {
 
   it('refuses forged, altered, truncated and foreign frames, and logs each reason', () => {
     const { server, lock } = setup()
-    const unlock = { kind: 'command' as const, id: 'x', command: { type: 'unlock' as const } }
+    const unlock = {
+      kind: 'command' as const,
+      id: 'x',
+      command: { type: 'unlock' as const, notAfter: T0 + 30_000 },
+    }
     // Sealed with a key that is not this lock's: what a gateway could make up.
     const forged = sealCommand(deriveLockKeys(randomSecret()).command, server.lockId, 1, unlock)
     expect(lock.receiveFrame(forged)).toBeNull()
@@ -80,7 +104,7 @@ describe('sealed command frames', () => {
     const foreign = sealCommand(server.keys.command, 'lock-2', 1, unlock)
     expect(lock.receiveFrame(foreign)).toBeNull()
     // A real frame with one byte of ciphertext flipped.
-    const altered = server.seal({ type: 'unlock' }).frame.slice()
+    const altered = server.seal({ type: 'unlock', notAfter: T0 + 30_000 }).frame.slice()
     altered[12] = altered[12]! ^ 1
     expect(lock.receiveFrame(altered)).toBeNull()
     expect(lock.receiveFrame(new Uint8Array(5))).toBeNull()
@@ -106,6 +130,7 @@ describe('sealed command frames', () => {
 
   it('refuses an authentic frame that holds no valid command, without moving its counter', () => {
     const { server, lock } = setup()
+    server.setTime(lock, T0) // counter 1
     const plaintext = new TextEncoder().encode(
       JSON.stringify({ kind: 'command', id: 'x', command: { type: 'self_destruct' } }),
     )
@@ -117,9 +142,10 @@ describe('sealed command frames', () => {
       plaintext,
     })
     expect(lock.receiveFrame(frame)).toBeNull()
-    // Counter 50 was not taken: the server's next frames (counter 1, 2, …) still open.
-    expect(server.send(lock, { type: 'unlock' }).status).toBe('ok')
+    // Counter 50 was not taken: the server's next frames (counter 2, 3, …) still open.
+    expect(server.send(lock, { type: 'unlock', notAfter: T0 + 30_000 }).status).toBe('ok')
     expect(server.collectEvents(lock).map((e) => (e.type === 'frame_rejected' ? e.reason : e.type))).toEqual([
+      'clock_set',
       'frame_unsupported',
       'unlocked',
     ])

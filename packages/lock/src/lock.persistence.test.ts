@@ -32,7 +32,7 @@ describe('the lock’s flash', () => {
     const once = server.issueOffline('one_time', T0)
     expect(lock.keypad(once.pin)).toEqual({ result: 'unlocked' })
     expect(lock.keypad('318275')).toEqual({ result: 'unlocked' })
-    const oldFrame = server.seal({ type: 'unlock' }).frame
+    const oldFrame = server.seal({ type: 'unlock', notAfter: T0 + 60_000 }).frame
     expect(lock.receiveFrame(oldFrame)).not.toBeNull()
     const table = server.readTable(lock)
 

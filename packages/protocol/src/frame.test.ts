@@ -188,7 +188,11 @@ describe('sealed messages', () => {
   })
 
   it('keeps the two directions apart: a command is not a lock message and vice versa', () => {
-    const envelope: CommandEnvelope = { kind: 'command', id: 'c1', command: { type: 'unlock' } }
+    const envelope: CommandEnvelope = {
+      kind: 'command',
+      id: 'c1',
+      command: { type: 'unlock', notAfter: 1_767_225_600_000 },
+    }
     const message: LockMessage = { kind: 'reply', id: 'c1', status: 'ok' }
     expect(errorCode(() => openLockMessage(key, lockId, 0, sealCommand(key, lockId, 1, envelope)))).toBe(
       'frame_unsupported',

@@ -48,16 +48,24 @@ describe('message codecs', () => {
     const parsed = parseCommandEnvelope({
       kind: 'command',
       id: 'c',
-      command: { type: 'unlock', force: true },
+      command: { type: 'unlock', notAfter: 1_767_225_600_000, force: true },
       extra: 1,
     })
-    expect(parsed).toEqual({ kind: 'command', id: 'c', command: { type: 'unlock' } })
+    expect(parsed).toEqual({
+      kind: 'command',
+      id: 'c',
+      command: { type: 'unlock', notAfter: 1_767_225_600_000 },
+    })
   })
 
   it('refuses what the contract does not allow, as validation_failed', () => {
     const commands: unknown[] = [
       null,
-      { kind: 'command', id: '', command: { type: 'unlock' } },
+      { kind: 'command', id: '', command: { type: 'unlock', notAfter: 1_767_225_600_000 } },
+      // an unlock must say until when it may open: a gateway could hold one back for ever
+      { kind: 'command', id: 'c', command: { type: 'unlock' } },
+      { kind: 'command', id: 'c', command: { type: 'unlock', notAfter: null } },
+      { kind: 'command', id: 'c', command: { type: 'unlock', notAfter: '2030-01-01T00:00:00Z' } },
       { kind: 'command', id: 'c', command: { type: 'explode' } },
       {
         kind: 'command',

@@ -57,10 +57,11 @@ export const ZCommand = z.discriminatedUnion('type', [
   z.object({ type: z.literal('remove_code'), codeId: z.string().min(1) }),
   z.object({ type: z.literal('read_table') }),
   /**
-   * `notAfter`: the lock refuses the command after this instant (its own clock), so a gateway that holds
-   * the frame back cannot open the door at a time of its choosing.
+   * `notAfter` (required): the lock refuses the command after this instant (its own clock) and while
+   * its clock is unset, so a gateway that holds the frame back cannot open the door at a time of its
+   * choosing.
    */
-  z.object({ type: z.literal('unlock'), notAfter: z.number().int().optional() }),
+  z.object({ type: z.literal('unlock'), notAfter: z.number().int() }),
   z.object({ type: z.literal('set_time'), nowMs: z.number().int() }),
   z.object({ type: z.literal('ack_events'), upToSeq: z.number().int().nonnegative() }),
   z.object({ type: z.literal('set_revocations'), keyIds: z.array(z.string()).max(1000) }),

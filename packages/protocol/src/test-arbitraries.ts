@@ -69,7 +69,7 @@ export const arbCommandEnvelope: fc.Arbitrary<CommandEnvelope> = fc.record({
     }),
     fc.record({ type: fc.constant('remove_code' as const), codeId: arbId }),
     fc.constant({ type: 'read_table' as const }),
-    fc.constant({ type: 'unlock' as const }),
+    fc.record({ type: fc.constant('unlock' as const), notAfter: arbInstant }),
     fc.record({ type: fc.constant('set_time' as const), nowMs: arbInstant }),
     fc.record({ type: fc.constant('ack_events' as const), upToSeq: fc.nat() }),
     fc.record({ type: fc.constant('set_revocations' as const), keyIds: fc.array(arbId, { maxLength: 20 }) }),

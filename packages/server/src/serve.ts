@@ -31,7 +31,7 @@ import {
 } from './devices/index.ts'
 import { allowPrivateTargets, MetricsRegistry, sendMetrics } from './http/index.ts'
 import { startPropertyScheduler } from './properties/index.ts'
-import { type Reconciler, startReconciler } from './reconciler/index.ts'
+import { type Reconciler, registerReconcilerLag, startReconciler } from './reconciler/index.ts'
 import { loadSecrets } from './secrets.ts'
 import { gateways, locks, openStore, type Store } from './store/index.ts'
 import { startWebhookWorker } from './webhooks/index.ts'
@@ -56,6 +56,10 @@ export interface StartServerOptions {
   mqttPublicUrl?: string | undefined
   /** The embedded broker's port (default 1884, or a free one when 1884 is taken). */
   mqttPort?: number | undefined
+  /** The embedded broker serves `mqtts://` with this certificate and key (PEM). */
+  mqttTls?: { cert: Buffer; key: Buffer } | undefined
+  /** Certificate authorities to trust for an `mqtts://` MQTT_URL, beyond the system's (PEM). */
+  mqttCa?: Buffer | undefined
   /** The system clock, except in the demo and in tests. */
   clock?: Clock
   /** A pino logger, `true` for one at LOG_LEVEL (default info), `false` for none. */
@@ -69,7 +73,7 @@ export interface StartServerOptions {
   trustProxy?: boolean | number | string
   /** Who may sign up (`--signup`); else LATCHKEY_SIGNUP from `env`, else `first`. */
   signup?: SignupMode
-  /** A listener of its own for `/metrics` (on `host`, no token); else LATCHKEY_METRICS_TOKEN guards it. */
+  /** A listener of its own for `/metrics` (on `host`, no token; the API's port then serves none); else LATCHKEY_METRICS_TOKEN guards it. */
   metricsPort?: number | undefined
   /** Told what the server is doing while it starts, one line per step (the CLI prints them). */
   progress?: (step: string) => void
@@ -211,18 +215,21 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
             username: SERVER_MQTT_USERNAME,
             password: secrets.deriveKey('mqtt-server-login').toString('base64url'),
           },
+          ...(options.mqttCa === undefined ? {} : { ca: options.mqttCa }),
           log: channelLog,
         })
       : await startEmbeddedMqtt({
           db: store.db,
           host,
           ...(options.mqttPort === undefined ? {} : { port: options.mqttPort }),
+          ...(options.mqttTls === undefined ? {} : { tls: options.mqttTls }),
           log: channelLog,
         })
     shutdown.add('the MQTT broker', () => mqtt.close())
     progress(`MQTT broker up at ${mqtt.publicUrl()} (${mqtt.kind})`)
 
     const metrics = new MetricsRegistry()
+    registerReconcilerLag({ db: store.db, clock, metrics })
     if (mqtt.kind === 'embedded') {
       await forgetOnlineState({ db: store.db, clock } as ServerDeps)
     }
@@ -231,6 +238,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       url: mqtt.url,
       username: mqtt.login.username,
       password: mqtt.login.password,
+      tls: mqtt.tls,
       sharedGroup: mqtt.sharedGroup,
       log: channelLog,
     })
@@ -246,7 +254,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       broker: mqtt,
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.webDir === undefined ? {} : { webDir: options.webDir }),
-      metricsToken: env.LATCHKEY_METRICS_TOKEN || undefined,
+      // with a metrics listener of its own, the API's port serves no /metrics at all
+      metricsToken: options.metricsPort === undefined ? env.LATCHKEY_METRICS_TOKEN || undefined : undefined,
       signup: signupMode,
     })
     shutdown.add('HTTP', () => app.close())

@@ -4,18 +4,16 @@ import type { CommandBehavior } from './types.ts'
 import { fail, ok } from './types.ts'
 
 /**
- * Opens the door at the server's request; logged as method `remote`. A command that carries `notAfter`
- * is refused once the lock's clock is past it (plus the grace for drift), and while the clock is unset,
- * since the lock then cannot tell a fresh command from one a gateway held back.
+ * Opens the door at the server's request; logged as method `remote`. Refused once the lock's clock is
+ * past the command's `notAfter` (plus the grace for drift), and while the clock is unset, since the
+ * lock then cannot tell a fresh command from one a gateway held back.
  */
 export const unlockBehavior: CommandBehavior<'unlock'> = (ctx, command) => {
-  if (command.notAfter !== undefined) {
-    const now = ctx.clockNow()
-    if (now === null)
-      return fail('lock_clock_not_set', 'the clock is not set: a timed unlock cannot be checked')
-    if (now > command.notAfter + ctx.state.settings.graceMs) {
-      return fail('command_expired', `the unlock expired at ${new Date(command.notAfter).toISOString()}`)
-    }
+  const now = ctx.clockNow()
+  if (now === null)
+    return fail('lock_clock_not_set', 'the clock is not set: a timed unlock cannot be checked')
+  if (now > command.notAfter + ctx.state.settings.graceMs) {
+    return fail('command_expired', `the unlock expired at ${new Date(command.notAfter).toISOString()}`)
   }
   ctx.log({ type: 'unlocked', method: 'remote' })
   return ok()

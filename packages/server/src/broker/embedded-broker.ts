@@ -5,6 +5,7 @@
  * Mosquitto on 1883) is refused with a clear error, so the caller can choose another.
  */
 import { createServer, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer } from 'node:tls'
 import { LatchkeyError } from '@latchkey/core'
 import { Aedes, type AuthenticateError, type Client } from 'aedes'
 import { type BrokerAuthenticate, type BrokerPrincipal, mayUseClientId, mayUseTopic } from './policy.ts'
@@ -13,15 +14,19 @@ export interface EmbeddedBrokerOptions {
   host?: string
   port: number
   authenticate: BrokerAuthenticate
+  /** Serve MQTT over TLS (`mqtts://`) with this certificate and key (PEM); a plain client is refused. */
+  tls?: { cert: string | Buffer; key: string | Buffer }
 }
 
 export interface EmbeddedBroker {
-  /** `mqtt://host:port` with the port actually bound. */
+  /** `mqtt://host:port` (`mqtts://` with TLS) with the port actually bound. */
   readonly url: string
   readonly host: string
   readonly port: number
   /** Clients connected and authenticated right now. */
   connectedClients(): number
+  /** Ends the connection of this client id now, if there is one (its last will is published). */
+  disconnect(clientId: string): boolean
   /** Closes every connection and the listener. */
   close(): Promise<void>
 }
@@ -129,13 +134,33 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // A misbehaving client is disconnected; that is not the broker's error.
   aedes.on('clientError', () => {})
   aedes.on('connectionError', () => {})
+  const clients = new Map<string, Client>()
+  aedes.on('client', (client) => clients.set(client.id, client))
+  aedes.on('clientDisconnect', (client) => {
+    if (clients.get(client.id) === client) clients.delete(client.id)
+  })
 
   const sockets = new Set<Socket>()
-  const server = createServer((socket) => {
+  const serve = (socket: Socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     aedes.handle(socket)
-  })
+  }
+  let server: Server
+  try {
+    server = options.tls
+      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, serve)
+      : createServer(serve)
+  } catch (cause) {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()))
+    throw new LatchkeyError(
+      'service_unavailable',
+      `cannot serve MQTT over TLS: the certificate and key are not a usable PEM pair (${(cause as Error).message})`,
+      { cause },
+    )
+  }
+  // A client that does not speak TLS to the TLS port is dropped; that is not the broker's error.
+  server.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy())
 
   let port: number
   try {
@@ -148,10 +173,17 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   let closing: Promise<void> | null = null
   const urlHost = host.includes(':') ? `[${host}]` : host
   return {
-    url: `mqtt://${urlHost}:${port}`,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://${urlHost}:${port}`,
     host,
     port,
     connectedClients: () => aedes.connectedClients,
+    disconnect(clientId) {
+      const client = clients.get(clientId)
+      if (client === undefined) return false
+      clients.delete(clientId)
+      client.close()
+      return true
+    },
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))

@@ -82,6 +82,8 @@ export interface DynsecConnectOptions {
   password: string
   /** Per command (default 10 s). */
   timeoutMs?: number
+  /** TLS options for `mqtts://` (certificate authorities to trust). */
+  tls?: { ca?: Buffer[] }
 }
 
 export class MosquittoDynsec {
@@ -118,6 +120,7 @@ export class MosquittoDynsec {
     let client: MqttClient
     try {
       client = await mqtt.connectAsync(options.url, {
+        ...options.tls,
         username: options.username,
         password: options.password,
         clientId: `latchkey-dynsec-${randomUUID()}`,

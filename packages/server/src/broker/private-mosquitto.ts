@@ -24,6 +24,8 @@ export interface PrivateMosquittoOptions {
   plugin?: string
   /** How long to wait for the broker to accept connections. */
   startTimeoutMs?: number
+  /** Listen with TLS (`mqtts://`) with this certificate and key (PEM files). */
+  tls?: { certFile: string; keyFile: string }
 }
 
 export interface PrivateMosquitto {
@@ -92,6 +94,7 @@ export async function startPrivateMosquitto(
   const runningAsRoot = typeof process.getuid === 'function' && process.getuid() === 0
   const config = [
     `listener ${port} ${host}`,
+    ...(options.tls ? [`certfile ${options.tls.certFile}`, `keyfile ${options.tls.keyFile}`] : []),
     'allow_anonymous false',
     `plugin ${options.plugin ?? DYNSEC_PLUGIN}`,
     `plugin_opt_config_file ${dynsecFile}`,
@@ -152,7 +155,7 @@ export async function startPrivateMosquitto(
 
   await start()
   return {
-    url: `mqtt://${host}:${port}`,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
     host,
     port,
     admin,

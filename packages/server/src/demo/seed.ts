@@ -122,7 +122,13 @@ export async function seedDemo(deps: ServerDeps, options: DemoSeedOptions): Prom
   } else {
     gateway = {
       id: existingGateway.id,
-      token: await rotateGatewayToken(db, deps.broker.registrar, existingGateway.id),
+      token: await rotateGatewayToken(
+        db,
+        deps.broker.registrar,
+        clock.now(),
+        organizationId,
+        existingGateway.id,
+      ),
     }
   }
 

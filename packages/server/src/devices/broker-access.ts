@@ -1,8 +1,14 @@
 /** How the rest of the server sees the MQTT broker its gateways use (devices/server-mqtt.ts starts it). */
 
-/** Gives a new gateway its broker login (Mosquitto's dynamic security); the embedded broker asks the store. */
+/**
+ * A gateway's broker login: made or changed (`register`: a new token; a session with the old one is
+ * ended and the old token refused from then on) or removed (`remove`: its session ended, every login
+ * refused). On Mosquitto through dynamic security; on the embedded broker at once in memory, before
+ * the store's change commits.
+ */
 export interface GatewayRegistrar {
   register(gatewayId: string, token: string): Promise<void>
+  remove(gatewayId: string): Promise<void>
 }
 
 export interface BrokerAccess {
@@ -13,5 +19,5 @@ export interface BrokerAccess {
 
 export const noBroker: BrokerAccess = {
   publicUrl: () => null,
-  registrar: { register: async () => {} },
+  registrar: { register: async () => {}, remove: async () => {} },
 }

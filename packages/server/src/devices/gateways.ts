@@ -5,11 +5,12 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { LatchkeyError } from '@latchkey/core'
-import { and, asc, count, eq, isNull } from 'drizzle-orm'
+import { and, asc, count, eq, isNull, sql } from 'drizzle-orm'
 import { hashToken } from '../credentials.ts'
 import type { Db } from '../store/index.ts'
 import { type Gateway, gateways, isUniqueViolation, isUuid, locks } from '../store/index.ts'
 import type { GatewayRegistrar } from './broker-access.ts'
+import { setGatewayOnline, setLockOnline } from './channel-context.ts'
 
 export const GATEWAY_TOKEN_PREFIX = 'lkg_'
 
@@ -123,19 +124,94 @@ export async function checkGatewayLogin(db: Db, gatewayId: string, token: string
   return timingSafeEqual(presented, stored) && row !== undefined
 }
 
-/** Gives a gateway a new token (the old one stops at once on the embedded broker); answers it. */
+/**
+ * Gives a gateway of the organization a new token and answers it (shown once). The broker login
+ * changes with it: a session with the old token is ended and the old token refused from then on. A
+ * broker that does not take the change leaves the old token in force (the request fails). The
+ * gateway and its locks are offline until it connects with the new token.
+ */
 export async function rotateGatewayToken(
   db: Db,
   registrar: GatewayRegistrar,
+  nowMs: number,
+  organizationId: string,
   gatewayId: string,
 ): Promise<string> {
   const token = generateGatewayToken()
-  const updated = await db
-    .update(gateways)
-    .set({ tokenHash: hashToken(token) })
-    .where(and(eq(gateways.id, gatewayId), isNull(gateways.deletedAt)))
-    .returning({ id: gateways.id })
-  if (updated.length === 0) throw new LatchkeyError('not_found', `no gateway ${gatewayId}`)
-  await registrar.register(gatewayId, token)
+  await db.transaction(async (tx) => {
+    const updated = isUuid(gatewayId)
+      ? await tx
+          .update(gateways)
+          // A status of the connection this ends (retained on the broker, read again after a
+          // restart of the server) is stale from now on; the gateway's next connection counts.
+          .set({ tokenHash: hashToken(token), statusSession: sql`${gateways.statusSession} + 1` })
+          .where(
+            and(
+              eq(gateways.id, gatewayId),
+              eq(gateways.organizationId, organizationId),
+              isNull(gateways.deletedAt),
+            ),
+          )
+          .returning({ id: gateways.id })
+      : []
+    if (updated.length === 0) throw new LatchkeyError('not_found', `no gateway ${gatewayId}`)
+    await brokerChange(() => registrar.register(gatewayId, token))
+    // Mosquitto ends the session without its last will: the gateway is offline until it logs in anew.
+    await setGatewayOnline(tx, gatewayId, false, new Date(nowMs), 'token_rotated')
+  })
   return token
+}
+
+/** Locks that were behind a retired gateway: they have no gateway now, so nothing reaches them. */
+export interface RetiredGateway {
+  gateway: GatewayView
+  detachedLocks: Array<{ id: string; name: string }>
+}
+
+/**
+ * Retires a gateway (SPEC §8): its broker login is removed at once (its session ended), its locks
+ * are detached from it (no gateway: unreachable, each with a `lock.offline` event, until they are
+ * given another gateway with PATCH /locks/{id}), and it is no longer listed.
+ */
+export async function deleteGateway(
+  db: Db,
+  registrar: GatewayRegistrar,
+  nowMs: number,
+  organizationId: string,
+  gatewayId: string,
+): Promise<RetiredGateway> {
+  const gateway = await getGateway(db, organizationId, gatewayId)
+  const now = new Date(nowMs)
+  return db.transaction(async (tx) => {
+    const retired = await tx
+      .update(gateways)
+      .set({ deletedAt: now, online: false })
+      .where(and(eq(gateways.id, gateway.id), isNull(gateways.deletedAt)))
+      .returning({ id: gateways.id })
+    if (retired.length === 0) throw new LatchkeyError('not_found', `no gateway ${gatewayId}`)
+    const behind = await tx
+      .select({ id: locks.id, name: locks.name })
+      .from(locks)
+      .where(and(eq(locks.gatewayId, gateway.id), isNull(locks.deletedAt)))
+      .orderBy(asc(locks.name), asc(locks.id))
+      .for('update')
+    for (const lock of behind) {
+      await setLockOnline(tx, lock.id, false, now, 'gateway_deleted')
+    }
+    await tx.update(locks).set({ gatewayId: null }).where(eq(locks.gatewayId, gateway.id))
+    await brokerChange(() => registrar.remove(gateway.id))
+    return { gateway: { ...gateway, online: false, lockCount: 0 }, detachedLocks: behind }
+  })
+}
+
+async function brokerChange(change: () => Promise<void>): Promise<void> {
+  try {
+    await change()
+  } catch (cause) {
+    throw new LatchkeyError(
+      'service_unavailable',
+      'the MQTT broker did not take the change of the gateway’s login; nothing was changed, try again',
+      { cause },
+    )
+  }
 }

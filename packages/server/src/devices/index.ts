@@ -3,10 +3,12 @@ export { type BrokerAccess, noBroker } from './broker-access.ts'
 export { type ChannelLogger, setGatewayOnline, setLockOnline } from './channel-context.ts'
 export {
   createGateway,
+  deleteGateway,
   type GatewayView,
   gatewayByToken,
   getGateway,
   listGateways,
+  type RetiredGateway,
   rotateGatewayToken,
 } from './gateways.ts'
 export {

@@ -148,6 +148,30 @@ describe('reachability from messages handled out of order', () => {
     return { gateway: gateway.online as boolean, lock: lock.online as boolean }
   }
 
+  it('takes no status of the connection a rotated token ended, and the next connection’s', async () => {
+    const made = await app.inject({
+      method: 'POST',
+      url: '/api/v1/gateways',
+      headers: owner.headers,
+      payload: { name: 'Porch' },
+    })
+    const id: string = made.json().id
+    const say = (online: boolean, session: number) =>
+      handleGatewayStatus(ctx(), id, encodePayload('gatewayStatus', { online, at: 0, session }))
+    expect(await say(true, 5_000)).toBe('accepted')
+    const rotated = await app.inject({
+      method: 'POST',
+      url: `/api/v1/gateways/${id}/rotate-token`,
+      headers: owner.headers,
+    })
+    expect(rotated.statusCode).toBe(200)
+    // the old connection's retained status, read again (Mosquitto ends it without a last will)
+    expect(await say(true, 5_000)).toBe('stale')
+    const view = await app.inject({ method: 'GET', url: `/api/v1/gateways/${id}`, headers: owner.headers })
+    expect(view.json().online).toBe(false)
+    expect(await say(true, 5_001)).toBe('accepted')
+  })
+
   it('a lock in range comes online with its gateway, even when its link was handled first', async () => {
     const lock = await lockWithFrames()
     expect(await link(lock.id, true, 1_000)).toBe('accepted')

@@ -21,6 +21,7 @@ import {
   lowestReceivable,
   type MessageOutcome,
 } from './channel-context.ts'
+import { channelCounters } from './channel-metrics.ts'
 
 /** A table report at or above this share of the lock's capacity records `lock.capacity_low`. */
 export const CAPACITY_LOW_SHARE = 0.9
@@ -119,6 +120,10 @@ async function handleReply(
     ctx.log.warn({ lockId: lock.id, commandId: reply.id }, 'reply to a command that was never sent')
     return 'unknown_command'
   }
+  channelCounters(ctx.deps.metrics).replies.inc({
+    type: row.type,
+    outcome: reply.status === 'ok' ? 'acknowledged' : 'failed',
+  })
   if (row.type === 'read_table' && reply.status === 'ok') await repairSettings(ctx, lock, reply.data)
   const command = {
     ...row.command,
@@ -291,6 +296,8 @@ async function handleEventBatch(
   }
   if (fresh.length > 0) {
     ctx.log.debug({ lockId: lock.id, count: fresh.length }, 'lock events stored')
+    const ingested = channelCounters(ctx.deps.metrics).eventsIngested
+    for (const event of fresh) ingested.inc({ type: event.type })
     for (const handler of ctx.eventHandlers) {
       try {
         await handler({ lockId: lock.id, organizationId: lock.organizationId, events: fresh })

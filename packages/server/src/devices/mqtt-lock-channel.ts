@@ -30,11 +30,13 @@ import {
   type MessageOutcome,
   silentLogger,
 } from './channel-context.ts'
+import { registerChannelGauges } from './channel-metrics.ts'
 import { CommandCounters } from './command-counters.ts'
 import { handleGatewayStatus, handleLockLink, timeRequestHandler } from './link-status.ts'
 import type { LockChannel, LockEventsHandler, ReplyHandler, SendOptions } from './lock-channel.ts'
 import { LockKeyCache } from './lock-keys.ts'
 import { commandPinContext, handleLockUp } from './lock-up.ts'
+import type { MqttClientTls } from './server-mqtt.ts'
 
 /** The topics the server listens to. */
 export const SERVER_TOPICS: readonly TopicName[] = ['gatewayStatus', 'lockUp', 'lockLink', 'timeRequest']
@@ -68,6 +70,8 @@ export interface StartLockChannelOptions {
   url: string
   username: string
   password: string
+  /** TLS options for `mqtts://` (server-mqtt.ts). */
+  tls?: MqttClientTls
   /** `$share/<group>/` subscriptions (a broker with shared subscriptions); null for plain ones. */
   sharedGroup?: string | null
   log?: ChannelLogger
@@ -125,6 +129,7 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
     'latchkey_lock_commands_sent_total',
     'Sealed commands sent to locks, by type.',
   )
+  registerChannelGauges(deps.db, deps.metrics)
   let connectedNow = () => false
   deps.metrics.gauge(
     'latchkey_mqtt_connected',
@@ -133,6 +138,7 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
   )
 
   const client: MqttClient = mqtt.connect(options.url, {
+    ...options.tls,
     username: options.username,
     password: options.password,
     clientId: `latchkey-server-${randomUUID()}`,

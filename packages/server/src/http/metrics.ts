@@ -1,6 +1,7 @@
 /**
  * A small Prometheus registry (text exposition format 0.0.4): counters, gauges and histograms
- * with labels. Other parts of the server register their own metrics on `app.metrics`.
+ * with labels. Other parts of the server register their own metrics on `app.metrics`; a gauge read
+ * from the store (`storeGauge`) is read at each scrape (`scrape()`).
  */
 import type { FastifyInstance } from 'fastify'
 
@@ -13,6 +14,7 @@ interface Metric {
 
 export class MetricsRegistry {
   readonly #metrics = new Map<string, Metric>()
+  readonly #readers = new Map<string, () => Promise<void>>()
 
   /** A counter; asked again under the same name (a part started anew), the same counter. */
   counter(name: string, help: string): Counter {
@@ -28,6 +30,26 @@ export class MetricsRegistry {
 
   histogram(name: string, help: string, buckets: number[]): Histogram {
     return this.#add(new Histogram(name, help, buckets))
+  }
+
+  /**
+   * A gauge whose labelled values are read (from the store) at each scrape; asked again under the
+   * same name, the new reader replaces the old one.
+   */
+  storeGauge(
+    name: string,
+    help: string,
+    read: () => Promise<Array<{ labels?: Labels; value: number }>>,
+  ): void {
+    const existing = this.#metrics.get(name)
+    const gauge = existing instanceof Gauge ? existing : this.#add(new Gauge(name, help))
+    this.#readers.set(name, async () => gauge.replace(await read()))
+  }
+
+  /** Reads every store gauge, then renders; a reader that fails leaves its gauge as it was. */
+  async scrape(): Promise<string> {
+    await Promise.all([...this.#readers.values()].map((read) => read().catch(() => {})))
+    return this.render()
   }
 
   render(): string {
@@ -90,6 +112,12 @@ export class Gauge implements Metric {
 
   set(value: number, labels: Labels = {}): void {
     this.#values.set(labels, value)
+  }
+
+  /** Every labelled value at once (what was there before and is not now is gone). */
+  replace(entries: ReadonlyArray<{ labels?: Labels; value: number }>): void {
+    this.#values.values.clear()
+    for (const entry of entries) this.#values.set(entry.labels ?? {}, entry.value)
   }
 
   render(): string[] {

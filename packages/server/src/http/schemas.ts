@@ -55,6 +55,9 @@ export const PROBLEMS = {
   404: problemResponse('No such resource in this organization (`not_found`).'),
   409: problemResponse('It conflicts with the current state (`conflict`, `email_taken`).'),
   429: problemResponse('Too many attempts (`rate_limited`); see Retry-After.'),
+  503: problemResponse(
+    'A service the server needs (the MQTT broker, the store) did not answer (`service_unavailable`); try again.',
+  ),
 } as const
 
 export const problems = <K extends keyof typeof PROBLEMS>(...statuses: K[]) =>

@@ -18,8 +18,8 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return match !== null && timingSafeEqual(digest(match[1]!), digest(token))
 }
 
-export function sendMetrics(reply: FastifyReply, metrics: MetricsRegistry): FastifyReply {
-  return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render())
+export async function sendMetrics(reply: FastifyReply, metrics: MetricsRegistry): Promise<FastifyReply> {
+  return reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics.scrape())
 }
 
 /** `metricsToken`: the bearer `/metrics` answers to; without one the route is not served here. */
@@ -41,7 +41,7 @@ export function registerSystemRoutes(
   })
 
   if (metricsToken === undefined || metricsToken === '') return
-  app.get('/metrics', { schema: { hide: true } }, (request, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (!bearerMatches(request.headers.authorization, metricsToken))
       throw new LatchkeyError('unauthorized', 'metrics need the metrics token as a bearer token')
     return sendMetrics(reply, metrics)

@@ -7,6 +7,7 @@ export { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from '.
 export {
   type Reconciler,
   type ReconcilerDeps,
+  registerReconcilerLag,
   requestReconcile,
   requestReconcileOrganization,
   startReconciler,

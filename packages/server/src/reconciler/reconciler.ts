@@ -12,12 +12,12 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Clock } from '@latchkey/core'
-import { and, eq, isNull } from 'drizzle-orm'
+import { and, eq, isNull, lte, min } from 'drizzle-orm'
 import type { LockChannel } from '../devices/index.ts'
 import type { MetricsRegistry } from '../http/index.ts'
 import type { Secrets } from '../secrets.ts'
 import type { Db } from '../store/index.ts'
-import { locks } from '../store/index.ts'
+import { lockSync, locks } from '../store/index.ts'
 import { claimDueLocks, claimLock, releaseLock } from './claim.ts'
 import { tableDigester } from './digest.ts'
 import { followLinks, markAllStale, markDue } from './lock-sync.ts'
@@ -44,6 +44,27 @@ export interface Reconciler {
   readonly processId: string
   /** Stops ticking and waits for the tick under way. */
   stop(): Promise<void>
+}
+
+/**
+ * How far the reconcilers are behind: the age of the oldest lock whose look is due (0 when none is),
+ * read from the store at each scrape, so it grows too when no reconciler runs at all.
+ */
+export function registerReconcilerLag(deps: { db: Db; clock: Clock; metrics: MetricsRegistry }): void {
+  deps.metrics.storeGauge(
+    'latchkey_reconciler_lag_seconds',
+    'Age of the oldest lock whose reconciler look is due and not done yet (0 when none is waiting).',
+    async () => {
+      const now = deps.clock.now()
+      const [row] = await deps.db
+        .select({ oldest: min(lockSync.dueAt) })
+        .from(lockSync)
+        .innerJoin(locks, eq(locks.id, lockSync.lockId))
+        .where(and(lte(lockSync.dueAt, new Date(now)), isNull(locks.deletedAt)))
+      const oldest = row?.oldest ?? null
+      return [{ value: oldest === null ? 0 : Math.max(0, now - oldest.getTime()) / 1000 }]
+    },
+  )
 }
 
 /** Reconcilers running in this process, woken by requestReconcile. */

@@ -81,7 +81,10 @@ function setAppCookie(reply: FastifyReply, token: string, expiresAt: Date): void
 }
 
 export const appRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
-  const logins = deps.metrics.counter('code_logins_total', 'Code Login attempts by outcome')
+  const logins = deps.metrics.counter(
+    'code_logins_total',
+    'Code Login attempts by outcome (throttled: refused by the Code Login throttle).',
+  )
 
   app.post(
     '/app/code-login',

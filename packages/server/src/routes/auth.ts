@@ -1,4 +1,5 @@
 /** Sign-up, login and logout. Public routes: they authenticate no one on the way in. */
+import { isLatchkeyError } from '@latchkey/core'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { deleteSession, login, publicSignup, signupAllowed } from '../accounts/index.ts'
@@ -13,6 +14,10 @@ import {
 import type { RouteOptions } from './context.ts'
 
 export const authRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
+  const logins = deps.metrics.counter(
+    'logins_total',
+    'Owner and member logins by outcome (ok, refused, throttled: refused by the login throttle).',
+  )
   app.get(
     '/auth/signup',
     {
@@ -64,10 +69,19 @@ export const authRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
       },
     },
     async (request, reply) => {
-      const session = await login(deps.db, deps.clock.now(), deps.loginThrottle, {
-        ...request.body,
-        address: request.ip,
-      })
+      let session: Awaited<ReturnType<typeof login>>
+      try {
+        session = await login(deps.db, deps.clock.now(), deps.loginThrottle, {
+          ...request.body,
+          address: request.ip,
+        })
+      } catch (error) {
+        logins.inc({
+          outcome: isLatchkeyError(error) && error.code === 'rate_limited' ? 'throttled' : 'refused',
+        })
+        throw error
+      }
+      logins.inc({ outcome: 'ok' })
       setSessionCookie(reply, session.token)
       return {
         token: session.token,

@@ -31,6 +31,24 @@ export const ZGatewayMqttLogin = z
 export const ZCreateGatewayResponse = ZGateway.extend({ mqtt: ZGatewayMqttLogin })
 export type TCreateGatewayResponse = z.infer<typeof ZCreateGatewayResponse>
 
+export const ZRotateGatewayTokenResponse = z
+  .object({ id: z.uuid(), mqtt: ZGatewayMqttLogin })
+  .meta({ id: 'GatewayTokenRotated' })
+export type TRotateGatewayTokenResponse = z.infer<typeof ZRotateGatewayTokenResponse>
+
+export const ZDeleteGatewayResponse = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    detachedLocks: z
+      .array(z.object({ id: z.uuid(), name: z.string() }))
+      .describe(
+        'The locks that were behind the gateway: they have no gateway now and cannot be reached until they are given another one (PATCH /locks/{id} with gatewayId).',
+      ),
+  })
+  .meta({ id: 'GatewayDeleted' })
+export type TDeleteGatewayResponse = z.infer<typeof ZDeleteGatewayResponse>
+
 export const ZListGatewaysResponse = list(ZGateway)
 export type TListGatewaysResponse = z.infer<typeof ZListGatewaysResponse>
 

@@ -15,7 +15,7 @@ beforeAll(async () => {
   t = await buildTestApp({
     broker: {
       publicUrl: (hostname) => `mqtt://${hostname ?? 'localhost'}:1884`,
-      registrar: { register: async () => {} },
+      registrar: { register: async () => {}, remove: async () => {} },
     },
   })
   owner = await signupOwner(t.app)
@@ -133,6 +133,61 @@ describe('a server without a broker', () => {
       expect(response.json().code).toBe('service_unavailable')
     } finally {
       await bare.close()
+    }
+  })
+})
+
+describe('a broker that refuses the change of a gateway’s login', () => {
+  it('leaves the gateway, its token and its locks as they were, and says so in words', async () => {
+    let refuse = false
+    const broker = await buildTestApp({
+      broker: {
+        publicUrl: () => 'mqtt://localhost:1884',
+        registrar: {
+          register: async () => {
+            if (refuse) throw new Error('broker down')
+          },
+          remove: async () => {
+            throw new Error('broker down')
+          },
+        },
+      },
+    })
+    try {
+      const account = await signupOwner(broker.app)
+      const inject = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
+        broker.app.inject({ method, url, headers: account.headers, ...(payload ? { payload } : {}) })
+      const gateway = (await inject('POST', '/api/v1/gateways', { name: 'Hall' })).json()
+      const lock = (
+        await inject('POST', '/api/v1/locks', { name: 'Door', timezone: 'UTC', gatewayId: gateway.id })
+      ).json()
+      refuse = true
+
+      for (const [method, url] of [
+        ['DELETE', `/api/v1/gateways/${gateway.id}`],
+        ['POST', `/api/v1/gateways/${gateway.id}/rotate-token`],
+      ] as const) {
+        const refused = await inject(method, url)
+        expect(refused.statusCode).toBe(503)
+        expect(refused.headers['content-type']).toContain('application/problem+json')
+        expect(refused.json()).toMatchObject({
+          code: 'service_unavailable',
+          detail:
+            'the MQTT broker did not take the change of the gateway’s login; nothing was changed, try again',
+        })
+      }
+      expect((await inject('GET', `/api/v1/gateways/${gateway.id}`)).json()).toMatchObject({ lockCount: 1 })
+      expect((await inject('GET', `/api/v1/locks/${lock.id}`)).json()).toMatchObject({
+        gatewayId: gateway.id,
+      })
+      const asked = await broker.app.inject({
+        method: 'GET',
+        url: '/api/v1/broker',
+        headers: { authorization: `Bearer ${gateway.mqtt.password}` },
+      })
+      expect(asked.statusCode).toBe(200)
+    } finally {
+      await broker.close()
     }
   })
 })
