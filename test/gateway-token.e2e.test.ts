@@ -157,13 +157,13 @@ describe('retiring a gateway', () => {
 
   it('is refused to a member, and changes nothing then', async () => {
     const created = await owner.api.expect(201, 'POST', '/api/v1/gateways', { name: 'Attic' })
-    const email = `member-${process.pid}@example.test`
-    const password = 'member password 1'
-    await owner.api.expect(201, 'POST', '/api/v1/members', { email, role: 'member', password })
-    const login = await t.api.expect(200, 'POST', '/api/v1/auth/login', {
-      email,
-      password,
-      organizationId: owner.organizationId,
+    const invitation = await owner.api.expect(201, 'POST', '/api/v1/invitations', {
+      email: `member-${process.pid}@example.test`,
+      role: 'member',
+    })
+    const login = await t.api.expect(200, 'POST', '/api/v1/auth/accept-invitation', {
+      token: invitation.token,
+      password: 'member password 1',
     })
     const member = t.api.withToken(login.token)
     const refused = await member.request('DELETE', `/api/v1/gateways/${created.id}`)
