@@ -3,6 +3,8 @@
  * (LATCHKEY_SIGNUP's default `first`): the first person signs up and is the owner; Sign up is then
  * no longer offered; the owner invites someone as Admin, who opens the link, sets a password and is
  * a member with that role; the owner changes the role, revokes an invitation, removes a member.
+ * Then the owner adds a gateway (its login shown once), gives it a new token and removes it, and the
+ * lock behind it is said to have no gateway.
  * The portal is built into a directory of its own, so other browser tests never see a half-written one.
  */
 import { randomBytes } from 'node:crypto'
@@ -185,5 +187,83 @@ describe('sign-up, invitations and roles in the portal', () => {
 
     await invitee.context.close()
     await owner.context.close()
+  })
+})
+
+describe('gateways in the portal', () => {
+  it('adds a gateway with its login shown once, gives it a new token, removes it and names its lock', {
+    timeout: 120_000,
+  }, async () => {
+    const { context, page } = await newPage()
+    await page.goto(url)
+    await page.getByLabel('Email').fill(OWNER.email)
+    await page.getByLabel('Password').fill(OWNER.password)
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await page.getByRole('link', { name: 'Gateways' }).click()
+    await page.getByText('No gateway yet.').waitFor()
+
+    await page.getByLabel('Gateway name').fill('Attic')
+    await page.getByRole('button', { name: 'Add gateway' }).click()
+    await page
+      .getByText('Attic was added. Give the gateway this login: the token is shown only now.')
+      .waitFor()
+    const token = await page.getByTestId('gateway-token').innerText()
+    expect(token.length).toBeGreaterThanOrEqual(20)
+    const gatewayId = (await page.locator('dd code').first().innerText()).trim()
+    expect(await page.getByLabel('Start a Latchkey gateway with').inputValue()).toBe(
+      `latchkey sim --server ${url} --gateway-id ${gatewayId} --gateway-token ${token} --mqtt-url ${server.mqttUrl}`,
+    )
+    await axe(page, 'Gateways')
+
+    // a lock behind it, made over the API
+    const login = await fetch(`${url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(OWNER),
+    }).then((r) => r.json() as Promise<{ token: string }>)
+    const lock = await fetch(`${url}/api/v1/locks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${login.token}` },
+      body: JSON.stringify({ name: 'Attic door', timezone: 'Europe/Berlin', gatewayId }),
+    })
+    expect(lock.status).toBe(201)
+
+    // the token is shown only once
+    await page.reload()
+    const gateways = page.getByRole('table', { name: 'Gateways' })
+    await gateways.getByRole('row', { name: /^Attic Offline 1/ }).waitFor()
+    expect(await page.getByTestId('gateway-token').count()).toBe(0)
+
+    await page.getByRole('button', { name: 'New token for Attic' }).click()
+    await page
+      .getByText(
+        'The old token of Attic stops working at once; the gateway is offline until it is given the new one.',
+      )
+      .waitFor()
+    await page.getByRole('button', { name: 'Make a new token' }).click()
+    await page.getByText('Attic has a new token.', { exact: false }).waitFor()
+    const fresh = await page.getByTestId('gateway-token').innerText()
+    expect(fresh).not.toBe(token)
+    expect(fresh.length).toBeGreaterThanOrEqual(20)
+
+    await page.getByRole('button', { name: 'Remove Attic' }).click()
+    await page
+      .getByText('Attic can no longer connect, and its lock cannot be reached until given another gateway.')
+      .waitFor()
+    await page.getByRole('button', { name: 'Remove gateway' }).click()
+    await page
+      .getByText(
+        'Attic was removed: it can no longer connect. Attic door has no gateway now and cannot be reached until it is given another one.',
+      )
+      .waitFor()
+    expect(await page.getByTestId('gateway-token').count()).toBe(0)
+    await page.getByText('No gateway yet.').waitFor()
+
+    await page.getByRole('link', { name: 'My Locks' }).click()
+    await page
+      .getByRole('row', { name: /Attic door/ })
+      .getByText('Offline: no gateway')
+      .waitFor()
+    await context.close()
   })
 })
