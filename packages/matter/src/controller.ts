@@ -9,6 +9,7 @@ import { Bytes, ControllerBehavior, ServerNode } from '@matter/main'
 import { DoorLockClient } from '@matter/main/behaviors/door-lock'
 import { DoorLock } from '@matter/main/clusters/door-lock'
 import type { ClientNode } from '@matter/main/node'
+import { PeerSet } from '@matter/main/protocol'
 import { configureMatterEnvironment } from './environment.ts'
 import { type CommissionTarget, parseAddress } from './target.ts'
 
@@ -83,6 +84,7 @@ export class MatterController {
   readonly #node: ServerNode<any>
   readonly #events: ControllerEvents
   readonly #watched = new Set<string>()
+  #commissioning: Promise<void> = Promise.resolve()
 
   private constructor(node: ServerNode<any>, events: ControllerEvents) {
     this.#node = node
@@ -102,8 +104,24 @@ export class MatterController {
     return controller
   }
 
-  /** Commissions a lock into the fabric; resolves with its node id (stable across restarts). */
+  /**
+   * Commissions a lock into the fabric; resolves with its node id (stable across restarts).
+   *
+   * With an address, the lock is reached there for PASE and again for the operational (CASE)
+   * session that finishes commissioning: matter.js would look the new node up by mDNS (commissioning
+   * step 18), so the peer it makes for the lock's operational address is handed the known address as
+   * it is created. Commissionings run one at a time, so the address reaches the right peer.
+   */
   async commission(target: CommissionTarget): Promise<{ nodeId: string }> {
+    const run = this.#commissioning.then(() => this.#commissionNow(target))
+    this.#commissioning = run.then(
+      () => undefined,
+      () => undefined,
+    )
+    return run
+  }
+
+  async #commissionNow(target: CommissionTarget): Promise<{ nodeId: string }> {
     const options =
       'pairingCode' in target
         ? { pairingCode: target.pairingCode }
@@ -111,8 +129,19 @@ export class MatterController {
     let node: ClientNode
     if (target.address !== undefined) {
       const { ip, port } = parseAddress(target.address)
-      node = await this.#node.peers.forDescriptor({ addresses: [{ type: 'udp', ip, port }] })
-      await node.commission(options)
+      const peers = this.#node.env.get(PeerSet)
+      const giveAddress = (peer: { descriptor: { operationalAddress?: unknown } }) => {
+        if (peer.descriptor.operationalAddress === undefined) {
+          peer.descriptor.operationalAddress = { type: 'udp', ip, port }
+        }
+      }
+      peers.added.on(giveAddress)
+      try {
+        node = await this.#node.peers.forDescriptor({ addresses: [{ type: 'udp', ip, port }] })
+        await node.commission(options)
+      } finally {
+        peers.added.off(giveAddress)
+      }
     } else {
       node = await (this.#node.peers.commission(options as never) as unknown as PromiseLike<ClientNode>)
     }

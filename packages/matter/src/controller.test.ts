@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DoorLock } from '@matter/main/clusters/door-lock'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MatterController } from './controller.ts'
+import { startVirtualLock, type VirtualLock } from './virtual-lock.ts'
+
+describe('MatterController against the virtual lock', () => {
+  let lock: VirtualLock
+  let controller: MatterController
+  let dir: string
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'latchkey-mctl-'))
+    lock = await startVirtualLock({ port: 18620, passcode: 20202021, discriminator: 3851, storagePath: dir })
+    controller = await MatterController.start({ storagePath: dir })
+  })
+  afterAll(async () => {
+    await controller?.close()
+    await lock?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('commissions, puts a PIN user, reads it back, opens with it, removes it', async () => {
+    const { nodeId } = await controller.commission({
+      passcode: 20202021,
+      discriminator: 3851,
+      address: '127.0.0.1:18620',
+    })
+    expect(lock.commissioned).toBe(true)
+    expect(
+      await controller.putUser(nodeId, {
+        userIndex: 1,
+        userName: 'Cleaner',
+        userUniqueId: 7,
+        userType: DoorLock.UserType.UnrestrictedUser,
+        pin: '482913',
+      }),
+    ).toBe('ok')
+    const users = await controller.users(nodeId)
+    expect(users.map((u) => [u.userIndex, u.userName, u.pins])).toEqual([[1, 'Cleaner', [1]]])
+    expect(await lock.enterPin('482913')).toEqual({ result: 'unlocked', userIndex: 1 })
+    await controller.clearUser(nodeId, 1)
+    expect(await controller.users(nodeId)).toEqual([])
+    expect(await lock.enterPin('482913')).toMatchObject({ result: 'denied' })
+  })
+})
