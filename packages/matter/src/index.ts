@@ -1,3 +1,4 @@
+export { DoorLock } from '@matter/main/clusters/door-lock'
 export * from './controller.ts'
 export * from './environment.ts'
 export * from './keypad-lock-server.ts'
