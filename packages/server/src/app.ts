@@ -8,7 +8,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleConfig } from './accounts/index.ts'
 import type { ServerDeps } from './context.ts'
-import { type BrokerAccess, disconnectedChannel, type LockChannel, noBroker } from './devices/index.ts'
+import {
+  type BrokerAccess,
+  disconnectedChannel,
+  type LockChannel,
+  type MatterDriver,
+  noBroker,
+} from './devices/index.ts'
 import {
   MetricsRegistry,
   registerErrorHandling,
@@ -40,6 +46,8 @@ export interface BuildAppOptions {
   channel?: LockChannel
   /** The broker gateways use; without it GET /broker answers 503. */
   broker?: BrokerAccess
+  /** The Matter driver (commissioning); without it `POST /locks {driver:'matter'}` is refused. */
+  matter?: MatterDriver
   /** LATCHKEY_METRICS_TOKEN: `/metrics` answers only with it as bearer, and is absent without it. */
   metricsToken?: string | undefined
   /** Behind a reverse proxy: trust its X-Forwarded-For for the client address (login throttling). */
@@ -76,6 +84,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     loginThrottle: options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
     channel: options.channel ?? disconnectedChannel(),
     broker: options.broker ?? noBroker,
+    ...(options.matter === undefined ? {} : { matter: options.matter }),
   }
   const logger = options.logger
   const base: FastifyServerOptions = {

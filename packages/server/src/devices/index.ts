@@ -31,9 +31,18 @@ export {
   readLockClock,
   worst,
 } from './lock-diagnosis.ts'
+export {
+  type DriverChannels,
+  type DriverFeature,
+  driverHas,
+  type MatterDriver,
+  requireDriverFeature,
+  routedChannel,
+} from './lock-driver.ts'
 export { decryptLockSecret } from './lock-keys.ts'
 export {
   createLock,
+  createMatterLock,
   deleteLock,
   getLock,
   type LockView,
@@ -41,6 +50,7 @@ export {
   provisioningBundle,
   updateLock,
 } from './locks.ts'
+export { lazyMatterChannel, type RunningMatterChannel } from './matter-channel.ts'
 export { type RunningLockChannel, startLockChannel } from './mqtt-lock-channel.ts'
 export {
   connectExternalMqtt,

@@ -80,7 +80,7 @@ function withoutPins(value: unknown): unknown {
   )
 }
 
-async function handleReply(
+export async function handleReply(
   ctx: ChannelContext,
   lock: ChannelLock,
   counter: number,
@@ -239,7 +239,7 @@ async function applyReply(
   }
 }
 
-async function handleEventBatch(
+export async function handleEventBatch(
   ctx: ChannelContext,
   lock: ChannelLock,
   counter: number,

@@ -1,0 +1,120 @@
+/**
+ * A Matter lock end to end (SPEC §12): the server over HTTP with its reconciler and its own Matter
+ * controller, and `latchkey sim-matter` (a virtual Matter door lock) as a separate process, over UDP
+ * and HTTP on loopback. What is checked is what a user sees: the API, the lock's keypad, the audit log.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type ApiClient,
+  eventually,
+  type SimMatterProcess,
+  startSimMatter,
+  startTestServer,
+  type TestServer,
+} from './harness.ts'
+
+let server: TestServer
+let owner: ApiClient
+let sim: SimMatterProcess
+let stateDir: string
+
+interface Code {
+  id: string
+  status: string
+  code: string
+  delivery: string
+  errors: { code: string }[]
+}
+
+beforeAll(async () => {
+  server = await startTestServer()
+  ;({ api: owner } = await server.signup())
+  stateDir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-matter-'))
+  sim = await startSimMatter({ stateDir, passcode: 20202021, discriminator: 3840 })
+})
+
+afterAll(async () => {
+  // The server first: its controller says goodbye to a lock that is still there to answer.
+  await server?.close()
+  await sim?.stop()
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true })
+})
+
+const keypad = (digits: string) => sim.api.expect(200, 'POST', '/sim/lock/keypad', { digits })
+const usersOnLock = async () =>
+  (await sim.api.expect(200, 'GET', '/sim/lock')).users as { userIndex: number; hasPin: boolean }[]
+
+function waitForStatus(id: string, status: string): Promise<Code> {
+  return eventually(`code ${id} ${status}`, async () => {
+    const code = await owner.expect<Code>(200, 'GET', `/api/v1/access-codes/${id}`)
+    return code.status === status ? code : null
+  })
+}
+
+describe('a Matter lock', () => {
+  let lockId: string
+
+  it('is commissioned through POST /locks and comes online', async () => {
+    const lock = await owner.expect(201, 'POST', '/api/v1/locks', {
+      name: 'Side gate',
+      timezone: 'UTC',
+      driver: 'matter',
+      matter: { passcode: sim.passcode, discriminator: sim.discriminator, address: sim.address },
+    })
+    expect(lock).toMatchObject({ driver: 'matter', gatewayId: null, capacity: { used: 0, total: 20 } })
+    expect(lock.bundle).toBeUndefined()
+    lockId = lock.id
+    expect((await sim.api.expect(200, 'GET', '/sim/lock')).commissioned).toBe(true)
+    await eventually(
+      'the lock online',
+      async () => (await owner.expect(200, 'GET', `/api/v1/locks/${lockId}`)).online,
+    )
+  })
+
+  it('takes a one-time code, opens once, refuses it the second time, and the audit shows both with its label', async () => {
+    const code = await owner.expect<Code>(201, 'POST', `/api/v1/locks/${lockId}/access-codes`, {
+      name: 'Cleaner',
+      kind: 'one_time',
+    })
+    expect([code.delivery, code.status]).toEqual(['synced', 'setting'])
+    await waitForStatus(code.id, 'set')
+    expect(await usersOnLock()).toMatchObject([{ hasPin: true }])
+
+    expect(await keypad(code.code)).toMatchObject({ result: 'unlocked' })
+    expect(await keypad(code.code)).toMatchObject({ result: 'denied' })
+
+    const events = await eventually('both attempts in the audit', async () => {
+      const body = await owner.expect(200, 'GET', `/api/v1/events?accessCodeId=${code.id}&order=asc`)
+      const types = body.items.map((e: { type: string }) => e.type)
+      return types.includes('lock.unlocked') && types.includes('lock.access_denied') ? body.items : null
+    })
+    expect(
+      events
+        .filter((e: { type: string }) => e.type.startsWith('lock.'))
+        .map((e: { type: string; data: Record<string, unknown> }) => [e.type, e.data.label, e.data.reason]),
+    ).toEqual([
+      ['lock.unlocked', 'Cleaner', undefined],
+      ['lock.access_denied', 'Cleaner', 'already_used'],
+    ])
+
+    await owner.expect(200, 'DELETE', `/api/v1/access-codes/${code.id}`)
+    await waitForStatus(code.id, 'removed')
+    expect(await usersOnLock()).toEqual([])
+    expect(await keypad(code.code)).toMatchObject({ result: 'denied', reason: 'unknown_code' })
+  })
+
+  it('refuses what only the latchkey driver has, naming the driver', async () => {
+    const offline = await owner.expect(422, 'POST', `/api/v1/locks/${lockId}/access-codes`, {
+      name: 'Backup',
+      kind: 'one_time',
+      delivery: 'offline',
+    })
+    expect(offline).toMatchObject({ code: 'not_supported_by_driver' })
+    expect(offline.detail).toContain('matter driver')
+    const sync = await owner.expect(422, 'POST', `/api/v1/locks/${lockId}/sync-time`)
+    expect(sync).toMatchObject({ code: 'not_supported_by_driver' })
+  })
+})
