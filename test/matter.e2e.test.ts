@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { SimulatedClock } from '@latchkey/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type ApiClient,
@@ -16,7 +17,10 @@ import {
   type TestServer,
 } from './harness.ts'
 
+const HOUR = 3_600_000
+
 let server: TestServer
+let clock: SimulatedClock
 let owner: ApiClient
 let sim: SimMatterProcess
 let stateDir: string
@@ -30,7 +34,8 @@ interface Code {
 }
 
 beforeAll(async () => {
-  server = await startTestServer()
+  clock = new SimulatedClock()
+  server = await startTestServer({ clock })
   ;({ api: owner } = await server.signup())
   stateDir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-matter-'))
   sim = await startSimMatter({ stateDir, passcode: 20202021, discriminator: 3840 })
@@ -42,6 +47,12 @@ afterAll(async () => {
   await sim?.stop()
   if (stateDir) rmSync(stateDir, { recursive: true, force: true })
 })
+
+/** Moves the server's time and the lock's clock together. */
+async function advance(ms: number): Promise<void> {
+  clock.advance(ms)
+  await sim.api.expect(200, 'POST', '/sim/lock/clock', { advanceMs: ms })
+}
 
 const keypad = (digits: string) => sim.api.expect(200, 'POST', '/sim/lock/keypad', { digits })
 const usersOnLock = async () =>
@@ -104,6 +115,49 @@ describe('a Matter lock', () => {
     await waitForStatus(code.id, 'removed')
     expect(await usersOnLock()).toEqual([])
     expect(await keypad(code.code)).toMatchObject({ result: 'denied', reason: 'unknown_code' })
+  })
+
+  it('opens with a timed code only inside its window', async () => {
+    const startsAt = clock.now() + 2 * HOUR
+    const code = await owner.expect<Code>(201, 'POST', `/api/v1/locks/${lockId}/access-codes`, {
+      name: 'Plumber',
+      kind: 'timed',
+      code: '604719',
+      startsAt: new Date(startsAt).toISOString(),
+      endsAt: new Date(startsAt + HOUR).toISOString(),
+    })
+    await waitForStatus(code.id, 'set')
+    expect(await keypad('604719')).toMatchObject({ result: 'denied', reason: 'outside_schedule' })
+    await advance(2.5 * HOUR)
+    expect(await keypad('604719')).toMatchObject({ result: 'unlocked' })
+    await advance(HOUR)
+    expect(await keypad('604719')).toMatchObject({ result: 'denied' })
+    await waitForStatus(code.id, 'removed')
+    expect(await usersOnLock()).toEqual([])
+  })
+
+  it('finds a PIN changed at the lock by read-back, and puts the code back', async () => {
+    const code = await owner.expect<Code>(201, 'POST', `/api/v1/locks/${lockId}/access-codes`, {
+      name: 'Family',
+      kind: 'permanent',
+      code: '739152',
+    })
+    await waitForStatus(code.id, 'set')
+    const [user] = await usersOnLock()
+    await sim.api.expect(200, 'POST', `/sim/lock/users/${user!.userIndex}`, { pin: '111999' })
+    expect(await keypad('739152')).toMatchObject({ result: 'denied', reason: 'unknown_code' })
+
+    await owner.expect(202, 'POST', `/api/v1/locks/${lockId}/reconcile`)
+    await eventually(
+      'the code back on the lock',
+      async () => (await keypad('739152')).result === 'unlocked',
+      {
+        intervalMs: 500,
+      },
+    )
+    expect(await keypad('111999')).toMatchObject({ result: 'denied', reason: 'unknown_code' })
+    await owner.expect(200, 'DELETE', `/api/v1/access-codes/${code.id}`)
+    await waitForStatus(code.id, 'removed')
   })
 
   it('refuses what only the latchkey driver has, naming the driver', async () => {

@@ -2,8 +2,10 @@
  * `latchkey sim-matter`: a virtual Matter door lock in a process of its own (SPEC §12), for tests and
  * demos. The lock speaks Matter on UDP `port` (loopback); its users and credentials live in
  * `stateDir` as a real lock keeps them, so a restarted process finds them again. Its keypad is a small
- * control API on loopback (no authentication): `GET /sim/lock` (pairing code, commissioned, users)
- * and `POST /sim/lock/keypad {digits}` → `{result:'unlocked'|'denied', reason?, userIndex}`.
+ * control API on loopback (no authentication): `GET /sim/lock` (pairing code, commissioned, users),
+ * `POST /sim/lock/keypad {digits}` → `{result:'unlocked'|'denied', reason?, userIndex}`,
+ * `POST /sim/lock/clock {advanceMs}` (moves the lock's clock ahead) and `POST /sim/lock/users/{index}
+ * {pin}` (a PIN changed at the lock itself, by no fabric: what read-back must notice).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -49,13 +51,29 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 export async function runSimMatter(options: SimMatterOptions): Promise<RunningSimMatter> {
+  // The lock's clock: the system's, moved ahead by `POST /sim/lock/clock` (to reach a code's window).
+  let offsetMs = 0
+  const now = () => Date.now() + offsetMs
   const lock = await startVirtualLock({
+    clock: now,
     port: options.port,
     passcode: options.passcode,
     discriminator: options.discriminator,
     storagePath: options.stateDir,
     ...(options.timezone === undefined ? {} : { timezone: options.timezone }),
   })
+  /** The body's fields; null (and the request refused) when it is not a JSON object. */
+  const body = async (req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown> | null> => {
+    try {
+      const value = await readJson(req)
+      if (typeof value === 'object' && value !== null && !Array.isArray(value))
+        return value as Record<string, unknown>
+      refuse(res, 'validation_failed', 'invalid body: a JSON object')
+    } catch (error) {
+      refuse(res, 'validation_failed', `invalid body: ${(error as Error).message}`)
+    }
+    return null
+  }
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === 'GET' && req.url === '/sim/lock') {
       return send(res, 200, {
@@ -65,17 +83,40 @@ export async function runSimMatter(options: SimMatterOptions): Promise<RunningSi
       })
     }
     if (req.method === 'POST' && req.url === '/sim/lock/keypad') {
-      let body: unknown
-      try {
-        body = await readJson(req)
-      } catch (error) {
-        return refuse(res, 'validation_failed', `invalid body: ${(error as Error).message}`)
-      }
-      const digits = (body as { digits?: unknown } | null)?.digits
+      const fields = await body(req, res)
+      if (fields === null) return
+      const { digits } = fields
       if (typeof digits !== 'string' || !/^[0-9]{1,32}$/.test(digits)) {
         return refuse(res, 'validation_failed', 'invalid digits: 0-9 only, 1 to 32 of them')
       }
       return send(res, 200, await lock.enterPin(digits))
+    }
+    if (req.method === 'POST' && req.url === '/sim/lock/clock') {
+      const fields = await body(req, res)
+      if (fields === null) return
+      const { advanceMs } = fields
+      if (typeof advanceMs !== 'number' || !Number.isSafeInteger(advanceMs) || advanceMs < 0)
+        return refuse(
+          res,
+          'validation_failed',
+          'invalid advanceMs: a whole number of milliseconds, 0 or more',
+        )
+      offsetMs += advanceMs
+      return send(res, 200, { nowMs: now() })
+    }
+    const local = /^\/sim\/lock\/users\/(\d{1,5})$/.exec(req.url ?? '')
+    if (req.method === 'POST' && local !== null) {
+      const fields = await body(req, res)
+      if (fields === null) return
+      const { pin } = fields
+      if (typeof pin !== 'string' || !/^[0-9]{4,10}$/.test(pin))
+        return refuse(res, 'validation_failed', 'invalid pin: 4 to 10 digits')
+      try {
+        await lock.changePinLocally(Number(local[1]), pin)
+      } catch (error) {
+        return refuse(res, 'not_found', (error as Error).message)
+      }
+      return send(res, 200, { users: await lock.users() })
     }
     return refuse(res, 'not_found', `no route ${req.method} ${req.url}`)
   }
