@@ -295,6 +295,7 @@ export async function startSim(options: StartSimOptions): Promise<SimProcess> {
 export interface SimMatterProcess extends SimProcess {
   /** The lock's Matter address, `127.0.0.1:port`. */
   readonly address: string
+  readonly port: number
   readonly passcode: number
   readonly discriminator: number
 }
@@ -362,6 +363,7 @@ export async function startSimMatter(options: {
       api: new ApiClient(controlUrl),
       stateDir: options.stateDir,
       address: `127.0.0.1:${port}`,
+      port,
       passcode: options.passcode,
       discriminator: options.discriminator,
       output: () => output,

@@ -97,11 +97,15 @@ describe('a Matter lock', () => {
     expect(await keypad(code.code)).toMatchObject({ result: 'unlocked' })
     expect(await keypad(code.code)).toMatchObject({ result: 'denied' })
 
-    const events = await eventually('both attempts in the audit', async () => {
-      const body = await owner.expect(200, 'GET', `/api/v1/events?accessCodeId=${code.id}&order=asc`)
-      const types = body.items.map((e: { type: string }) => e.type)
-      return types.includes('lock.unlocked') && types.includes('lock.access_denied') ? body.items : null
-    })
+    const events = await eventually(
+      'both attempts in the audit',
+      async () => {
+        const body = await owner.expect(200, 'GET', `/api/v1/events?accessCodeId=${code.id}&order=asc`)
+        const types = body.items.map((e: { type: string }) => e.type)
+        return types.includes('lock.unlocked') && types.includes('lock.access_denied') ? body.items : null
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    )
     expect(
       events
         .filter((e: { type: string }) => e.type.startsWith('lock.'))
@@ -115,7 +119,7 @@ describe('a Matter lock', () => {
     await waitForStatus(code.id, 'removed')
     expect(await usersOnLock()).toEqual([])
     expect(await keypad(code.code)).toMatchObject({ result: 'denied', reason: 'unknown_code' })
-  })
+  }, 90_000)
 
   it('opens with a timed code only inside its window', async () => {
     const startsAt = clock.now() + 2 * HOUR
@@ -159,6 +163,38 @@ describe('a Matter lock', () => {
     await owner.expect(200, 'DELETE', `/api/v1/access-codes/${code.id}`)
     await waitForStatus(code.id, 'removed')
   })
+
+  it('keeps its users across a restart, and the server reconnects by itself', async () => {
+    const kept = await owner.expect<Code>(201, 'POST', `/api/v1/locks/${lockId}/access-codes`, {
+      name: 'Neighbour',
+      kind: 'permanent',
+      code: '520864',
+    })
+    await waitForStatus(kept.id, 'set')
+    await sim.stop()
+    sim = await startSimMatter({
+      stateDir,
+      passcode: sim.passcode,
+      discriminator: sim.discriminator,
+      port: sim.port,
+    })
+    expect(await keypad('520864')).toMatchObject({ result: 'unlocked' })
+
+    const next = await owner.expect<Code>(201, 'POST', `/api/v1/locks/${lockId}/access-codes`, {
+      name: 'Courier',
+      kind: 'permanent',
+      code: '318406',
+    })
+    await eventually(
+      'the courier code set',
+      async () => {
+        const code = await owner.expect<Code>(200, 'GET', `/api/v1/access-codes/${next.id}`)
+        return code.status === 'set'
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    )
+    expect(await keypad('318406')).toMatchObject({ result: 'unlocked' })
+  }, 120_000)
 
   it('refuses what only the latchkey driver has, naming the driver', async () => {
     const offline = await owner.expect(422, 'POST', `/api/v1/locks/${lockId}/access-codes`, {
