@@ -161,6 +161,11 @@ export class MatterController {
     node.events.network?.subscriptionStatusChanged?.on((active: boolean) => {
       this.#events.reachable?.(node.id, active)
     })
+    // Every report and keep-alive of the subscription says the lock is there (after a command it did
+    // not answer, this is what brings it back).
+    node.events.network?.subscriptionAlive?.on(() => {
+      this.#events.reachable?.(node.id, true)
+    })
     const subscribeLockEvents = () => {
       let endpoint: ReturnType<typeof lockEndpoint>
       try {

@@ -13,7 +13,9 @@
  *   puts it back;
  * - the lock's operation events become `unlocked` / `access_denied` events with the code's id.
  * A command runs in the background, one at a time per lock, like a frame sent: its reply arrives
- * through the reply handlers. A lock without a live subscription is `lock_offline`.
+ * through the reply handlers. A lock is reachable while its subscription is live and it answered
+ * the last command (one it did not answer makes it unreachable until the subscription speaks again);
+ * otherwise `lock_offline`.
  */
 import { randomUUID } from 'node:crypto'
 import { type AccessRule, type DenyReason, LatchkeyError } from '@latchkey/core'
@@ -73,9 +75,10 @@ const lockColumns = {
   codesOnLock: locks.codesOnLock,
   clockSyncedAt: locks.clockSyncedAt,
   matter: locks.matter,
+  online: locks.online,
 }
 
-type MatterLock = ChannelLock & { matter: MatterLockState }
+type MatterLock = ChannelLock & { matter: MatterLockState; online: boolean }
 
 function methodOf(source: DoorLock.OperationSource): 'keypad' | 'app' | 'remote' {
   if (source === DoorLock.OperationSource.Keypad) return 'keypad'
@@ -311,8 +314,10 @@ export async function startMatterChannel(options: {
       reply = { kind: 'reply', id: commandId, status: 'ok', ...(data === undefined ? {} : { data }) }
     } catch (error) {
       if (!(error instanceof Refused)) {
-        // Not answered, as a frame lost on the way: the reconciler asks again after its timeout.
+        // Not answered, as a frame lost on the way: the lock counts as unreachable until its
+        // subscription speaks again, and the reconciler asks again after its timeout.
         log.warn({ err: error, lockId, commandId }, `the Matter lock did not carry out ${command.type}`)
+        await setLockOnline(db, lockId, false, new Date(clock.now()), 'no_answer')
         return
       }
       reply = {
@@ -329,7 +334,7 @@ export async function startMatterChannel(options: {
     if (closed) throw new LatchkeyError('service_unavailable', 'the server is shutting down')
     const lock = await load(lockId)
     if (lock === undefined) throw new LatchkeyError('not_found', `no lock ${lockId}`)
-    if (!controller.isReachable(lock.matter.nodeId))
+    if (!lock.online || !controller.isReachable(lock.matter.nodeId))
       throw new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
     const counter = await nextCounter(lockId)
     const id = randomUUID()
@@ -362,7 +367,7 @@ export async function startMatterChannel(options: {
     },
     async reachable(lockId) {
       const lock = await load(lockId)
-      return lock !== undefined && controller.isReachable(lock.matter.nodeId)
+      return lock !== undefined && lock.online && controller.isReachable(lock.matter.nodeId)
     },
     async commission(target) {
       const { nodeId } = await controller.commission(target)
