@@ -80,20 +80,23 @@ function lockEndpoint(node: ClientNode) {
 
 const DAY_KEYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const
 
+const controllerNode = ServerNode.RootEndpoint.with(ControllerBehavior)
+type ControllerNode = ServerNode<typeof controllerNode>
+
 export class MatterController {
-  readonly #node: ServerNode<any>
+  readonly #node: ControllerNode
   readonly #events: ControllerEvents
   readonly #watched = new Set<string>()
   #commissioning: Promise<void> = Promise.resolve()
 
-  private constructor(node: ServerNode<any>, events: ControllerEvents) {
+  private constructor(node: ControllerNode, events: ControllerEvents) {
     this.#node = node
     this.#events = events
   }
 
   static async start(options: { storagePath: string; port?: number; events?: ControllerEvents }) {
     configureMatterEnvironment({ storagePath: options.storagePath })
-    const node = await ServerNode.create(ServerNode.RootEndpoint.with(ControllerBehavior), {
+    const node = await ServerNode.create(controllerNode, {
       id: 'latchkey-controller',
       network: { port: options.port ?? 0, listeningAddressIpv4: '127.0.0.1', listeningAddressIpv6: '::1' },
       commissioning: { enabled: false },

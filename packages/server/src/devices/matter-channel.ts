@@ -367,7 +367,7 @@ export async function startMatterChannel(options: {
     },
     async reachable(lockId) {
       const lock = await load(lockId)
-      return lock !== undefined && lock.online && controller.isReachable(lock.matter.nodeId)
+      return lock?.online === true && controller.isReachable(lock.matter.nodeId)
     },
     async commission(target) {
       const { nodeId } = await controller.commission(target)
