@@ -9,6 +9,7 @@ export {
   listGateways,
   rotateGatewayToken,
 } from './gateways.ts'
+export { lazyMatterChannel } from './lazy-matter-channel.ts'
 export {
   disconnectedChannel,
   type LockChannel,
@@ -50,7 +51,7 @@ export {
   provisioningBundle,
   updateLock,
 } from './locks.ts'
-export { lazyMatterChannel, type RunningMatterChannel } from './matter-channel.ts'
+export type { RunningMatterChannel } from './matter-channel.ts'
 export { type RunningLockChannel, startLockChannel } from './mqtt-lock-channel.ts'
 export {
   connectExternalMqtt,

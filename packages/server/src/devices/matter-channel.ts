@@ -276,7 +276,9 @@ export async function startMatterChannel(options: {
           const user = onLock.get(held.userIndex)
           const sent = await commandOf(held.commandId)
           if (user === undefined || sent === null || user.pins.length === 0) continue
-          if (user.lastModifiedFabricIndex !== ours || user.userType !== userTypeOf(sent.rule)) continue
+          // Changed since by another fabric, or at the lock itself (when the lock says whose change it was).
+          if (ours !== null && user.lastModifiedFabricIndex !== ours) continue
+          if (user.userType !== userTypeOf(sent.rule)) continue
           const used =
             user.userType === DoorLock.UserType.DisposableUser &&
             user.userStatus === DoorLock.UserStatus.OccupiedDisabled
@@ -380,63 +382,6 @@ export async function startMatterChannel(options: {
       closed = true
       await queue.idle()
       await controller.close()
-    },
-  }
-}
-
-/**
- * The Matter channel, started when first needed: at start when the store holds a Matter lock, else
- * at the first commissioning. A server with no Matter lock runs no Matter node (no UDP port, no
- * fabric). Handlers registered before it starts are handed over when it does.
- */
-export function lazyMatterChannel(options: {
-  deps: LockChannelDeps
-  storagePath: string
-  log?: ChannelLogger
-}): RunningMatterChannel & { startIfNeeded(): Promise<void> } {
-  const replyHandlers: ReplyHandler[] = []
-  const eventHandlers: LockEventsHandler[] = []
-  let started: Promise<RunningMatterChannel> | null = null
-  let closed = false
-  const start = () => {
-    if (closed) throw new LatchkeyError('service_unavailable', 'the server is shutting down')
-    started ??= startMatterChannel(options).then((channel) => {
-      for (const handler of replyHandlers) channel.onReply(handler)
-      for (const handler of eventHandlers) channel.onLockEvents(handler)
-      return channel
-    })
-    return started
-  }
-  return {
-    async startIfNeeded() {
-      const [row] = await options.deps.db
-        .select({ id: locks.id })
-        .from(locks)
-        .where(and(eq(locks.driver, 'matter'), isNull(locks.deletedAt)))
-        .limit(1)
-      if (row !== undefined) await start()
-    },
-    send: async (lockId, command, sendOptions) => {
-      if (started === null) throw new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
-      return (await started).send(lockId, command, sendOptions)
-    },
-    onReply: (handler) => {
-      if (started === null) replyHandlers.push(handler)
-      else void started.then((channel) => channel.onReply(handler))
-    },
-    onLockEvents: (handler) => {
-      if (started === null) eventHandlers.push(handler)
-      else void started.then((channel) => channel.onLockEvents(handler))
-    },
-    reachable: async (lockId) => (started === null ? false : (await started).reachable(lockId)),
-    commission: async (target) => (await start()).commission(target),
-    forget: async (nodeId) => (await start()).forget(nodeId),
-    idle: async () => {
-      await (await started)?.idle()
-    },
-    async close() {
-      closed = true
-      await (await started?.catch(() => null))?.close()
     },
   }
 }
