@@ -320,3 +320,89 @@ export async function startSim(options: StartSimOptions): Promise<SimProcess> {
     throw error
   }
 }
+
+// ---------------------------------------------------------- `latchkey sim-matter` in its own process
+
+export interface SimMatterProcess extends SimProcess {
+  /** The lock's Matter address, `127.0.0.1:port`. */
+  readonly address: string
+  readonly port: number
+  readonly passcode: number
+  readonly discriminator: number
+}
+
+/** A free UDP port on loopback (the lock's Matter port), asked of the system. */
+export async function freeUdpPort(): Promise<number> {
+  const { createSocket } = await import('node:dgram')
+  const socket = createSocket('udp4')
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
+  const { port } = socket.address()
+  await new Promise<void>((resolve) => socket.close(() => resolve()))
+  return port
+}
+
+export async function startSimMatter(options: {
+  stateDir: string
+  passcode: number
+  discriminator: number
+  port?: number
+}): Promise<SimMatterProcess> {
+  const port = options.port ?? (await freeUdpPort())
+  const child = spawn(
+    process.execPath,
+    [
+      LATCHKEY_BIN,
+      'sim-matter',
+      '--port',
+      String(port),
+      '--passcode',
+      String(options.passcode),
+      '--discriminator',
+      String(options.discriminator),
+      '--state-dir',
+      options.stateDir,
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let output = ''
+  const append = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-20_000)
+  }
+  child.stdout?.on('data', append)
+  child.stderr?.on('data', append)
+  const stopWith = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill(signal)
+    const done = await Promise.race([exited(child).then(() => true), sleep(20_000).then(() => false)])
+    if (!done) {
+      child.kill('SIGKILL')
+      await exited(child)
+    }
+  }
+  try {
+    const controlUrl = await eventually(
+      'latchkey sim-matter to print its control API',
+      () => {
+        if (child.exitCode !== null)
+          throw new Error(`latchkey sim-matter exited with ${child.exitCode}:\n${output}`)
+        return /control API (http:\/\/\S+)\/sim\/lock/.exec(output)?.[1]
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    )
+    return {
+      controlUrl,
+      api: new ApiClient(controlUrl),
+      stateDir: options.stateDir,
+      address: `127.0.0.1:${port}`,
+      port,
+      passcode: options.passcode,
+      discriminator: options.discriminator,
+      output: () => output,
+      stop: () => stopWith('SIGINT'),
+      kill: () => stopWith('SIGKILL'),
+    }
+  } catch (error) {
+    await stopWith('SIGKILL')
+    throw error
+  }
+}

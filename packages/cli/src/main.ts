@@ -2,6 +2,7 @@
  * The `latchkey` command (SPEC §10):
  *   latchkey serve [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--mqtt-port P] [--demo]
  *   latchkey sim --server URL --gateway-id ID --gateway-token T [--mqtt-url URL] [--control-port P] [--state-dir D]
+ *   latchkey sim-matter --port P --passcode N --discriminator D [--state-dir S] [--control-port C]
  *   latchkey admin create-owner --email E [--password P] [--organization N] [--data-dir ./data]
  * Every environment variable a command reads is in its help (ENVIRONMENT below).
  */
@@ -62,12 +63,22 @@ const FIRST_OWNER_HELP = [
 
 import { runImport } from './import-codes.ts'
 import { mqttTlsOption, readPemFile, trustProxyOption } from './options.ts'
+import { runSimMatter } from './sim-matter.ts'
 import { webDist } from './web-dist.ts'
 
 function port(value: string): number {
   const n = Number(value)
   if (!/^\d{1,5}$/.test(value) || n > 65_535) throw new InvalidArgumentError('a port number (0-65535)')
   return n
+}
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value)
+    if (!/^\d{1,10}$/.test(value) || n < min || n > max)
+      throw new InvalidArgumentError(`a whole number from ${min} to ${max}`)
+    return n
+  }
 }
 
 const env = process.env
@@ -305,6 +316,47 @@ export function buildProgram(): Command {
           })
           console.log(`control API ${sim.controlUrl}/sim`)
           closeOnSignal(sim.close, (line) => console.log(`[latchkey sim] ${line}`))
+        } catch (error) {
+          fail(error)
+        }
+      },
+    )
+
+  program
+    .command('sim-matter')
+    .description('A virtual Matter door lock (users, PIN credentials, schedules) with a keypad control API')
+    .requiredOption('--port <port>', 'UDP port of the lock (Matter, on loopback)', port)
+    .requiredOption('--passcode <n>', 'setup passcode (8 digits)', integer(1, 99_999_998))
+    .requiredOption('--discriminator <n>', 'discriminator (0-4095)', integer(0, 4095))
+    .option(
+      '--state-dir <dir>',
+      'where the lock keeps its fabric, users and credentials',
+      './sim-matter-state',
+    )
+    .option('--control-port <port>', 'port of the keypad control API (0: a free one)', port, 0)
+    .option('--timezone <zone>', "the lock's IANA time zone, for Week Day schedules", 'UTC')
+    .action(
+      async (options: {
+        port: number
+        passcode: number
+        discriminator: number
+        stateDir: string
+        controlPort: number
+        timezone: string
+      }) => {
+        try {
+          const sim = await runSimMatter({
+            port: options.port,
+            passcode: options.passcode,
+            discriminator: options.discriminator,
+            stateDir: resolve(options.stateDir),
+            controlPort: options.controlPort,
+            controlHost: '127.0.0.1',
+            timezone: options.timezone,
+          })
+          console.log(`Matter lock on udp 127.0.0.1:${options.port}, pairing code ${sim.lock.pairingCode}`)
+          console.log(`control API ${sim.controlUrl}/sim/lock`)
+          closeOnSignal(sim.close, (line) => console.log(`[latchkey sim-matter] ${line}`))
         } catch (error) {
           fail(error)
         }

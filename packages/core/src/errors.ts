@@ -32,6 +32,7 @@ export const ERROR_STATUS = {
   failed_to_set: 502,
   failed_to_remove: 502,
   offline_code_unavailable: 422,
+  not_supported_by_driver: 422,
   // sealed frames between server and lock
   frame_truncated: 400,
   frame_unsupported: 400,

@@ -9,6 +9,7 @@ import { Bytes, ControllerBehavior, ServerNode } from '@matter/main'
 import { DoorLockClient } from '@matter/main/behaviors/door-lock'
 import { DoorLock } from '@matter/main/clusters/door-lock'
 import type { ClientNode } from '@matter/main/node'
+import { PeerSet } from '@matter/main/protocol'
 import { configureMatterEnvironment } from './environment.ts'
 import { type CommissionTarget, parseAddress } from './target.ts'
 
@@ -79,19 +80,23 @@ function lockEndpoint(node: ClientNode) {
 
 const DAY_KEYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const
 
+const controllerNode = ServerNode.RootEndpoint.with(ControllerBehavior)
+type ControllerNode = ServerNode<typeof controllerNode>
+
 export class MatterController {
-  readonly #node: ServerNode<any>
+  readonly #node: ControllerNode
   readonly #events: ControllerEvents
   readonly #watched = new Set<string>()
+  #commissioning: Promise<void> = Promise.resolve()
 
-  private constructor(node: ServerNode<any>, events: ControllerEvents) {
+  private constructor(node: ControllerNode, events: ControllerEvents) {
     this.#node = node
     this.#events = events
   }
 
   static async start(options: { storagePath: string; port?: number; events?: ControllerEvents }) {
     configureMatterEnvironment({ storagePath: options.storagePath })
-    const node = await ServerNode.create(ServerNode.RootEndpoint.with(ControllerBehavior), {
+    const node = await ServerNode.create(controllerNode, {
       id: 'latchkey-controller',
       network: { port: options.port ?? 0, listeningAddressIpv4: '127.0.0.1', listeningAddressIpv6: '::1' },
       commissioning: { enabled: false },
@@ -102,8 +107,24 @@ export class MatterController {
     return controller
   }
 
-  /** Commissions a lock into the fabric; resolves with its node id (stable across restarts). */
+  /**
+   * Commissions a lock into the fabric; resolves with its node id (stable across restarts).
+   *
+   * With an address, the lock is reached there for PASE and again for the operational (CASE)
+   * session that finishes commissioning: matter.js would look the new node up by mDNS (commissioning
+   * step 18), so the peer it makes for the lock's operational address is handed the known address as
+   * it is created. Commissionings run one at a time, so the address reaches the right peer.
+   */
   async commission(target: CommissionTarget): Promise<{ nodeId: string }> {
+    const run = this.#commissioning.then(() => this.#commissionNow(target))
+    this.#commissioning = run.then(
+      () => undefined,
+      () => undefined,
+    )
+    return run
+  }
+
+  async #commissionNow(target: CommissionTarget): Promise<{ nodeId: string }> {
     const options =
       'pairingCode' in target
         ? { pairingCode: target.pairingCode }
@@ -111,8 +132,19 @@ export class MatterController {
     let node: ClientNode
     if (target.address !== undefined) {
       const { ip, port } = parseAddress(target.address)
-      node = await this.#node.peers.forDescriptor({ addresses: [{ type: 'udp', ip, port }] })
-      await node.commission(options)
+      const peers = this.#node.env.get(PeerSet)
+      const giveAddress = (peer: { descriptor: { operationalAddress?: unknown } }) => {
+        if (peer.descriptor.operationalAddress === undefined) {
+          peer.descriptor.operationalAddress = { type: 'udp', ip, port }
+        }
+      }
+      peers.added.on(giveAddress)
+      try {
+        node = await this.#node.peers.forDescriptor({ addresses: [{ type: 'udp', ip, port }] })
+        await node.commission(options)
+      } finally {
+        peers.added.off(giveAddress)
+      }
     } else {
       node = await (this.#node.peers.commission(options as never) as unknown as PromiseLike<ClientNode>)
     }
@@ -131,6 +163,11 @@ export class MatterController {
     this.#watched.add(node.id)
     node.events.network?.subscriptionStatusChanged?.on((active: boolean) => {
       this.#events.reachable?.(node.id, active)
+    })
+    // Every report and keep-alive of the subscription says the lock is there (after a command it did
+    // not answer, this is what brings it back).
+    node.events.network?.subscriptionAlive?.on(() => {
+      this.#events.reachable?.(node.id, true)
     })
     const subscribeLockEvents = () => {
       let endpoint: ReturnType<typeof lockEndpoint>

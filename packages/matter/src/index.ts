@@ -1,5 +1,7 @@
+export { DoorLock } from '@matter/main/clusters/door-lock'
 export * from './controller.ts'
 export * from './environment.ts'
 export * from './keypad-lock-server.ts'
+export * from './matter-user.ts'
 export * from './target.ts'
 export * from './virtual-lock.ts'

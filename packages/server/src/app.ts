@@ -15,7 +15,13 @@ import {
   type ThrottleRule,
 } from './accounts/index.ts'
 import type { ServerDeps } from './context.ts'
-import { type BrokerAccess, disconnectedChannel, type LockChannel, noBroker } from './devices/index.ts'
+import {
+  type BrokerAccess,
+  disconnectedChannel,
+  type LockChannel,
+  type MatterDriver,
+  noBroker,
+} from './devices/index.ts'
 import {
   MetricsRegistry,
   registerErrorHandling,
@@ -51,6 +57,8 @@ export interface BuildAppOptions {
   channel?: LockChannel
   /** The broker gateways use; without it GET /broker answers 503. */
   broker?: BrokerAccess
+  /** The Matter driver (commissioning); without it `POST /locks {driver:'matter'}` is refused. */
+  matter?: MatterDriver
   /** LATCHKEY_METRICS_TOKEN: `/metrics` answers only with it as bearer, and is absent without it. */
   metricsToken?: string | undefined
   /** Behind a reverse proxy: trust its X-Forwarded-For for the client address (login throttling). */
@@ -91,6 +99,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     },
     channel: options.channel ?? disconnectedChannel(),
     broker: options.broker ?? noBroker,
+    ...(options.matter === undefined ? {} : { matter: options.matter }),
   }
   const logger = options.logger
   const base: FastifyServerOptions = {

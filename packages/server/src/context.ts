@@ -1,7 +1,7 @@
 /** What every route and operation of the server works with. */
 import type { Clock } from '@latchkey/core'
 import type { LoginThrottleConfig, SignupMode, ThrottleRule } from './accounts/index.ts'
-import type { BrokerAccess, LockChannel } from './devices/index.ts'
+import type { BrokerAccess, LockChannel, MatterDriver } from './devices/index.ts'
 import type { MetricsRegistry } from './http/index.ts'
 import type { Secrets } from './secrets.ts'
 import type { Db, Store } from './store/index.ts'
@@ -19,4 +19,6 @@ export interface ServerDeps {
   readonly channel: LockChannel
   /** Where gateways find the MQTT broker, and their logins on it. */
   readonly broker: BrokerAccess
+  /** Commissioning Matter locks (SPEC §12), when this server runs the Matter driver. */
+  readonly matter?: MatterDriver
 }

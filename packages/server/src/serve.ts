@@ -22,7 +22,10 @@ import type { ServerDeps } from './context.ts'
 import type { ChannelLogger } from './devices/index.ts'
 import {
   connectExternalMqtt,
+  type LockChannel,
+  lazyMatterChannel,
   type RunningLockChannel,
+  routedChannel,
   type ServerMqtt,
   setGatewayOnline,
   setLockOnline,
@@ -161,7 +164,7 @@ async function forgetOnlineState(deps: ServerDeps): Promise<void> {
   for (const lock of still) await setLockOnline(deps.db, lock.id, false, now, 'server_restarted')
 }
 
-function runReconciler(deps: ServerDeps, channel: RunningLockChannel, log: FastifyBaseLogger): Reconciler {
+function runReconciler(deps: ServerDeps, channel: LockChannel, log: FastifyBaseLogger): Reconciler {
   return startReconciler(
     { db: deps.db, secrets: deps.secrets, clock: deps.clock, metrics: deps.metrics },
     channel,
@@ -243,6 +246,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       log: channelLog,
     })
     shutdown.add('the lock channel', () => channel.close())
+    // The Matter controller keeps its fabric in the data directory (docs/ARCHITECTURE.md says why).
+    const matter = lazyMatterChannel({
+      deps: { db: store.db, secrets, clock, metrics },
+      storagePath: join(options.dataDir, 'matter'),
+      log: channelLog,
+    })
+    shutdown.add('the Matter controller', () => matter.close())
+    await matter.startIfNeeded()
+    const drivers = routedChannel(store.db, { latchkey: channel, matter })
 
     const app = buildApp({
       store,
@@ -250,8 +262,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       clock,
       logger: log,
       metrics,
-      channel,
+      channel: drivers,
       broker: mqtt,
+      matter,
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.webDir === undefined ? {} : { webDir: options.webDir }),
       // with a metrics listener of its own, the API's port serves no /metrics at all
@@ -269,7 +282,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const deps = app.deps
 
     if (options.reconciler ?? true) {
-      const reconciler = runReconciler(deps, channel, log)
+      const reconciler = runReconciler(deps, drivers, log)
       shutdown.add('the reconciler', () => reconciler.stop())
       // booking calendars and the stays' code confirmation
       const scheduler = startPropertyScheduler(deps, {

@@ -19,7 +19,7 @@ import {
   windowEnd,
 } from '@latchkey/core'
 import type { ServerDeps } from '../context.ts'
-import { unreachableCause } from '../devices/index.ts'
+import { driverHas, requireDriverFeature, unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
 import { localTime } from '../local-time.ts'
 import { requestReconcile, type Unreachable, unreachableWords } from '../reconciler/index.ts'
@@ -193,6 +193,11 @@ async function chooseDelivery(
   offlineBecause: Exclude<Unreachable, null> | null
 }> {
   const synced = { delivery: 'synced' as const, rule, oneTime: false, offlineBecause: null }
+  // Offline codes are the latchkey driver's: another driver's lock takes synced codes only.
+  if (!driverHas(lock.driver, 'offline_codes')) {
+    if (requested === 'offline') requireDriverFeature(lock.driver, 'offline_codes')
+    return synced
+  }
   const unavailable = offlineUnavailableReason(rule, customPin)
   if (requested === 'offline') {
     if (unavailable !== null) throw offlineUnavailable(unavailable)

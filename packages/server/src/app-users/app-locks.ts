@@ -24,7 +24,7 @@ export interface AppLockView {
 
 export interface AppShare {
   share: Permission
-  lock: Pick<Lock, 'id' | 'name' | 'timezone'>
+  lock: Pick<Lock, 'id' | 'name' | 'timezone' | 'driver'>
 }
 
 function granteeOf(principal: AppPrincipal): SQL {
@@ -39,7 +39,10 @@ const codeExpiry = (principal: AppPrincipal): Date | null =>
 /** The principal's shares that are not revoked, on locks that are not deleted. */
 async function sharesOf(db: Db, principal: AppPrincipal, lockId?: string): Promise<AppShare[]> {
   return db
-    .select({ share: permissions, lock: { id: locks.id, name: locks.name, timezone: locks.timezone } })
+    .select({
+      share: permissions,
+      lock: { id: locks.id, name: locks.name, timezone: locks.timezone, driver: locks.driver },
+    })
     .from(permissions)
     .innerJoin(locks, eq(locks.id, permissions.lockId))
     .where(

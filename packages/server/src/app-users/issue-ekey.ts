@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto'
 import { type AccessRule, type Clock, LatchkeyError, nextOpening, windowEnd } from '@latchkey/core'
 import { type EKeyClaims, signEKey } from '@latchkey/protocol'
 import { beginAttempt, type ThrottleRule } from '../accounts/index.ts'
+import { requireDriverFeature } from '../devices/index.ts'
 import { recordEvent } from '../events/index.ts'
 import { shareRuleOf } from '../permissions/index.ts'
 import type { Secrets } from '../secrets.ts'
@@ -55,6 +56,7 @@ export async function issueEKey(
   await beginAttempt(db, nowMs, [{ scope: 'ekey', key: `${person}:${lockId}`, rule: EKEY_THROTTLE }])
   const found = await findAppShare(db, principal, lockId)
   const { share, lock } = found
+  requireDriverFeature(lock.driver, 'ekeys')
   const usage = { uses: share.usedAt === null ? 0 : 1 }
   const lockClock = { nowMs, timezone: lock.timezone, graceMs: 0 }
   let rule: AccessRule

@@ -82,6 +82,7 @@ const lockColumns = {
   capacity: locks.capacity,
   codesOnLock: locks.codesOnLock,
   clockSyncedAt: locks.clockSyncedAt,
+  driver: locks.driver,
 }
 
 export type LoadOutcome = { lock: ChannelLock } | { refused: 'unknown_lock' | 'wrong_gateway' }
@@ -101,7 +102,8 @@ export async function loadLockForGateway(
     .select(lockColumns)
     .from(locks)
     .where(and(eq(locks.id, lockId), isNull(locks.deletedAt)))
-  if (lock === undefined) return { refused: 'unknown_lock' }
+  // A lock of another driver is never reached through a gateway, nor adopted by one.
+  if (lock === undefined || lock.driver !== 'latchkey') return { refused: 'unknown_lock' }
   if (lock.gatewayId === gatewayId) return { lock }
   if (lock.gatewayId !== null) return { refused: 'wrong_gateway' }
   const [gateway] = await db

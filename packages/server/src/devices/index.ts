@@ -11,6 +11,7 @@ export {
   type RetiredGateway,
   rotateGatewayToken,
 } from './gateways.ts'
+export { lazyMatterChannel } from './lazy-matter-channel.ts'
 export {
   disconnectedChannel,
   type LockChannel,
@@ -33,9 +34,18 @@ export {
   readLockClock,
   worst,
 } from './lock-diagnosis.ts'
+export {
+  type DriverChannels,
+  type DriverFeature,
+  driverHas,
+  type MatterDriver,
+  requireDriverFeature,
+  routedChannel,
+} from './lock-driver.ts'
 export { decryptLockSecret } from './lock-keys.ts'
 export {
   createLock,
+  createMatterLock,
   deleteLock,
   getLock,
   type LockView,
@@ -43,6 +53,7 @@ export {
   provisioningBundle,
   updateLock,
 } from './locks.ts'
+export type { RunningMatterChannel } from './matter-channel.ts'
 export { type RunningLockChannel, startLockChannel } from './mqtt-lock-channel.ts'
 export {
   connectExternalMqtt,

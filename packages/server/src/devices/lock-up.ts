@@ -81,7 +81,7 @@ function withoutPins(value: unknown): unknown {
   )
 }
 
-async function handleReply(
+export async function handleReply(
   ctx: ChannelContext,
   lock: ChannelLock,
   counter: number,
@@ -244,7 +244,7 @@ async function applyReply(
   }
 }
 
-async function handleEventBatch(
+export async function handleEventBatch(
   ctx: ChannelContext,
   lock: ChannelLock,
   counter: number,

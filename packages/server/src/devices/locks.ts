@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { isValidTimezone, LatchkeyError } from '@latchkey/core'
+import type { CommissionTarget } from '@latchkey/matter'
 import {
   DEFAULT_LOCK_MODEL,
   LOCK_MODELS,
@@ -17,7 +18,8 @@ import { and, asc, eq, gt, isNull, or } from 'drizzle-orm'
 import { recordEvent } from '../events/index.ts'
 import type { Secrets } from '../secrets.ts'
 import type { Db } from '../store/index.ts'
-import { gateways, isUuid, type Lock, locks } from '../store/index.ts'
+import { gateways, isUuid, type Lock, type LockDriverName, locks } from '../store/index.ts'
+import type { MatterDriver } from './lock-driver.ts'
 import { decryptLockSecret, lockSecretContext } from './lock-keys.ts'
 
 export type LockView = Pick<
@@ -26,6 +28,7 @@ export type LockView = Pick<
   | 'name'
   | 'timezone'
   | 'model'
+  | 'driver'
   | 'gatewayId'
   | 'online'
   | 'lastSeenAt'
@@ -45,6 +48,7 @@ const columns = {
   name: locks.name,
   timezone: locks.timezone,
   model: locks.model,
+  driver: locks.driver,
   gatewayId: locks.gatewayId,
   online: locks.online,
   lastSeenAt: locks.lastSeenAt,
@@ -86,7 +90,13 @@ export interface CreateLockInput {
   timezone: string
   gatewayId?: string | null | undefined
   model?: string | undefined
+  driver?: LockDriverName | undefined
+  /** `driver: 'matter'`: how to commission it (SPEC §12). */
+  matter?: CommissionTarget | undefined
 }
+
+/** The model name of a Matter lock (its capacity is what the lock says of itself). */
+export const MATTER_LOCK_MODEL = 'matter'
 
 export interface Actor {
   organizationId: string
@@ -118,6 +128,9 @@ export async function createLock(
   input: CreateLockInput,
 ): Promise<{ lock: LockView; bundle: ProvisioningBundle }> {
   const timezone = checkTimezone(input.timezone)
+  if ((input.driver ?? 'latchkey') !== 'latchkey') {
+    throw new LatchkeyError('validation_failed', `a ${input.driver} lock is commissioned, not registered`)
+  }
   const model = input.model ?? DEFAULT_LOCK_MODEL
   const spec = LOCK_MODELS[model]
   if (spec === undefined) {
@@ -162,6 +175,86 @@ export async function createLock(
     data: { lockName: row!.name, timezone, model },
   })
   return { lock: pick(row!), bundle: provisioningBundle(secrets, row!) }
+}
+
+/**
+ * Commissions a Matter lock into the server's fabric and registers it (SPEC §12): no gateway and no
+ * provisioning bundle; its capacity is the number of users the lock supports.
+ */
+export async function createMatterLock(
+  db: Db,
+  secrets: Secrets,
+  matter: MatterDriver | undefined,
+  nowMs: number,
+  actor: Actor,
+  input: CreateLockInput,
+): Promise<{ lock: LockView }> {
+  const timezone = checkTimezone(input.timezone)
+  if (matter === undefined)
+    throw new LatchkeyError('not_supported_by_driver', 'this server runs without the matter driver')
+  if (input.matter === undefined)
+    throw new LatchkeyError(
+      'validation_failed',
+      'a matter lock needs `matter`: a pairingCode, or passcode and discriminator',
+      {
+        details: { errors: [{ in: 'body', field: 'matter', message: 'required with driver matter' }] },
+      },
+    )
+  if (input.gatewayId != null)
+    throw new LatchkeyError(
+      'validation_failed',
+      'a matter lock has no gateway: the server reaches it over IP',
+    )
+  let commissioned: Awaited<ReturnType<MatterDriver['commission']>>
+  try {
+    commissioned = await matter.commission(input.matter)
+  } catch (cause) {
+    if (cause instanceof LatchkeyError) throw cause
+    throw new LatchkeyError(
+      'lock_offline',
+      `the Matter lock could not be commissioned: ${(cause as Error).message}`,
+      {
+        cause,
+        userMessage:
+          'The Matter lock could not be commissioned: check its pairing code and that it is in pairing mode and on the network.',
+      },
+    )
+  }
+  const id = randomUUID()
+  const now = new Date(nowMs)
+  const [row] = await db
+    .insert(locks)
+    .values({
+      id,
+      organizationId: actor.organizationId,
+      gatewayId: null,
+      name: input.name.trim(),
+      timezone,
+      model: MATTER_LOCK_MODEL,
+      driver: 'matter',
+      matter: { nodeId: commissioned.nodeId, users: {} },
+      capacity: Math.min(
+        commissioned.capacity.users,
+        commissioned.capacity.pinUsers || commissioned.capacity.users,
+      ),
+      ledgerCapacity: 0,
+      eventCapacity: 0,
+      // unused by the driver; every lock row holds one, so nothing treats a Matter lock apart
+      secretEncrypted: secrets.encrypt(randomSecret(), lockSecretContext(id)),
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning()
+  await recordEvent(db, {
+    organizationId: actor.organizationId,
+    type: 'lock.created',
+    occurredAt: now,
+    lockId: id,
+    gatewayId: null,
+    actorUserId: actor.userId ?? null,
+    data: { lockName: row!.name, timezone, model: MATTER_LOCK_MODEL, driver: 'matter' },
+  })
+  return { lock: pick(row!) }
 }
 
 function pick(row: Lock): LockView {
@@ -264,13 +357,22 @@ export async function updateLock(
 }
 
 /** Removes a lock from the organization (its audit stays). */
-export async function deleteLock(db: Db, nowMs: number, actor: Actor, id: string): Promise<void> {
+export async function deleteLock(
+  db: Db,
+  nowMs: number,
+  actor: Actor,
+  id: string,
+  matter?: MatterDriver,
+): Promise<void> {
   const lock = await getLock(db, actor.organizationId, id)
   const now = new Date(nowMs)
-  await db
+  const [deleted] = await db
     .update(locks)
     .set({ deletedAt: now, updatedAt: now, online: false })
     .where(and(eq(locks.id, lock.id), eq(locks.organizationId, actor.organizationId)))
+    .returning({ matter: locks.matter })
+  // A Matter lock leaves the server's fabric too (its users of this fabric go with it).
+  if (deleted?.matter != null) await matter?.forget(deleted.matter.nodeId)
   await recordEvent(db, {
     organizationId: actor.organizationId,
     type: 'lock.deleted',

@@ -88,7 +88,7 @@ export interface RunningLockChannel extends LockChannel {
 }
 
 /** Runs tasks with the same key one after the other. */
-class KeyedQueue {
+export class KeyedQueue {
   readonly #tails = new Map<string, { tail: Promise<void>; size: number }>()
 
   size(key: string): number {

@@ -14,6 +14,7 @@ export async function unreachableCause(
 ): Promise<Unreachable> {
   const [row] = await deps.db
     .select({
+      driver: locks.driver,
       gatewayId: locks.gatewayId,
       lockOnline: locks.online,
       gatewayOnline: gateways.online,
@@ -22,6 +23,8 @@ export async function unreachableCause(
     .from(locks)
     .leftJoin(gateways, eq(gateways.id, locks.gatewayId))
     .where(eq(locks.id, lockId))
+  // A Matter lock has no gateway: the server's controller reaches it over IP, or does not.
+  if (row?.driver === 'matter') return (await deps.channel.reachable(lockId)) ? null : 'unreachable'
   if (row === undefined || row.gatewayId === null) return 'no_gateway'
   if (await deps.channel.reachable(lockId)) return null
   if (row.gatewayOnline !== true || row.gatewayDeleted !== null) return 'gateway_offline'

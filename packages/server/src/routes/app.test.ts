@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { revokedShares } from '../app-users/revocations.ts'
 import { localTime } from '../local-time.ts'
-import { events, lockSync, permissions, uniqueCodes } from '../store/schema.ts'
+import { events, lockSync, locks, permissions, uniqueCodes } from '../store/schema.ts'
 import {
   addMemberAndLogin,
   buildTestApp,
@@ -491,6 +491,33 @@ describe('one-time shares and shares to users', () => {
     expect((await call(member, 'POST', `/app/locks/${back}/ekey`)).statusCode).toBe(201)
     t.clock.advance(HOUR)
     expect((await call(member, 'POST', `/app/locks/${front}/ekey`)).statusCode).toBe(201)
+  })
+
+  it('refuses an eKey for a Matter lock, naming the driver; its codes go synced even while it is away', async () => {
+    // A Matter lock as the store keeps it (commissioning one is test/matter.e2e.test.ts).
+    const gate = await createLock(t.app, owner, 'Garden gate')
+    await t.store.db
+      .update(locks)
+      .set({ driver: 'matter', gatewayId: null, matter: { nodeId: 'peer9', users: {} } })
+      .where(eq(locks.id, gate))
+    const member = await addMemberAndLogin(t.app, owner, 'member')
+    await share(t.app, owner, {
+      lockIds: [gate],
+      grantee: { type: 'user', email: member.email },
+      level: 'maintenance',
+    })
+    const refused = await call(member, 'POST', `/app/locks/${gate}/ekey`)
+    expect(refused.statusCode).toBe(422)
+    expect(refused.json()).toMatchObject({
+      code: 'not_supported_by_driver',
+      detail: 'a lock on the matter driver has no eKeys: eKeys are a feature of the latchkey driver',
+    })
+    const code = await call(owner, 'POST', `/locks/${gate}/access-codes`, {
+      name: 'Gardener',
+      kind: 'permanent',
+    })
+    expect(code.statusCode).toBe(201)
+    expect(code.json()).toMatchObject({ delivery: 'synced', status: 'setting' })
   })
 
   it('deleting a code revokes the keys of all its shares and ends its sessions', async () => {

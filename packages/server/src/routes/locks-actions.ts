@@ -7,7 +7,13 @@
 import { LatchkeyError } from '@latchkey/core'
 import type { Command } from '@latchkey/protocol'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { awaitReply, getLock, type SendOptions, UNLOCK_TTL_MS } from '../devices/index.ts'
+import {
+  awaitReply,
+  getLock,
+  requireDriverFeature,
+  type SendOptions,
+  UNLOCK_TTL_MS,
+} from '../devices/index.ts'
 import { AUTHENTICATED, OWNER_OR_ADMIN, problems, requireRole, ZIdParams } from '../http/index.ts'
 import type { RouteOptions } from './context.ts'
 import { LOCK_PROBLEMS, ZLockCommandResponse } from './locks.schemas.ts'
@@ -53,7 +59,9 @@ export const lockActionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
       const lock = await getLock(deps.db, auth.organizationId, request.params.id)
       const outcome = await sendAndAwait(
         lock,
-        'cannot be reached now (its gateway is offline or it is out of range)',
+        lock.driver === 'matter'
+          ? 'cannot be reached now (the server has no live connection to it)'
+          : 'cannot be reached now (its gateway is offline or it is out of range)',
         { type: 'unlock', notAfter: deps.clock.now() + UNLOCK_TTL_MS },
         { requestedBy: { userId: auth.userId } },
       )
@@ -75,12 +83,14 @@ export const lockActionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
           202: ZLockCommandResponse,
           ...problems(401, 403, 404),
           409: LOCK_PROBLEMS.lockOffline,
+          422: LOCK_PROBLEMS.invalid,
         },
       },
     },
     async (request, reply) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'sync lock clocks')
       const lock = await getLock(deps.db, auth.organizationId, request.params.id)
+      requireDriverFeature(lock.driver, 'clock_sync')
       const outcome = await sendAndAwait(
         lock,
         'cannot be reached now; its gateway syncs it when it is back',

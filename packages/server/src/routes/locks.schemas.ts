@@ -1,6 +1,7 @@
 import { ZProvisioningBundle } from '@latchkey/protocol'
 import { z } from 'zod'
 import { list, PROBLEM_CONTENT_TYPE, ZProblem, ZTimestamp } from '../http/index.ts'
+import { LOCK_DRIVERS } from '../store/index.ts'
 
 const problemResponse = (description: string) => ({
   description,
@@ -9,7 +10,9 @@ const problemResponse = (description: string) => ({
 
 /** Error responses of the lock routes beyond the common ones. */
 export const LOCK_PROBLEMS = {
-  invalid: problemResponse('A value the lock cannot take (`invalid_timezone`).'),
+  invalid: problemResponse(
+    'A value the lock cannot take (`invalid_timezone`), or a feature its driver lacks (`not_supported_by_driver`).',
+  ),
   lockOffline: problemResponse('The lock cannot be reached now (`lock_offline`).'),
 } as const
 
@@ -19,6 +22,12 @@ const ZTimezone = z
   .min(1)
   .max(64)
   .describe('IANA time zone, e.g. Australia/Sydney; schedules are in this local time.')
+
+const ZAddress = z
+  .string()
+  .max(64)
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port')
+  .describe("The lock's address, `host:port` (IPv6 in brackets).")
 
 export const ZCreateLockRequest = z.strictObject({
   name: ZName,
@@ -30,6 +39,31 @@ export const ZCreateLockRequest = z.strictObject({
     .optional()
     .describe('The gateway that hosts it (else the first gateway of the organization that reports it).'),
   model: z.string().max(32).optional().describe('LK-100 (250 codes, default) or LK-20 (20 codes).'),
+  driver: z
+    .enum(LOCK_DRIVERS)
+    .optional()
+    .describe(
+      '`latchkey` (default): a Latchkey lock behind a gateway, answered with its provisioning bundle. `matter`: a Matter door lock the server commissions itself (`matter` says how).',
+    ),
+  matter: z
+    .union([
+      z.strictObject({
+        pairingCode: z
+          .string()
+          .trim()
+          .regex(/^[0-9-]{11,21}$/, 'the manual pairing code: 11 or 21 digits'),
+        address: ZAddress.optional(),
+      }),
+      z.strictObject({
+        passcode: z.number().int().min(1).max(99_999_998),
+        discriminator: z.number().int().min(0).max(4095),
+        address: ZAddress.optional(),
+      }),
+    ])
+    .optional()
+    .describe(
+      'With `driver: matter`: its pairing code, or its passcode and discriminator; `address` (`host:port`) skips discovery.',
+    ),
 })
 export type TCreateLockRequest = z.infer<typeof ZCreateLockRequest>
 
@@ -46,6 +80,7 @@ export const ZLock = z
     name: z.string(),
     timezone: z.string(),
     model: z.string(),
+    driver: z.enum(LOCK_DRIVERS).describe('How the server reaches the lock (SPEC §12).'),
     gatewayId: z.uuid().nullable(),
     online: z
       .boolean()
@@ -78,8 +113,8 @@ export const ZLock = z
 export type TLock = z.infer<typeof ZLock>
 
 export const ZCreateLockResponse = ZLock.extend({
-  bundle: ZProvisioningBundle.describe(
-    'The provisioning bundle (holds the lock secret): shown this once, never again.',
+  bundle: ZProvisioningBundle.optional().describe(
+    "A `latchkey` lock's provisioning bundle (holds the lock secret): shown this once, never again. None for a Matter lock.",
   ),
 })
 export type TCreateLockResponse = z.infer<typeof ZCreateLockResponse>

@@ -52,6 +52,7 @@ describe('registering a lock', () => {
       name: 'Front door',
       timezone: 'Australia/Sydney',
       model: 'LK-100',
+      driver: 'latchkey',
       gatewayId,
       online: false,
       lastSeenAt: null,
@@ -118,6 +119,30 @@ describe('registering a lock', () => {
     expect(gateway.json()).toMatchObject({ code: 'not_found', detail: `no gateway ${othersGateway}` })
     const missing = await call(owner, 'POST', '/api/v1/locks', { timezone: 'UTC' })
     expect(missing.statusCode).toBe(400)
+  })
+
+  it('refuses a Matter lock on a server without the matter driver, and a malformed pairing', async () => {
+    const without = await call(owner, 'POST', '/api/v1/locks', {
+      name: 'Gate',
+      timezone: 'UTC',
+      driver: 'matter',
+      matter: { passcode: 20202021, discriminator: 3840, address: '127.0.0.1:5540' },
+    })
+    expect(without.statusCode).toBe(422)
+    expect(without.json()).toMatchObject({
+      code: 'not_supported_by_driver',
+      detail: 'this server runs without the matter driver',
+    })
+    const badAddress = await call(owner, 'POST', '/api/v1/locks', {
+      name: 'Gate',
+      timezone: 'UTC',
+      driver: 'matter',
+      matter: { passcode: 20202021, discriminator: 3840, address: 'no port' },
+    })
+    expect(badAddress.statusCode).toBe(400)
+    expect(badAddress.json().code).toBe('validation_failed')
+    const items = (await call(owner, 'GET', '/api/v1/locks')).json().items as { name: string }[]
+    expect(items.filter((l) => l.name === 'Gate')).toEqual([])
   })
 
   it('is for owners and admins; a member reads locks but changes none', async () => {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import {
   createLock,
+  createMatterLock,
   deleteLock,
   diagnoseLock,
   getLock,
@@ -38,6 +39,7 @@ export const toApiLock = (lock: LockView): TLock => ({
   name: lock.name,
   timezone: lock.timezone,
   model: lock.model,
+  driver: lock.driver,
   gatewayId: lock.gatewayId,
   online: lock.online,
   lastSeenAt: isoOrNull(lock.lastSeenAt),
@@ -65,16 +67,32 @@ export const lockRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     {
       schema: {
         tags: ['locks'],
-        summary: 'Register a lock (its provisioning bundle is shown once)',
+        summary: 'Register a lock (its provisioning bundle is shown once), or commission a Matter lock',
         description:
-          'Answers the lock and its provisioning `bundle`, which holds the lock secret: hand it to the lock (`POST /sim/locks {bundle}` for a simulated one) and keep no copy.',
+          'Answers the lock and its provisioning `bundle`, which holds the lock secret: hand it to the lock (`POST /sim/locks {bundle}` for a simulated one) and keep no copy. With `driver: matter` the server commissions the Matter lock `matter` names into its own fabric and answers the lock (no bundle); a lock it cannot commission is `lock_offline`.',
         security: AUTHENTICATED,
         body: ZCreateLockRequest,
-        response: { 201: ZCreateLockResponse, ...problems(400, 401, 403, 404), 422: LOCK_PROBLEMS.invalid },
+        response: {
+          201: ZCreateLockResponse,
+          ...problems(400, 401, 403, 404),
+          409: LOCK_PROBLEMS.lockOffline,
+          422: LOCK_PROBLEMS.invalid,
+        },
       },
     },
     async (request, reply) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'register locks')
+      if (request.body.driver === 'matter') {
+        const { lock } = await createMatterLock(
+          deps.db,
+          deps.secrets,
+          deps.matter,
+          deps.clock.now(),
+          auth,
+          request.body,
+        )
+        return reply.code(201).send(toApiLock(lock))
+      }
       const { lock, bundle } = await createLock(deps.db, deps.secrets, deps.clock.now(), auth, request.body)
       return reply.code(201).send({ ...toApiLock(lock), bundle })
     },
@@ -168,7 +186,7 @@ export const lockRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
         request.params.id,
         request.body,
       )
-      if (changed.includes('timezone') && lock.gatewayId !== null) {
+      if (changed.includes('timezone') && lock.gatewayId !== null && lock.driver === 'latchkey') {
         // When the lock cannot take it now, its next table report shows the old zone and it is sent again.
         await deps.channel
           .send(lock.id, { type: 'configure', timezone: lock.timezone })
@@ -193,7 +211,7 @@ export const lockRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { dep
     },
     async (request, reply) => {
       const auth = requireRole(request, OWNER_OR_ADMIN, 'remove locks')
-      await deleteLock(deps.db, deps.clock.now(), auth, request.params.id)
+      await deleteLock(deps.db, deps.clock.now(), auth, request.params.id, deps.matter)
       return reply.code(204).send(null)
     },
   )

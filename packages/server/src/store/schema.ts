@@ -252,6 +252,13 @@ export const locks = pgTable(
     stateCounter: bigint('state_counter', { mode: 'number' }).notNull().default(0),
     /** Counter of the newest `set_time` reply taken (its offset and time): an older one handled later is not. */
     clockCounter: bigint('clock_counter', { mode: 'number' }).notNull().default(0),
+    /**
+     * How the server reaches the lock (SPEC §12): `latchkey`, sealed frames through a gateway; `matter`,
+     * the server's own Matter controller over IP.
+     */
+    driver: text('driver').$type<LockDriverName>().notNull().default('latchkey'),
+    /** A `matter` lock: its node in the controller's fabric and which Matter user holds which code. */
+    matter: jsonb('matter').$type<MatterLockState>(),
     /** Row claim for work on this lock (reconciler): which process holds it, until when. */
     claimedBy: text('claimed_by'),
     claimedUntil: at('claimed_until'),
@@ -261,6 +268,19 @@ export const locks = pgTable(
   },
   (t) => [index('locks_org_idx').on(t.organizationId), index('locks_gateway_idx').on(t.gatewayId)],
 )
+
+export const LOCK_DRIVERS = ['latchkey', 'matter'] as const
+export type LockDriverName = (typeof LOCK_DRIVERS)[number]
+
+/**
+ * What the server keeps of a Matter lock: its node id in the controller's fabric, and per access code
+ * the Matter user (index) that holds it and the set_code command it was put there with (its PIN and
+ * rule, since a Matter lock never gives a PIN back).
+ */
+export interface MatterLockState {
+  nodeId: string
+  users: Record<string, { userIndex: number; commandId: string }>
+}
 
 /** Who asked for a command: a user of the organization, or the holder of a unique code. */
 export interface CommandRequester {

@@ -1,0 +1,66 @@
+/**
+ * The Matter driver's channel, started when first needed (matter-channel.ts is the channel itself).
+ */
+import { LatchkeyError } from '@latchkey/core'
+import { and, eq, isNull } from 'drizzle-orm'
+import { locks } from '../store/index.ts'
+import type { ChannelLogger, LockChannelDeps } from './channel-context.ts'
+import type { LockEventsHandler, ReplyHandler } from './lock-channel.ts'
+import { type RunningMatterChannel, startMatterChannel } from './matter-channel.ts'
+
+/**
+ * The Matter channel, started when first needed: at start when the store holds a Matter lock, else
+ * at the first commissioning. A server with no Matter lock runs no Matter node (no UDP port, no
+ * fabric). Handlers registered before it starts are handed over when it does.
+ */
+export function lazyMatterChannel(options: {
+  deps: LockChannelDeps
+  storagePath: string
+  log?: ChannelLogger
+}): RunningMatterChannel & { startIfNeeded(): Promise<void> } {
+  const replyHandlers: ReplyHandler[] = []
+  const eventHandlers: LockEventsHandler[] = []
+  let started: Promise<RunningMatterChannel> | null = null
+  let closed = false
+  const start = () => {
+    if (closed) throw new LatchkeyError('service_unavailable', 'the server is shutting down')
+    started ??= startMatterChannel(options).then((channel) => {
+      for (const handler of replyHandlers) channel.onReply(handler)
+      for (const handler of eventHandlers) channel.onLockEvents(handler)
+      return channel
+    })
+    return started
+  }
+  return {
+    async startIfNeeded() {
+      const [row] = await options.deps.db
+        .select({ id: locks.id })
+        .from(locks)
+        .where(and(eq(locks.driver, 'matter'), isNull(locks.deletedAt)))
+        .limit(1)
+      if (row !== undefined) await start()
+    },
+    send: async (lockId, command, sendOptions) => {
+      if (started === null) throw new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
+      return (await started).send(lockId, command, sendOptions)
+    },
+    onReply: (handler) => {
+      if (started === null) replyHandlers.push(handler)
+      else void started.then((channel) => channel.onReply(handler))
+    },
+    onLockEvents: (handler) => {
+      if (started === null) eventHandlers.push(handler)
+      else void started.then((channel) => channel.onLockEvents(handler))
+    },
+    reachable: async (lockId) => (started === null ? false : (await started).reachable(lockId)),
+    commission: async (target) => (await start()).commission(target),
+    forget: async (nodeId) => (await start()).forget(nodeId),
+    idle: async () => {
+      await (await started)?.idle()
+    },
+    async close() {
+      closed = true
+      await (await started?.catch(() => null))?.close()
+    },
+  }
+}

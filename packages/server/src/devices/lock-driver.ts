@@ -1,0 +1,82 @@
+/**
+ * Lock drivers (SPEC §12): how the server reaches a lock, chosen by `locks.driver`. Everything above
+ * (reconciler, statuses, warnings, diagnosis, audit, routes) speaks to one `LockChannel`; this module
+ * routes each lock's commands to its driver's channel and merges what the drivers report back:
+ * - `latchkey`: sealed frames over MQTT through a Latchkey gateway (mqtt-lock-channel.ts);
+ * - `matter`: the server's own Matter controller over IP (matter-channel.ts).
+ * Features that only the latchkey driver has (offline codes, eKeys, clock sync) are refused for
+ * another driver with `not_supported_by_driver`, naming it.
+ */
+import { LatchkeyError } from '@latchkey/core'
+import type { CommissionTarget, LockCapacity } from '@latchkey/matter'
+import { eq } from 'drizzle-orm'
+import type { Db, LockDriverName } from '../store/index.ts'
+import { isUuid, locks } from '../store/index.ts'
+import type { LockChannel } from './lock-channel.ts'
+
+export type DriverFeature = 'offline_codes' | 'ekeys' | 'clock_sync'
+
+const FEATURES: Record<LockDriverName, readonly DriverFeature[]> = {
+  latchkey: ['offline_codes', 'ekeys', 'clock_sync'],
+  matter: [],
+}
+
+const FEATURE_WORDS: Record<DriverFeature, string> = {
+  offline_codes: 'offline codes',
+  ekeys: 'eKeys',
+  clock_sync: 'clock sync',
+}
+
+export function driverHas(driver: LockDriverName, feature: DriverFeature): boolean {
+  return FEATURES[driver].includes(feature)
+}
+
+/** Throws `not_supported_by_driver` when the lock's driver lacks `feature`. */
+export function requireDriverFeature(driver: LockDriverName, feature: DriverFeature): void {
+  if (driverHas(driver, feature)) return
+  const word = FEATURE_WORDS[feature]
+  throw new LatchkeyError(
+    'not_supported_by_driver',
+    `a lock on the ${driver} driver has no ${word}: ${word} are a feature of the latchkey driver`,
+  )
+}
+
+export type DriverChannels = { latchkey: LockChannel } & Partial<Record<LockDriverName, LockChannel>>
+
+async function driverOf(db: Db, lockId: string): Promise<LockDriverName | null> {
+  if (!isUuid(lockId)) return null
+  const [row] = await db.select({ driver: locks.driver }).from(locks).where(eq(locks.id, lockId))
+  return row?.driver ?? null
+}
+
+/** One channel over every driver: each lock's commands go to the channel of its driver. */
+export function routedChannel(db: Db, drivers: DriverChannels): LockChannel {
+  const channels = Object.values(drivers).filter((c): c is LockChannel => c !== undefined)
+  const channelOf = async (lockId: string): Promise<LockChannel> => {
+    const driver = (await driverOf(db, lockId)) ?? 'latchkey'
+    const channel = drivers[driver]
+    if (channel === undefined)
+      throw new LatchkeyError('lock_offline', `this server runs without its ${driver} driver`)
+    return channel
+  }
+  return {
+    send: async (lockId, command, options) => (await channelOf(lockId)).send(lockId, command, options),
+    onReply: (handler) => {
+      for (const channel of channels) channel.onReply(handler)
+    },
+    onLockEvents: (handler) => {
+      for (const channel of channels) channel.onLockEvents(handler)
+    },
+    reachable: async (lockId) => {
+      const driver = (await driverOf(db, lockId)) ?? 'latchkey'
+      return (await drivers[driver]?.reachable(lockId)) ?? false
+    },
+  }
+}
+
+/** What the lock routes need of the Matter driver beyond the channel: commissioning and removal. */
+export interface MatterDriver {
+  commission(target: CommissionTarget): Promise<{ nodeId: string; capacity: LockCapacity }>
+  /** Takes the lock's node out of the fabric (best effort: an unreachable lock is forgotten anyway). */
+  forget(nodeId: string): Promise<void>
+}
