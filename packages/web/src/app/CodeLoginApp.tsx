@@ -4,6 +4,7 @@
  */
 import { type FormEvent, useCallback, useEffect, useState } from 'react'
 import { ApiError, makeClient, ok, type Schemas } from '../api/client.ts'
+import { formatLocal } from '../wall-clock.ts'
 
 type AppLock = Schemas['AppLock']
 const DEVICE_KEY = 'latchkey.deviceId'
@@ -198,16 +199,9 @@ function LockItem(props: { lock: AppLock; onSignedOut: (reason: string) => void 
     <li>
       <h2>{props.lock.name}</h2>
       <p className="muted">
-        {props.lock.accessEndsAt === null
+        {props.lock.accessEndsAtLocal === null
           ? props.lock.timezone
-          : `Access until ${new Intl.DateTimeFormat('en-GB', {
-              timeZone: props.lock.timezone,
-              weekday: 'short',
-              day: 'numeric',
-              month: 'short',
-              hour: '2-digit',
-              minute: '2-digit',
-            }).format(new Date(props.lock.accessEndsAt))} (${props.lock.timezone})`}
+          : `Access until ${formatLocal(props.lock.accessEndsAtLocal)} (${props.lock.timezone})`}
       </p>
       <button type="button" onClick={open} disabled={busy} aria-label={`Open ${props.lock.name}`}>
         Open
