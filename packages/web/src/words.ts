@@ -111,6 +111,14 @@ export function eventWords(event: ApiEvent, lockName: (id: string | null) => str
       return `${lock} was shared`
     case 'permission.revoked':
       return `A share of ${lock} was revoked`
+    case 'stay.created':
+      return `A stay of ${who} was added`
+    case 'stay.updated':
+      return `The stay of ${who} was changed`
+    case 'stay.cancelled':
+      return `The stay of ${who} was cancelled`
+    case 'stay.code_not_confirmed':
+      return `The code of ${who}’s stay is not yet set on every lock`
     case 'gateway.online':
       return 'A gateway is online'
     case 'gateway.offline':

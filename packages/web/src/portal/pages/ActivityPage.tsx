@@ -24,14 +24,25 @@ export function ActivityPage() {
     queryKey: ['unique-codes'],
     queryFn: () => ok(api.GET('/api/v1/unique-codes')),
   })
+  const properties = useQuery({ queryKey: ['properties'], queryFn: () => ok(api.GET('/api/v1/properties')) })
   const [lockId, setLockId] = useState('')
+  const [propertyId, setPropertyId] = useState('')
+  const [accessCodeId, setAccessCodeId] = useState('')
   const [uniqueCodeId, setUniqueCodeId] = useState('')
   const [type, setType] = useState('')
   const [from, setFrom] = useState('')
   const [to, setTo] = useState('')
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone
+  // the codes to pick from: those of the lock or property picked, else of every lock
+  const codeScope = { ...(lockId ? { lockId } : {}), ...(propertyId ? { propertyId } : {}) }
+  const codes = useQuery({
+    queryKey: ['access-codes', 'search', codeScope],
+    queryFn: () => ok(api.GET('/api/v1/access-codes', { params: { query: { ...codeScope, limit: 500 } } })),
+  })
   const query = {
     ...(lockId ? { lockId } : {}),
+    ...(propertyId ? { propertyId } : {}),
+    ...(accessCodeId ? { accessCodeId } : {}),
     ...(uniqueCodeId ? { uniqueCodeId } : {}),
     ...(type ? { type } : {}),
     ...(from ? { from: localToUtc(`${from}T00:00`, zone) ?? undefined } : {}),
@@ -55,11 +66,49 @@ export function ActivityPage() {
       <form className="row card" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
         <Field label="Lock">
           {(id) => (
-            <select id={id} value={lockId} onChange={(e) => setLockId(e.target.value)}>
+            <select
+              id={id}
+              value={lockId}
+              onChange={(e) => {
+                setLockId(e.target.value)
+                setAccessCodeId('')
+              }}
+            >
               <option value="">All locks</option>
               {(locks.data?.items ?? []).map((l) => (
                 <option key={l.id} value={l.id}>
                   {l.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Property">
+          {(id) => (
+            <select
+              id={id}
+              value={propertyId}
+              onChange={(e) => {
+                setPropertyId(e.target.value)
+                setAccessCodeId('')
+              }}
+            >
+              <option value="">All properties</option>
+              {(properties.data?.items ?? []).map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Code">
+          {(id) => (
+            <select id={id} value={accessCodeId} onChange={(e) => setAccessCodeId(e.target.value)}>
+              <option value="">Any</option>
+              {(codes.data?.items ?? []).map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name} — {lockName(c.lockId)}
                 </option>
               ))}
             </select>
@@ -117,7 +166,11 @@ export function ActivityPage() {
           </tbody>
         </table>
       </div>
-      {events.isSuccess && events.data.items.length === 0 && <p className="muted">Nothing happened yet.</p>}
+      {events.isSuccess && events.data.items.length === 0 && (
+        <p className="muted">
+          {Object.keys(query).length === 0 ? 'Nothing happened yet.' : 'Nothing matches these filters.'}
+        </p>
+      )}
     </>
   )
 }

@@ -1,9 +1,12 @@
-/** Properties (SPEC §14): each with its locks, its stays by date with their code per lock, and its booking calendars. */
+/**
+ * Properties (SPEC §11, §14): each with its locks, its stays by date with their code per lock (added by
+ * hand or from its booking calendars; cancelled or deleted here), and its booking calendars.
+ */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { type Calendar, ok, type Property, type Stay } from '../../api/client.ts'
-import { formatLocal } from '../../time.ts'
-import { ErrorNotice, Field } from '../../ui/kit.tsx'
+import { BinIcon, ErrorNotice, Field } from '../../ui/kit.tsx'
+import { formatLocal } from '../../wall-clock.ts'
 import { STATUS_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
 import { Link } from '../router.tsx'
@@ -153,6 +156,7 @@ function PropertyPage(props: { propertyId: string }) {
         {property.data.checkOutTime}
       </p>
       <Stays property={property.data} />
+      <NewStay property={property.data} />
       <Calendars property={property.data} />
     </>
   )
@@ -182,6 +186,7 @@ function Stays(props: { property: Property }) {
                 <th scope="col">Status</th>
                 <th scope="col">Code</th>
                 <th scope="col">Code on each lock</th>
+                <th scope="col">Actions</th>
               </tr>
             </thead>
             <tbody>
@@ -210,6 +215,14 @@ function Stays(props: { property: Property }) {
                         </li>
                       ))}
                     </ul>
+                    {s.warnings.map((w) => (
+                      <div key={w.code} className="notice warn">
+                        {w.message}
+                      </div>
+                    ))}
+                  </td>
+                  <td>
+                    <StayActions stay={s} />
                   </td>
                 </tr>
               ))}
@@ -329,5 +342,133 @@ function CalendarCard(props: { calendar: Calendar; propertyId: string }) {
         Sync
       </button>
     </section>
+  )
+}
+
+/** A stay made by hand: check-in and check-out on the property's clock, its zone in the labels. */
+function NewStay(props: { property: Property }) {
+  const client = useQueryClient()
+  const zone = props.property.timezone
+  const [guestName, setGuestName] = useState('')
+  const [checkIn, setCheckIn] = useState('')
+  const [checkOut, setCheckOut] = useState('')
+  const [phone, setPhone] = useState('')
+  const add = useMutation({
+    // the picked times leave as typed: the server reads them in the property's zone
+    mutationFn: () =>
+      ok(
+        api.POST('/api/v1/stays', {
+          body: {
+            propertyId: props.property.id,
+            guestName,
+            checkIn,
+            checkOut,
+            ...(phone.trim() === '' ? {} : { phone: phone.trim() }),
+          },
+        }),
+      ),
+    onSuccess: async () => {
+      setGuestName('')
+      setCheckIn('')
+      setCheckOut('')
+      setPhone('')
+      await client.invalidateQueries({ queryKey: ['stays', props.property.id] })
+    },
+  })
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    add.mutate()
+  }
+  return (
+    <form className="card" onSubmit={submit} aria-label="Add a stay">
+      <h3>Add a stay</h3>
+      <Field label="Guest">
+        {(id) => <input id={id} required value={guestName} onChange={(e) => setGuestName(e.target.value)} />}
+      </Field>
+      <div className="row">
+        <Field label={`Check-in (${zone})`} hint={`Usually ${props.property.checkInTime}.`}>
+          {(id, hint) => (
+            <input
+              id={id}
+              aria-describedby={hint}
+              type="datetime-local"
+              required
+              value={checkIn}
+              onChange={(e) => setCheckIn(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label={`Check-out (${zone})`} hint={`Usually ${props.property.checkOutTime}.`}>
+          {(id, hint) => (
+            <input
+              id={id}
+              aria-describedby={hint}
+              type="datetime-local"
+              required
+              value={checkOut}
+              onChange={(e) => setCheckOut(e.target.value)}
+            />
+          )}
+        </Field>
+      </div>
+      <Field label="Phone" hint="Optional.">
+        {(id, hint) => (
+          <input
+            id={id}
+            aria-describedby={hint}
+            type="tel"
+            value={phone}
+            onChange={(e) => setPhone(e.target.value)}
+          />
+        )}
+      </Field>
+      <ErrorNotice error={add.error} />
+      <button type="submit" disabled={add.isPending}>
+        Add stay
+      </button>
+    </form>
+  )
+}
+
+function StayActions(props: { stay: Stay }) {
+  const client = useQueryClient()
+  const s = props.stay
+  const refresh = () => client.invalidateQueries({ queryKey: ['stays', s.propertyId] })
+  const cancel = useMutation({
+    mutationFn: () =>
+      ok(api.PATCH('/api/v1/stays/{id}', { params: { path: { id: s.id } }, body: { status: 'cancelled' } })),
+    onSettled: refresh,
+  })
+  const remove = useMutation({
+    mutationFn: () => ok(api.DELETE('/api/v1/stays/{id}', { params: { path: { id: s.id } } })),
+    onSettled: refresh,
+  })
+  return (
+    <>
+      <div className="row">
+        {s.status !== 'cancelled' && s.status !== 'ended' && (
+          <button
+            type="button"
+            className="secondary"
+            aria-label={`Cancel the stay of ${s.guestName}`}
+            disabled={cancel.isPending}
+            onClick={() => cancel.mutate()}
+          >
+            Cancel stay
+          </button>
+        )}
+        <button
+          type="button"
+          className="danger"
+          aria-label={`Delete the stay of ${s.guestName}`}
+          title={`Delete the stay of ${s.guestName}`}
+          disabled={remove.isPending}
+          onClick={() => remove.mutate()}
+        >
+          <BinIcon />
+        </button>
+      </div>
+      <ErrorNotice error={cancel.error ?? remove.error} />
+    </>
   )
 }
