@@ -84,8 +84,8 @@ const csvRows = (csv: string) =>
     .slice(1)
     .filter((line) => line !== '')
     .map((line) => {
-      const [id, , , type, , lockName] = line.split(',')
-      return { id, type, lockName }
+      const [id, occurredAt, , type, , lockName] = line.split(',')
+      return { id, occurredAt, type, lockName }
     })
 
 async function logIn(page: Page): Promise<void> {
@@ -190,7 +190,15 @@ describe('the portal, following AUSLOCK: one-time and timed codes', () => {
     expect(flatCsv.length).toBeGreaterThan(0)
     // the flat's doors and its stays (no lock); never the Garage, which is not the flat's
     for (const row of flatCsv) expect(['Front door', 'Back door', '']).toContain(row.lockName)
-    expect(flatCsv.some((row) => row.type === 'stay.created')).toBe(true)
+    const stayAdded = flatCsv.find((row) => row.type === 'stay.created')
+    expect(stayAdded).toBeDefined()
+    // a stay's event names no lock: its time is on the property's clock, not the browser's (UTC here)
+    await activity
+      .getByRole('row')
+      .filter({ hasText: 'was added' })
+      .getByText(DateTime.fromISO(stayAdded!.occurredAt!).setZone(ZONE).toFormat('ccc d LLL HH:mm'))
+      .first()
+      .waitFor()
     await axe(page, 'Activity filtered')
     await page.getByRole('link', { name: 'Gateways' }).click()
     await page.getByRole('table', { name: 'Gateways' }).getByText('Online').waitFor()
@@ -206,6 +214,14 @@ describe('the portal, following AUSLOCK: one-time and timed codes', () => {
     const day = start.toFormat('yyyy-LL-dd')
     await page.getByRole('link', { name: 'My Locks' }).click()
     await page.getByRole('link', { name: 'Front door' }).click()
+    // the lock's own diagnosis, check by check: it is reached, and it refused the used code
+    await page.getByRole('button', { name: 'Check this lock' }).click()
+    const lockChecks = page.getByRole('list', { name: 'Checks of Front door' })
+    await lockChecks
+      .getByText(/^✓ The lock is in range of the gateway “Demo gateway”, which is online/)
+      .waitFor()
+    await lockChecks.getByText(/^! The lock refused recently/).waitFor()
+    await axe(page, 'Lock checks')
     await page.getByLabel('Name').fill('Plumber – Wednesday')
     await page.getByRole('radio', { name: 'Timed', exact: true }).check()
     await page.getByLabel(`Starts (${ZONE})`).fill(`${day}T10:00`)
@@ -337,6 +353,41 @@ describe('the portal and Code Login, following LockVue: unique codes', () => {
       )
       .waitFor()
     await other.close()
+
+    // the unique code's own diagnosis: active, shared, bound to the phone
+    await page.getByRole('link', { name: 'Unique Codes' }).click()
+    await page.getByRole('button', { name: "Why doesn't Plumber – emergency work?" }).click()
+    const codeChecks = page.getByRole('list', { name: 'Checks of Plumber – emergency' })
+    await codeChecks.getByText(/^✓ The code “Plumber – emergency” is active until/).waitFor()
+    await codeChecks
+      .getByText(/Front door/)
+      .first()
+      .waitFor()
+    await axe(page, 'Unique code checks')
+
+    // a Restricted share on a weekly schedule: Tue and Thu 09:00–12:00 on the Garage's clock
+    await page.getByRole('link', { name: 'My Locks' }).click()
+    await page.getByRole('checkbox', { name: 'Select Garage' }).check()
+    await page.getByRole('button', { name: 'Share', exact: true }).click()
+    await page.getByRole('radio', { name: 'Unique Code' }).check()
+    await page.getByLabel('Code', { exact: true }).selectOption({ label: `${code} — Plumber – emergency` })
+    await page.getByLabel('Level').selectOption({ label: 'Restricted' })
+    await page.getByRole('radio', { name: 'Every week' }).check()
+    await page
+      .getByRole('group', { name: `Weekly schedule (${ZONE})` })
+      .getByRole('checkbox', { name: 'Thu' })
+      .check()
+    const shared = page.waitForRequest(
+      (r) => r.method() === 'POST' && r.url().endsWith('/api/v1/permissions'),
+    )
+    await page.getByRole('button', { name: 'Share access' }).click()
+    expect((await shared).postDataJSON()).toMatchObject({
+      level: 'restricted',
+      schedule: { slots: [{ days: [2, 4], start: '09:00', end: '12:00' }] },
+    })
+    await page.getByText('Shared 1 lock(s).').waitFor()
+    await page.getByRole('link', { name: 'Permissions' }).click()
+    await page.getByRole('row').filter({ hasText: 'Garage' }).getByText('Tue, Thu 09:00–12:00').waitFor()
 
     // Permissions → revoke Front door: the app can no longer open it
     await page.getByRole('link', { name: 'Permissions' }).click()
@@ -535,7 +586,17 @@ describe('the portal: a property, its booking calendar and its stays', () => {
     await grace.getByText(leaves.toFormat('ccc d LLL HH:mm')).waitFor()
     await grace.getByText('Front door: Set on the lock').waitFor()
     await grace.getByText('Back door: Set on the lock').waitFor()
-    expect((await grace.locator('code').textContent())?.trim()).toMatch(/^\d{6}$/)
+    const gracePin = (await grace.locator('code').textContent())?.trim() ?? ''
+    expect(gracePin).toMatch(/^\d{6}$/)
+    // the message for the guest, and a backup code per door that opens with no gateway
+    await grace.getByRole('button', { name: 'Message for Grace Hopper' }).click()
+    const message = (await grace.getByTestId('stay-message').textContent()) ?? ''
+    expect(message).toContain('Grace Hopper')
+    expect(message).toContain(gracePin)
+    await grace.getByRole('button', { name: 'Backup code for Grace Hopper' }).click()
+    const backups = grace.getByRole('list', { name: 'Backup codes of Grace Hopper' })
+    await backups.getByText(/^Backup for Front door: \d{10}/).waitFor()
+    await backups.getByText(/^Backup for Back door: \d{10}/).waitFor()
     await axe(page, 'Property')
     await shot(page, 'property')
 

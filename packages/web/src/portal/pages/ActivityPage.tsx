@@ -53,6 +53,7 @@ export function ActivityPage() {
     queryFn: () => ok(api.GET('/api/v1/events', { params: { query: { ...query, limit: 100 } } })),
   })
   const lockById = new Map((locks.data?.items ?? []).map((l) => [l.id, l]))
+  const propertyById = new Map((properties.data?.items ?? []).map((p) => [p.id, p]))
   const lockName = (id: string | null) => (id === null ? 'A lock' : (lockById.get(id)?.name ?? 'A lock'))
   const csv = `/api/v1/events.csv?${new URLSearchParams(query as Record<string, string>).toString()}`
   return (
@@ -155,10 +156,12 @@ export function ActivityPage() {
           </thead>
           <tbody>
             {(events.data?.items ?? []).map((event) => {
+              // on the clock of its lock, or of its property (a stay's events name no lock)
               const lock = event.lockId === null ? undefined : lockById.get(event.lockId)
+              const property = propertyById.get(String(event.data.propertyId))
               return (
                 <tr key={event.id}>
-                  <td>{formatTime(event.occurredAt, lock?.timezone ?? zone)}</td>
+                  <td>{formatTime(event.occurredAt, lock?.timezone ?? property?.timezone ?? zone)}</td>
                   <td>{eventWords(event, lockName)}</td>
                 </tr>
               )

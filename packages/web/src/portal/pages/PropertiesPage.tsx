@@ -215,6 +215,20 @@ function Stays(props: { property: Property }) {
                         </li>
                       ))}
                     </ul>
+                    {s.backupCodes.length > 0 && (
+                      <ul className="plain" aria-label={`Backup codes of ${s.guestName}`}>
+                        {s.backupCodes.map((b) => (
+                          <li key={b.accessCodeId}>
+                            Backup for {lockName(b.lockId)}: <code>{b.code ?? 'hidden'}</code>
+                            {b.warnings.map((w) => (
+                              <div key={w.code} className="muted">
+                                {w.message}
+                              </div>
+                            ))}
+                          </li>
+                        ))}
+                      </ul>
+                    )}
                     {s.warnings.map((w) => (
                       <div key={w.code} className="notice warn">
                         {w.message}
@@ -443,10 +457,44 @@ function StayActions(props: { stay: Stay }) {
     mutationFn: () => ok(api.DELETE('/api/v1/stays/{id}', { params: { path: { id: s.id } } })),
     onSettled: refresh,
   })
+  const backup = useMutation({
+    mutationFn: () => ok(api.POST('/api/v1/stays/{id}/backup-code', { params: { path: { id: s.id } } })),
+    onSettled: refresh,
+  })
+  const [showMessage, setShowMessage] = useState(false)
+  const message = useQuery({
+    queryKey: ['stay-message', s.id, s.updatedAt],
+    enabled: showMessage,
+    queryFn: () => ok(api.GET('/api/v1/stays/{id}/message', { params: { path: { id: s.id } } })),
+  })
+  const open = s.status === 'upcoming' || s.status === 'active'
   return (
     <>
       <div className="row">
-        {s.status !== 'cancelled' && s.status !== 'ended' && (
+        {open && (
+          <button
+            type="button"
+            className="secondary"
+            aria-label={`Message for ${s.guestName}`}
+            aria-expanded={showMessage}
+            onClick={() => setShowMessage(!showMessage)}
+          >
+            Message
+          </button>
+        )}
+        {open && (
+          <button
+            type="button"
+            className="secondary"
+            aria-label={`Backup code for ${s.guestName}`}
+            title="An offline code on each lock for the same window: it opens even with no gateway"
+            disabled={backup.isPending}
+            onClick={() => backup.mutate()}
+          >
+            Backup code
+          </button>
+        )}
+        {open && (
           <button
             type="button"
             className="secondary"
@@ -468,7 +516,12 @@ function StayActions(props: { stay: Stay }) {
           <BinIcon />
         </button>
       </div>
-      <ErrorNotice error={cancel.error ?? remove.error} />
+      <ErrorNotice error={cancel.error ?? remove.error ?? backup.error ?? message.error} />
+      {showMessage && message.data && (
+        <p className="card" data-testid="stay-message">
+          {message.data.text}
+        </p>
+      )}
     </>
   )
 }
