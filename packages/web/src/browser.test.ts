@@ -388,6 +388,13 @@ describe('the portal and Code Login, following LockVue: unique codes', () => {
     await page.getByText('Shared 1 lock(s).').waitFor()
     await page.getByRole('link', { name: 'Permissions' }).click()
     await page.getByRole('row').filter({ hasText: 'Garage' }).getByText('Tue, Thu 09:00–12:00').waitFor()
+    // the phone, opened again, still signed in: the Garage with when it opens, on the Garage's clock
+    await app.reload()
+    await locks
+      .getByRole('listitem')
+      .filter({ hasText: 'Garage' })
+      .getByText('Opens Tue, Thu 09:00–12:00')
+      .waitFor()
 
     // Permissions → revoke Front door: the app can no longer open it
     await page.getByRole('link', { name: 'Permissions' }).click()

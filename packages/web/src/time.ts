@@ -19,13 +19,3 @@ export function formatTime(iso: string | null, zone: string): string {
   if (iso === null) return '—'
   return DateTime.fromISO(iso, { zone: 'utc' }).setZone(zone).toFormat('ccc d LLL HH:mm')
 }
-
-export const DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const
-
-export function formatSchedule(schedule: {
-  slots: Array<{ days: number[]; start: string; end: string }>
-}): string {
-  return schedule.slots
-    .map((slot) => `${slot.days.map((d) => DAY_NAMES[d - 1]).join(', ')} ${slot.start}–${slot.end}`)
-    .join('; ')
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatLocal, formatLocalWindow } from './wall-clock.ts'
+import { formatLocal, formatLocalWindow, formatSchedule } from './wall-clock.ts'
 
 describe('the …Local times of answers, as the lock reads them', () => {
   it('shows the wall clock as written, whatever the offset and the browser’s zone', () => {
@@ -21,5 +21,16 @@ describe('the …Local times of answers, as the lock reads them', () => {
     expect(formatLocalWindow(null, '2026-12-08T12:00+11:00')).toBe('until Tue 8 Dec 12:00')
     expect(formatLocalWindow('2026-12-08T10:00+11:00', null)).toBe('from Tue 8 Dec 10:00')
     expect(formatLocalWindow(null, null)).toBe('')
+  })
+
+  it('says a weekly schedule by its days and hours', () => {
+    expect(
+      formatSchedule({
+        slots: [
+          { days: [2, 4], start: '09:00', end: '12:00' },
+          { days: [7], start: '18:00', end: '20:00' },
+        ],
+      }),
+    ).toBe('Tue, Thu 09:00–12:00; Sun 18:00–20:00')
   })
 })

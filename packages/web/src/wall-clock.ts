@@ -52,3 +52,14 @@ export function formatLocalWindow(startsAtLocal: string | null, endsAtLocal: str
   if (start.day === end.day) return `${start.date.split(' ')[0]} ${start.time}–${end.time}`
   return `${start.date} ${start.time} – ${end.date} ${end.time}`
 }
+
+/** Days of a weekly schedule, 1 = Monday … 7 = Sunday (at index day − 1). */
+export const DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const
+
+export function formatSchedule(schedule: {
+  slots: Array<{ days: number[]; start: string; end: string }>
+}): string {
+  return schedule.slots
+    .map((slot) => `${slot.days.map((d) => DAY_NAMES[d - 1]).join(', ')} ${slot.start}–${slot.end}`)
+    .join('; ')
+}

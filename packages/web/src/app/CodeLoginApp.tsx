@@ -4,7 +4,7 @@
  */
 import { type FormEvent, useCallback, useEffect, useState } from 'react'
 import { ApiError, makeClient, ok, type Schemas } from '../api/client.ts'
-import { formatLocal } from '../wall-clock.ts'
+import { formatLocal, formatLocalWindow, formatSchedule } from '../wall-clock.ts'
 
 type AppLock = Schemas['AppLock']
 const DEVICE_KEY = 'latchkey.deviceId'
@@ -161,6 +161,14 @@ function CodeLogin(props: {
   )
 }
 
+/** When a share opens the lock, on the lock's clock: "Opens Tue, Thu 09:00–12:00"; null: any time. */
+function opens(lock: AppLock): string | null {
+  if (lock.level === 'one_time') return 'Opens once'
+  if (lock.schedule !== null) return `Opens ${formatSchedule(lock.schedule)}`
+  const window = formatLocalWindow(lock.startsAtLocal, lock.endsAtLocal)
+  return window === '' ? null : `Opens ${window}`
+}
+
 function LockItem(props: { lock: AppLock; onSignedOut: (reason: string) => void }) {
   const [result, setResult] = useState<{ tone: 'ok' | 'bad'; text: string } | null>(null)
   const [busy, setBusy] = useState(false)
@@ -198,6 +206,7 @@ function LockItem(props: { lock: AppLock; onSignedOut: (reason: string) => void 
   return (
     <li>
       <h2>{props.lock.name}</h2>
+      {opens(props.lock) !== null && <p>{opens(props.lock)}</p>}
       <p className="muted">
         {props.lock.accessEndsAtLocal === null
           ? props.lock.timezone

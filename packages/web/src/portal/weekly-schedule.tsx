@@ -1,6 +1,7 @@
 /** The weekly schedule picker of codes and shares: days and a time of day, on the lock's own clock. */
-import { DAY_NAMES } from '../time.ts'
+
 import { Field } from '../ui/kit.tsx'
+import { DAY_NAMES } from '../wall-clock.ts'
 
 type Day = 1 | 2 | 3 | 4 | 5 | 6 | 7
 
