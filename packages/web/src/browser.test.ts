@@ -88,6 +88,14 @@ const csvRows = (csv: string) =>
       return { id, occurredAt, type, lockName }
     })
 
+/** Activity shows `row`, and no row it cannot say in words. */
+async function everyRowInWords(page: Page, row: string): Promise<void> {
+  const activity = page.getByRole('table', { name: 'Activity' })
+  await activity.getByText(row).first().waitFor()
+  const rows = await activity.locator('tbody tr').allTextContents()
+  expect(rows.filter((text) => text.includes('Something happened'))).toEqual([])
+}
+
 async function logIn(page: Page): Promise<void> {
   await page.goto(url)
   await page.getByLabel('Email').fill('demo@latchkey.local')
@@ -148,6 +156,11 @@ describe('the portal, following AUSLOCK: one-time and timed codes', () => {
 
     expect(await typeOnKeypad(page, pin)).toBe('Unlocked')
     expect(await typeOnKeypad(page, pin)).toBe('Refused: the code was already used')
+    // why it no longer works, check by check
+    await page.getByRole('button', { name: "Why doesn't this code work? Cleaner – Tuesday" }).click()
+    const codeChecks = page.getByRole('list', { name: 'Checks of Cleaner – Tuesday' })
+    await codeChecks.getByText(/^✗ It is a one-time code and was used already/).waitFor()
+    await codeChecks.getByText(/^✓ The code is for the lock “Front door” only/).waitFor()
 
     await page.getByRole('link', { name: 'Activity' }).click()
     const activity = page.getByRole('table', { name: 'Activity' })
@@ -356,7 +369,7 @@ describe('the portal and Code Login, following LockVue: unique codes', () => {
 
     // the unique code's own diagnosis: active, shared, bound to the phone
     await page.getByRole('link', { name: 'Unique Codes' }).click()
-    await page.getByRole('button', { name: "Why doesn't Plumber – emergency work?" }).click()
+    await page.getByRole('button', { name: "Why doesn't it work? Plumber – emergency" }).click()
     const codeChecks = page.getByRole('list', { name: 'Checks of Plumber – emergency' })
     await codeChecks.getByText(/^✓ The code “Plumber – emergency” is active until/).waitFor()
     await codeChecks
@@ -420,6 +433,9 @@ describe('the portal and Code Login, following LockVue: unique codes', () => {
       .waitFor()
     await app.getByRole('heading', { name: 'Code Login' }).waitFor()
     expect(await app.evaluate(() => localStorage.getItem('latchkey.appToken'))).toBeNull()
+    // Activity says all of it in words
+    await page.getByRole('link', { name: 'Activity' }).click()
+    await everyRowInWords(page, 'Unique code “Plumber – emergency” was changed')
     await phone.close()
     await context.close()
   })
@@ -608,12 +624,14 @@ describe('the portal: a property, its booking calendar and its stays', () => {
     await shot(page, 'property')
 
     // cancelled, its code comes off both doors; deleted, the stay is gone
-    await grace.getByRole('button', { name: 'Cancel the stay of Grace Hopper' }).click()
+    await grace.getByRole('button', { name: 'Cancel stay of Grace Hopper' }).click()
     await grace.getByText('Cancelled').waitFor()
     await grace.getByText('Front door: Removed').waitFor()
     await grace.getByText('Back door: Removed').waitFor()
     await grace.getByRole('button', { name: 'Delete the stay of Grace Hopper' }).click()
     await expect.poll(() => grace.count()).toBe(0)
+    await page.getByRole('link', { name: 'Activity' }).click()
+    await everyRowInWords(page, 'The stay of Grace Hopper was cancelled')
     await context.close()
   })
 })

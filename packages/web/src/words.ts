@@ -101,6 +101,10 @@ export function eventWords(event: ApiEvent, lockName: (id: string | null) => str
       return `Code “${name ?? ''}” expired`
     case 'unique_code.created':
       return `Unique code “${name ?? ''}” was created`
+    case 'unique_code.updated':
+      return `Unique code “${name ?? ''}” was changed`
+    case 'ekey.issued':
+      return `An app key for ${lock} was issued`
     case 'unique_code.deleted':
       return `Unique code “${name ?? ''}” was deleted`
     case 'unique_code.login':

@@ -273,6 +273,7 @@ function CodeRow(props: { code: AccessCode; lock: Lock }) {
             className="secondary"
             onClick={() => setDiagnose(!diagnose)}
             aria-expanded={diagnose}
+            aria-label={`Why doesn't this code work? ${code.name}`}
           >
             Why doesn't this code work?
           </button>

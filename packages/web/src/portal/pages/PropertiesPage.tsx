@@ -498,7 +498,7 @@ function StayActions(props: { stay: Stay }) {
           <button
             type="button"
             className="secondary"
-            aria-label={`Cancel the stay of ${s.guestName}`}
+            aria-label={`Cancel stay of ${s.guestName}`}
             disabled={cancel.isPending}
             onClick={() => cancel.mutate()}
           >

@@ -163,7 +163,7 @@ function CodeRow(props: { code: UniqueCode }) {
             className="secondary"
             onClick={() => setDiagnose(!diagnose)}
             aria-expanded={diagnose}
-            aria-label={`Why doesn't ${code.description} work?`}
+            aria-label={`Why doesn't it work? ${code.description}`}
           >
             Why doesn't it work?
           </button>
