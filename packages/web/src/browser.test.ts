@@ -632,6 +632,21 @@ describe('the portal: a property, its booking calendar and its stays', () => {
     await expect.poll(() => grace.count()).toBe(0)
     await page.getByRole('link', { name: 'Activity' }).click()
     await everyRowInWords(page, 'The stay of Grace Hopper was cancelled')
+    // the log, 50 events a page: older ones on request, to the very first
+    const logged = await page.request.get(`${url}/api/v1/events?limit=500`)
+    const total = ((await logged.json()) as { items: unknown[] }).items.length
+    expect(total).toBeGreaterThan(50) // what the tests above did, and the demo’s start: more than a page
+    const shown = page.getByRole('table', { name: 'Activity' }).locator('tbody tr')
+    expect(await shown.count()).toBe(50)
+    const older = page.getByRole('button', { name: 'Show older events' })
+    for (let i = 0; i < 20 && (await older.count()) > 0; i++) {
+      const before = await shown.count()
+      await older.click()
+      await expect.poll(() => shown.count()).toBeGreaterThan(before)
+    }
+    expect(await older.count()).toBe(0)
+    expect(await shown.count()).toBeGreaterThanOrEqual(total)
+    await page.getByRole('table', { name: 'Activity' }).getByText('Front door was registered').waitFor()
     await context.close()
   })
 })

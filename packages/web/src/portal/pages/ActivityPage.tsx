@@ -1,4 +1,4 @@
-import { useQuery } from '@tanstack/react-query'
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query'
 import { useState } from 'react'
 import { ok } from '../../api/client.ts'
 import { formatTime, localToUtc } from '../../time.ts'
@@ -6,6 +6,8 @@ import { ErrorNotice, Field } from '../../ui/kit.tsx'
 import { eventWords } from '../../words.ts'
 import { api } from '../api.ts'
 import { useLocks } from './LocksPage.tsx'
+
+const PAGE_SIZE = 50
 
 const TYPES = [
   ['', 'All'],
@@ -48,10 +50,19 @@ export function ActivityPage() {
     ...(from ? { from: localToUtc(`${from}T00:00`, zone) ?? undefined } : {}),
     ...(to ? { to: localToUtc(`${to}T23:59:59`, zone) ?? undefined } : {}),
   }
-  const events = useQuery({
+  // newest first, a page at a time; older pages on request
+  const events = useInfiniteQuery({
     queryKey: ['events', query],
-    queryFn: () => ok(api.GET('/api/v1/events', { params: { query: { ...query, limit: 100 } } })),
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) =>
+      ok(
+        api.GET('/api/v1/events', {
+          params: { query: { ...query, limit: PAGE_SIZE, ...(pageParam ? { after: pageParam } : {}) } },
+        }),
+      ),
+    getNextPageParam: (page) => page.nextCursor,
   })
+  const items = events.data?.pages.flatMap((page) => page.items) ?? []
   const lockById = new Map((locks.data?.items ?? []).map((l) => [l.id, l]))
   const propertyById = new Map((properties.data?.items ?? []).map((p) => [p.id, p]))
   const lockName = (id: string | null) => (id === null ? 'A lock' : (lockById.get(id)?.name ?? 'A lock'))
@@ -155,7 +166,7 @@ export function ActivityPage() {
             </tr>
           </thead>
           <tbody>
-            {(events.data?.items ?? []).map((event) => {
+            {items.map((event) => {
               // on the clock of its lock, or of its property (a stay's events name no lock)
               const lock = event.lockId === null ? undefined : lockById.get(event.lockId)
               const property = propertyById.get(String(event.data.propertyId))
@@ -169,7 +180,17 @@ export function ActivityPage() {
           </tbody>
         </table>
       </div>
-      {events.isSuccess && events.data.items.length === 0 && (
+      {events.hasNextPage && (
+        <button
+          type="button"
+          className="secondary"
+          disabled={events.isFetchingNextPage}
+          onClick={() => void events.fetchNextPage()}
+        >
+          Show older events
+        </button>
+      )}
+      {events.isSuccess && items.length === 0 && (
         <p className="muted">
           {Object.keys(query).length === 0 ? 'Nothing happened yet.' : 'Nothing matches these filters.'}
         </p>
