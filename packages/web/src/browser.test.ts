@@ -259,6 +259,14 @@ describe('the portal, following AUSLOCK: one-time and timed codes', () => {
 
     await row.getByRole('button', { name: 'Delete Plumber – Wednesday' }).click()
     await expect.poll(() => row.count()).toBe(0)
+    // a deleted code's activity stays in the log, and the code can still be picked to see it
+    await page.getByRole('link', { name: 'Activity' }).click()
+    await page
+      .getByRole('form', { name: 'Filters' })
+      .getByLabel('Code', { exact: true })
+      .selectOption({ label: 'Plumber – Wednesday — Front door (deleted)' })
+    await activity.getByText('Plumber – Wednesday opened Front door with the keypad').waitFor()
+    await activity.getByText('Code “Plumber – Wednesday” was deleted').waitFor()
     await context.close()
   })
 })

@@ -8,6 +8,8 @@ import { api } from '../api.ts'
 import { useLocks } from './LocksPage.tsx'
 
 const PAGE_SIZE = 50
+/** Every status of a code, so the search finds deleted codes as well. */
+const EVERY_STATUS = 'scheduled,setting,set,removing,removed,failed,issued'
 
 const TYPES = [
   ['', 'All'],
@@ -35,11 +37,17 @@ export function ActivityPage() {
   const [from, setFrom] = useState('')
   const [to, setTo] = useState('')
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone
-  // the codes to pick from: those of the lock or property picked, else of every lock
+  // the codes to pick from: those of the lock or property picked, else of every lock; deleted ones too,
+  // since their activity stays in the log
   const codeScope = { ...(lockId ? { lockId } : {}), ...(propertyId ? { propertyId } : {}) }
   const codes = useQuery({
     queryKey: ['access-codes', 'search', codeScope],
-    queryFn: () => ok(api.GET('/api/v1/access-codes', { params: { query: { ...codeScope, limit: 500 } } })),
+    queryFn: () =>
+      ok(
+        api.GET('/api/v1/access-codes', {
+          params: { query: { ...codeScope, status: EVERY_STATUS, limit: 500 } },
+        }),
+      ),
   })
   const query = {
     ...(lockId ? { lockId } : {}),
@@ -121,6 +129,7 @@ export function ActivityPage() {
               {(codes.data?.items ?? []).map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.name} — {lockName(c.lockId)}
+                  {c.deletedAt === null ? '' : ' (deleted)'}
                 </option>
               ))}
             </select>
