@@ -155,6 +155,7 @@ function PropertyPage(props: { propertyId: string }) {
         Time zone {property.data.timezone} · Check-in {property.data.checkInTime} · Check-out{' '}
         {property.data.checkOutTime}
       </p>
+      <PropertySettings property={property.data} />
       <Stays property={property.data} />
       <NewStay property={property.data} />
       <Calendars property={property.data} />
@@ -323,6 +324,10 @@ function CalendarCard(props: { calendar: Calendar; propertyId: string }) {
         client.invalidateQueries({ queryKey: ['stays', props.propertyId] }),
       ]),
   })
+  const remove = useMutation({
+    mutationFn: () => ok(api.DELETE('/api/v1/calendars/{id}', { params: { path: { id: c.id } } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['calendars', props.propertyId] }),
+  })
   const when = (iso: string | null) =>
     iso === null
       ? 'never'
@@ -346,15 +351,27 @@ function CalendarCard(props: { calendar: Calendar; propertyId: string }) {
           </span>
         )}
       </p>
-      <ErrorNotice error={sync.error} />
-      <button
-        type="button"
-        onClick={() => sync.mutate()}
-        disabled={sync.isPending}
-        aria-label={`Sync ${c.name}`}
-      >
-        Sync
-      </button>
+      <ErrorNotice error={sync.error ?? remove.error} />
+      <div className="row">
+        <button
+          type="button"
+          onClick={() => sync.mutate()}
+          disabled={sync.isPending}
+          aria-label={`Sync ${c.name}`}
+        >
+          Sync
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => remove.mutate()}
+          disabled={remove.isPending}
+          aria-label={`Remove calendar ${c.name}`}
+          title="Its stays stay as they are"
+        >
+          Remove calendar
+        </button>
+      </div>
     </section>
   )
 }
@@ -523,5 +540,160 @@ function StayActions(props: { stay: Stay }) {
         </p>
       )}
     </>
+  )
+}
+
+/** A property's defaults for its stays: check-in and check-out times, buffers, the PIN, the message. */
+function PropertySettings(props: { property: Property }) {
+  const client = useQueryClient()
+  const p = props.property
+  const [open, setOpen] = useState(false)
+  const [checkInTime, setCheckInTime] = useState(p.checkInTime)
+  const [checkOutTime, setCheckOutTime] = useState(p.checkOutTime)
+  const [bufferBefore, setBufferBefore] = useState(String(p.bufferBeforeMinutes))
+  const [bufferAfter, setBufferAfter] = useState(String(p.bufferAfterMinutes))
+  const [codeLength, setCodeLength] = useState(String(p.codeLength))
+  const [codeStrategy, setCodeStrategy] = useState(p.codeStrategy)
+  const [messageTemplate, setMessageTemplate] = useState(p.messageTemplate)
+  const save = useMutation({
+    mutationFn: () =>
+      ok(
+        api.PATCH('/api/v1/properties/{id}', {
+          params: { path: { id: p.id } },
+          body: {
+            checkInTime,
+            checkOutTime,
+            bufferBeforeMinutes: Number(bufferBefore),
+            bufferAfterMinutes: Number(bufferAfter),
+            codeLength: Number(codeLength),
+            codeStrategy,
+            messageTemplate,
+          },
+        }),
+      ),
+    onSuccess: async () => {
+      setOpen(false)
+      await Promise.all([
+        client.invalidateQueries({ queryKey: ['properties'] }),
+        client.invalidateQueries({ queryKey: ['stays', p.id] }),
+      ])
+    },
+  })
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    save.mutate()
+  }
+  if (!open)
+    return (
+      <button type="button" className="secondary" onClick={() => setOpen(true)}>
+        Edit property
+      </button>
+    )
+  const zone = p.timezone
+  return (
+    <form className="card" onSubmit={submit} aria-label="Property settings">
+      <div className="row">
+        <Field label={`Check-in time (${zone})`}>
+          {(id) => (
+            <input
+              id={id}
+              type="time"
+              required
+              value={checkInTime}
+              onChange={(e) => setCheckInTime(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label={`Check-out time (${zone})`}>
+          {(id) => (
+            <input
+              id={id}
+              type="time"
+              required
+              value={checkOutTime}
+              onChange={(e) => setCheckOutTime(e.target.value)}
+            />
+          )}
+        </Field>
+      </div>
+      <div className="row">
+        <Field label="Code works from (minutes before check-in)">
+          {(id) => (
+            <input
+              id={id}
+              type="number"
+              min={0}
+              max={1440}
+              required
+              value={bufferBefore}
+              onChange={(e) => setBufferBefore(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Code works until (minutes after check-out)">
+          {(id) => (
+            <input
+              id={id}
+              type="number"
+              min={0}
+              max={1440}
+              required
+              value={bufferAfter}
+              onChange={(e) => setBufferAfter(e.target.value)}
+            />
+          )}
+        </Field>
+      </div>
+      <div className="row">
+        <Field label="Digits of a code">
+          {(id) => (
+            <input
+              id={id}
+              type="number"
+              min={4}
+              max={10}
+              required
+              value={codeLength}
+              onChange={(e) => setCodeLength(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Code">
+          {(id) => (
+            <select
+              id={id}
+              value={codeStrategy}
+              onChange={(e) => setCodeStrategy(e.target.value as typeof codeStrategy)}
+            >
+              <option value="random">Random</option>
+              <option value="phone_last4">The last 4 digits of the guest’s phone, when free</option>
+            </select>
+          )}
+        </Field>
+      </div>
+      <Field
+        label="Message to the guest"
+        hint="{{guestName}}, {{code}}, {{checkIn}}, {{checkOut}} and {{propertyName}} are filled in."
+      >
+        {(id, hint) => (
+          <textarea
+            id={id}
+            aria-describedby={hint}
+            rows={4}
+            value={messageTemplate}
+            onChange={(e) => setMessageTemplate(e.target.value)}
+          />
+        )}
+      </Field>
+      <ErrorNotice error={save.error} />
+      <div className="row">
+        <button type="submit" disabled={save.isPending}>
+          Save Changes
+        </button>
+        <button type="button" className="secondary" onClick={() => setOpen(false)}>
+          Close
+        </button>
+      </div>
+    </form>
   )
 }
