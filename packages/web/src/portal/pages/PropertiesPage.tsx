@@ -4,7 +4,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
-import { type Calendar, ok, type Property, type Stay } from '../../api/client.ts'
+import { type Calendar, ok, type Property, type Stay, sentence } from '../../api/client.ts'
 import { BinIcon, ErrorNotice, Field } from '../../ui/kit.tsx'
 import { formatLocal } from '../../wall-clock.ts'
 import { STATUS_WORDS } from '../../words.ts'
@@ -210,7 +210,7 @@ function Stays(props: { property: Property }) {
                           {lockName(l.lockId)}: {STATUS_WORDS[l.status] ?? l.status}
                           {[...l.errors, ...l.warnings].map((w) => (
                             <div key={w.code} className="muted">
-                              {w.message}
+                              {sentence(w.message)}
                             </div>
                           ))}
                         </li>
@@ -223,7 +223,7 @@ function Stays(props: { property: Property }) {
                             Backup for {lockName(b.lockId)}: <code>{b.code ?? 'hidden'}</code>
                             {b.warnings.map((w) => (
                               <div key={w.code} className="muted">
-                                {w.message}
+                                {sentence(w.message)}
                               </div>
                             ))}
                           </li>
@@ -232,7 +232,7 @@ function Stays(props: { property: Property }) {
                     )}
                     {s.warnings.map((w) => (
                       <div key={w.code} className="notice warn">
-                        {w.message}
+                        {sentence(w.message)}
                       </div>
                     ))}
                   </td>
@@ -499,7 +499,7 @@ function StayActions(props: { stay: Stay }) {
             Message
           </button>
         )}
-        {open && (
+        {open && s.backupCodes.length === 0 && (
           <button
             type="button"
             className="secondary"
