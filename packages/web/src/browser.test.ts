@@ -652,6 +652,18 @@ describe('the portal: a property, its booking calendar and its stays', () => {
     await axe(page, 'Property')
     await shot(page, 'property')
 
+    // a day longer: the code moves on both doors, the PIN stays
+    const later = leaves.plus({ days: 1 })
+    await grace.getByRole('button', { name: 'Change dates of Grace Hopper' }).click()
+    const dates = page.getByRole('form', { name: 'New dates of Grace Hopper' })
+    await dates.getByLabel(`Check-out (${ZONE})`).fill(later.toFormat("yyyy-LL-dd'T'HH:mm"))
+    await axe(page, 'New dates of a stay')
+    await dates.getByRole('button', { name: 'Save' }).click()
+    await grace.getByText(later.toFormat('ccc d LLL HH:mm')).waitFor()
+    expect((await grace.locator('code').first().textContent())?.trim()).toBe(gracePin)
+    await grace.getByText('Front door: Set on the lock').waitFor()
+    await grace.getByText('Back door: Set on the lock').waitFor()
+
     // cancelled, its code comes off both doors; deleted, the stay is gone
     await grace.getByRole('button', { name: 'Cancel stay of Grace Hopper' }).click()
     await grace.getByText('Cancelled').waitFor()

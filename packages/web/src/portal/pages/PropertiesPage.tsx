@@ -237,7 +237,7 @@ function Stays(props: { property: Property }) {
                     ))}
                   </td>
                   <td>
-                    <StayActions stay={s} />
+                    <StayActions stay={s} zone={props.property.timezone} />
                   </td>
                 </tr>
               ))}
@@ -461,7 +461,7 @@ function NewStay(props: { property: Property }) {
   )
 }
 
-function StayActions(props: { stay: Stay }) {
+function StayActions(props: { stay: Stay; zone: string }) {
   const client = useQueryClient()
   const s = props.stay
   const refresh = () => client.invalidateQueries({ queryKey: ['stays', s.propertyId] })
@@ -484,10 +484,35 @@ function StayActions(props: { stay: Stay }) {
     enabled: showMessage,
     queryFn: () => ok(api.GET('/api/v1/stays/{id}/message', { params: { path: { id: s.id } } })),
   })
+  // new dates move the code on every lock (the PIN stays); the fields hold the property's wall clock
+  const [changing, setChanging] = useState(false)
+  const [checkIn, setCheckIn] = useState(s.checkInAtLocal.slice(0, 16))
+  const [checkOut, setCheckOut] = useState(s.checkOutAtLocal.slice(0, 16))
+  const move = useMutation({
+    mutationFn: () =>
+      ok(api.PATCH('/api/v1/stays/{id}', { params: { path: { id: s.id } }, body: { checkIn, checkOut } })),
+    onSuccess: () => setChanging(false),
+    onSettled: refresh,
+  })
+  const submitMove = (event: FormEvent) => {
+    event.preventDefault()
+    move.mutate()
+  }
   const open = s.status === 'upcoming' || s.status === 'active'
   return (
     <>
       <div className="row">
+        {open && (
+          <button
+            type="button"
+            className="secondary"
+            aria-label={`Change dates of ${s.guestName}`}
+            aria-expanded={changing}
+            onClick={() => setChanging(!changing)}
+          >
+            Change dates
+          </button>
+        )}
         {open && (
           <button
             type="button"
@@ -533,7 +558,36 @@ function StayActions(props: { stay: Stay }) {
           <BinIcon />
         </button>
       </div>
-      <ErrorNotice error={cancel.error ?? remove.error ?? backup.error ?? message.error} />
+      {changing && (
+        <form className="card" onSubmit={submitMove} aria-label={`New dates of ${s.guestName}`}>
+          <Field label={`Check-in (${props.zone})`}>
+            {(id) => (
+              <input
+                id={id}
+                type="datetime-local"
+                required
+                value={checkIn}
+                onChange={(e) => setCheckIn(e.target.value)}
+              />
+            )}
+          </Field>
+          <Field label={`Check-out (${props.zone})`}>
+            {(id) => (
+              <input
+                id={id}
+                type="datetime-local"
+                required
+                value={checkOut}
+                onChange={(e) => setCheckOut(e.target.value)}
+              />
+            )}
+          </Field>
+          <button type="submit" disabled={move.isPending}>
+            Save
+          </button>
+        </form>
+      )}
+      <ErrorNotice error={cancel.error ?? remove.error ?? backup.error ?? message.error ?? move.error} />
       {showMessage && message.data && (
         <p className="card" data-testid="stay-message">
           {message.data.text}
