@@ -692,6 +692,16 @@ describe('the portal: a property, its booking calendar and its stays', () => {
     expect(await older.count()).toBe(0)
     expect(await shown.count()).toBeGreaterThanOrEqual(total)
     await page.getByRole('table', { name: 'Activity' }).getByText('Front door was registered').waitFor()
+
+    // the property deleted: its stays are cancelled, the demo's flat stays
+    await page.getByRole('link', { name: 'Properties' }).click()
+    await page.getByRole('table', { name: 'Properties' }).getByRole('link', { name: 'Beach house' }).click()
+    await page.getByRole('button', { name: 'Delete property' }).click()
+    const properties = page.getByRole('table', { name: 'Properties' })
+    await properties.getByRole('link', { name: 'Harbour flat' }).waitFor()
+    expect(await properties.getByRole('link', { name: 'Beach house' }).count()).toBe(0)
+    await page.getByRole('link', { name: 'Activity' }).click()
+    await everyRowInWords(page, 'The stay of Ada Lovelace was cancelled')
     await context.close()
   })
 })

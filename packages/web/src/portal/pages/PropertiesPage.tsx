@@ -9,7 +9,7 @@ import { BinIcon, ErrorNotice, Field } from '../../ui/kit.tsx'
 import { formatLocal } from '../../wall-clock.ts'
 import { STATUS_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
-import { Link } from '../router.tsx'
+import { Link, navigate } from '../router.tsx'
 import { useLocks } from './LocksPage.tsx'
 
 const useProperties = () =>
@@ -150,7 +150,10 @@ function PropertyPage(props: { propertyId: string }) {
       <p>
         <Link to="/properties">All properties</Link>
       </p>
-      <h1>{property.data.name}</h1>
+      <div className="header-row">
+        <h1>{property.data.name}</h1>
+        <DeleteProperty property={property.data} />
+      </div>
       <p className="muted">
         Time zone {property.data.timezone} · Check-in {property.data.checkInTime} · Check-out{' '}
         {property.data.checkOutTime}
@@ -749,5 +752,32 @@ function PropertySettings(props: { property: Property }) {
         </button>
       </div>
     </form>
+  )
+}
+
+/** Deleting a property cancels its stays: their codes come off every lock. */
+function DeleteProperty(props: { property: Property }) {
+  const client = useQueryClient()
+  const remove = useMutation({
+    mutationFn: () =>
+      ok(api.DELETE('/api/v1/properties/{id}', { params: { path: { id: props.property.id } } })),
+    onSuccess: async () => {
+      await client.invalidateQueries({ queryKey: ['properties'] })
+      navigate('/properties')
+    },
+  })
+  return (
+    <>
+      <button
+        type="button"
+        className="danger"
+        title="Its stays are cancelled: their codes come off every lock"
+        disabled={remove.isPending}
+        onClick={() => remove.mutate()}
+      >
+        Delete property
+      </button>
+      <ErrorNotice error={remove.error} />
+    </>
   )
 }
