@@ -460,6 +460,19 @@ describe('the portal and Code Login, following LockVue: unique codes', () => {
     // Activity says all of it in words
     await page.getByRole('link', { name: 'Activity' }).click()
     await everyRowInWords(page, 'Unique code “Plumber – emergency” was changed')
+    // live: a refusal at the Garage's keypad shows up without a reload
+    const all = (await (await page.request.get(`${url}/api/v1/locks`)).json()) as {
+      items: Array<{ id: string; name: string }>
+    }
+    const garageId = all.items.find((l) => l.name === 'Garage')!.id
+    const typed = await page.request.post(`${url}/sim/locks/${garageId}/keypad`, {
+      data: { digits: '13579246' },
+    })
+    expect(await typed.json()).toMatchObject({ result: 'denied', reason: 'unknown_code' })
+    await page
+      .getByRole('table', { name: 'Activity' })
+      .getByText('Garage refused a code: this code is not known to the lock')
+      .waitFor()
     await phone.close()
     await context.close()
   })
