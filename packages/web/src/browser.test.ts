@@ -172,6 +172,11 @@ describe('the portal, following AUSLOCK: one-time and timed codes', () => {
     const codeChecks = page.getByRole('list', { name: 'Checks of Cleaner – Tuesday' })
     await codeChecks.getByText(/^✗ It is a one-time code and was used already/).waitFor()
     await codeChecks.getByText(/^✓ The code is for the lock “Front door” only/).waitFor()
+    await codeChecks
+      .getByText(
+        /^! The lock refused this code recently \(latest first\) — .*: it had been used already \(one-time\)\.$/,
+      )
+      .waitFor()
 
     await page.getByRole('link', { name: 'Activity' }).click()
     const activity = page.getByRole('table', { name: 'Activity' })
@@ -244,7 +249,12 @@ describe('the portal, following AUSLOCK: one-time and timed codes', () => {
     await lockChecks
       .getByText(/^✓ The lock is in range of the gateway “Demo gateway”, which is online/)
       .waitFor()
-    await lockChecks.getByText(/^! The lock refused recently/).waitFor()
+    // in words, no raw reason code
+    await lockChecks
+      .getByText(
+        /^! The lock refused recently \(latest first\) — .*: a one-time code used already “Cleaner – Tuesday”\.$/,
+      )
+      .waitFor()
     await axe(page, 'Lock checks')
     await page.getByLabel('Name').fill('Plumber – Wednesday')
     await page.getByRole('radio', { name: 'Timed', exact: true }).check()
