@@ -258,6 +258,12 @@ describe('a Vrbo calendar whose reservations move and go', () => {
       const tables = [...(await tableOf(frontDoor)), ...(await tableOf(entrance))]
       return codeIds.every((id: string) => !tables.includes(id))
     })
+    // the cancelled stay still says, lock by lock, that its code came off
+    await eventually('the stay says removed on both locks', async () => {
+      const cancelled = await getStay(stayId)
+      return cancelled.locks.length === 2 && cancelled.locks.every((l: Body) => l.status === 'removed')
+    })
+    expect((await getStay(stayId)).locks.map((l: Body) => l.accessCodeId)).toEqual(codeIds)
     for (const lock of [frontDoor, entrance])
       expect(await keypad(lock, stay.code)).toEqual({ result: 'denied', reason: 'unknown_code' })
   })

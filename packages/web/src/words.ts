@@ -105,6 +105,10 @@ export function eventWords(event: ApiEvent, lockName: (id: string | null) => str
       return `Code “${name ?? ''}” expired`
     case 'unique_code.created':
       return `Unique code “${name ?? ''}” was created`
+    case 'unique_code.updated':
+      return `Unique code “${name ?? ''}” was changed`
+    case 'ekey.issued':
+      return `An app key for ${lock} was issued`
     case 'unique_code.deleted':
       return `Unique code “${name ?? ''}” was deleted`
     case 'unique_code.login':
@@ -115,6 +119,14 @@ export function eventWords(event: ApiEvent, lockName: (id: string | null) => str
       return `${lock} was shared`
     case 'permission.revoked':
       return `A share of ${lock} was revoked`
+    case 'stay.created':
+      return `A stay of ${who} was added`
+    case 'stay.updated':
+      return `The stay of ${who} was changed`
+    case 'stay.cancelled':
+      return `The stay of ${who} was cancelled`
+    case 'stay.code_not_confirmed':
+      return `The code of ${who}’s stay is not yet set on every lock`
     case 'gateway.online':
       return 'A gateway is online'
     case 'gateway.offline':

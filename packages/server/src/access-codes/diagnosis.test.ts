@@ -125,7 +125,7 @@ describe('GET /access-codes/{id}/diagnosis', () => {
           check: 'denials',
           result: 'warn',
           message:
-            'The lock refused this code recently (latest first) — Tue 15 Jan 2030, 10:55 (Europe/Berlin): outside its window or schedule (outside_schedule).',
+            'The lock refused this code recently (latest first) — Tue 15 Jan 2030, 10:55 (Europe/Berlin): outside its window or schedule.',
         },
       ],
     })
@@ -211,7 +211,7 @@ describe('GET /access-codes/{id}/diagnosis', () => {
       check: 'denials',
       result: 'warn',
       message:
-        'The lock refused this code recently (latest first) — Tue 15 Jan 2030, 10:59 (Europe/Berlin): the lock’s memory of offline codes in use (64 entries) was full, so it could not record a first use (uses_exhausted).',
+        'The lock refused this code recently (latest first) — Tue 15 Jan 2030, 10:59 (Europe/Berlin): the lock’s memory of offline codes in use (64 entries) was full, so it could not record a first use.',
     })
   })
 

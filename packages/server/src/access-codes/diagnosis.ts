@@ -435,7 +435,7 @@ async function denialsCheck(db: Db, code: AccessCode, lock: Lock, nowMs: number)
   const list = rows
     .map((row) => {
       const reason = row.data.reason as DenyReason | undefined
-      return `${localTime(row.occurredAt.getTime(), lock.timezone)}: ${reason && reason in REASONS ? `${why(reason)} (${reason})` : 'refused'}`
+      return `${localTime(row.occurredAt.getTime(), lock.timezone)}: ${reason && reason in REASONS ? why(reason) : 'refused'}`
     })
     .join('; ')
   return {

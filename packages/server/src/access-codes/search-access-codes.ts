@@ -1,10 +1,18 @@
 /**
  * Codes across every lock of the organization (SPEC §8 `GET /access-codes`): by status (or every code
- * with an error), by lock, and by name (case-insensitive, any part of it), oldest first, by cursor.
+ * with an error), by lock, by property (the codes on its locks) and by name (case-insensitive, any
+ * part of it), oldest first, by cursor.
  */
 import { and, asc, eq, gt, ilike, inArray, isNull, ne, or, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../store/index.ts'
-import { type AccessCode, type AccessCodeStatus, accessCodes, isUuid, locks } from '../store/index.ts'
+import {
+  type AccessCode,
+  type AccessCodeStatus,
+  accessCodes,
+  isUuid,
+  locks,
+  propertyLockIds,
+} from '../store/index.ts'
 import { decodeCursor, encodeCursor } from './list-access-codes.ts'
 
 /** `errors`: every code whose `errors` list is not empty (whatever its status). */
@@ -16,6 +24,8 @@ export interface SearchAccessCodesOptions {
   /** Any of these (empty or missing: every status but codes deleted and removed from the lock). */
   status?: StatusFilter[] | undefined
   lockId?: string | undefined
+  /** The codes on the property's locks (its stays' codes and every other). */
+  propertyId?: string | undefined
   /** Part of the name, any case. */
   q?: string | undefined
 }
@@ -32,6 +42,10 @@ export async function searchAccessCodes(
   if (options.lockId !== undefined) {
     if (!isUuid(options.lockId)) return { items: [] }
     conditions.push(eq(accessCodes.lockId, options.lockId))
+  }
+  if (options.propertyId !== undefined) {
+    if (!isUuid(options.propertyId)) return { items: [] }
+    conditions.push(sql`${accessCodes.lockId} in ${propertyLockIds(organizationId, options.propertyId)}`)
   }
   const statuses = (options.status ?? []).filter((s): s is AccessCodeStatus => s !== 'errors')
   const withErrors = options.status?.includes('errors') ?? false

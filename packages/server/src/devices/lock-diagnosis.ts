@@ -343,7 +343,7 @@ async function recentDenialsCheck(db: Db, lock: Lock, nowMs: number): Promise<Ch
     .map((row) => {
       const reason = String(row.data.reason ?? '')
       const label = typeof row.data.label === 'string' ? ` “${row.data.label}”` : ''
-      return `${localTime(row.occurredAt.getTime(), lock.timezone)}: ${REFUSALS[reason] ?? 'refused'}${label} (${reason})`
+      return `${localTime(row.occurredAt.getTime(), lock.timezone)}: ${REFUSALS[reason] ?? 'refused'}${label}`
     })
     .join('; ')
   return { check: 'denials', result: 'warn', message: `The lock refused recently (latest first) — ${list}.` }

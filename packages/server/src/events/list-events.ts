@@ -1,14 +1,16 @@
 /**
- * Reading the audit log of an organization (SPEC §7, §8): filtered by lock, access code, unique code
- * and type, paged by cursor (the event id), newest first unless `order=asc`.
+ * Reading the audit log of an organization (SPEC §7, §8): filtered by lock, access code, unique code,
+ * property (the events of its locks and of its stays) and type, paged by cursor (the event id), newest first unless `order=asc`.
  */
 import { and, asc, desc, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm'
-import { type Db, type EventRow, events, isUuid } from '../store/index.ts'
+import { type Db, type EventRow, events, isUuid, propertyIsLive, propertyLockIds } from '../store/index.ts'
 
 export interface EventFilter {
   lockId?: string | undefined
   accessCodeId?: string | undefined
   uniqueCodeId?: string | undefined
+  /** The events of the property's locks (as the property lists them now) and of its stays. */
+  propertyId?: string | undefined
   /** One type or several, comma-separated. */
   types?: string[] | undefined
   /** Events that occurred at or after this instant. */
@@ -50,6 +52,13 @@ export function filterConditions(organizationId: string, filter: EventFilter): S
     if (value === undefined) continue
     if (!isUuid(value)) return null
     conditions.push(eq(column, value))
+  }
+  if (filter.propertyId !== undefined) {
+    if (!isUuid(filter.propertyId)) return null
+    // stay events name the property in their data and no lock
+    conditions.push(
+      sql`(${events.lockId} in ${propertyLockIds(organizationId, filter.propertyId)} or (${events.lockId} is null and ${events.data}->>'propertyId' = ${filter.propertyId} and ${propertyIsLive(organizationId, filter.propertyId)}))`,
+    )
   }
   if (filter.types !== undefined && filter.types.length > 0)
     conditions.push(inArray(events.type, filter.types))

@@ -5,7 +5,7 @@
  * so it is free on each of them and no other code, stay or not, can take it meanwhile.
  */
 import { type AccessRule, generatePin, weakPinReason } from '@latchkey/core'
-import { and, asc, eq, isNull } from 'drizzle-orm'
+import { and, asc, eq, gte, isNull, or } from 'drizzle-orm'
 import {
   type Actor,
   type Deps,
@@ -110,11 +110,22 @@ export async function issueStayCodes(
 }
 
 /** The stay's codes not deleted, synced (its PIN on each lock) and offline (backup codes), by lock. */
-export async function stayCodesOf(deps: Pick<Deps, 'db'>, stayId: string): Promise<AccessCode[]> {
+export async function stayCodesOf(
+  deps: Pick<Deps, 'db'>,
+  stayId: string,
+  /** Also the codes deleted from this instant on (a cancelled stay's, on their way off the locks). */
+  deletedSince?: Date,
+): Promise<AccessCode[]> {
+  const live = isNull(accessCodes.deletedAt)
   return deps.db
     .select()
     .from(accessCodes)
-    .where(and(eq(accessCodes.stayId, stayId), isNull(accessCodes.deletedAt)))
+    .where(
+      and(
+        eq(accessCodes.stayId, stayId),
+        deletedSince === undefined ? live : or(live, gte(accessCodes.deletedAt, deletedSince)),
+      ),
+    )
     .orderBy(asc(accessCodes.createdAt), asc(accessCodes.id))
 }
 

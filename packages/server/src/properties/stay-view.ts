@@ -48,12 +48,14 @@ export async function stayView(
   property: Property,
   role: Role,
 ) {
-  const codes = await stayCodesOf(deps, stay.id)
+  // a cancelled stay still shows its code on each lock until it is off (removing, then removed)
+  const codes = await stayCodesOf(deps, stay.id, stay.cancelledAt ?? undefined)
+  const live = codes.filter((c) => c.deletedAt === null)
   const synced = codes.filter((c) => c.delivery === 'synced')
-  const backups = codes.filter((c) => c.delivery === 'offline')
+  const backups = live.filter((c) => c.delivery === 'offline')
   const allSet = synced.length > 0 && synced.every((c) => c.status === 'set')
   const pins = canSeePins(role)
-  const first = synced[0]
+  const first = live.find((c) => c.delivery === 'synced')
   return {
     id: stay.id,
     propertyId: stay.propertyId,

@@ -164,6 +164,11 @@ export const ZSearchAccessCodesQuery = z.strictObject({
       'One status or several, comma-separated; `errors` matches every code with an error (e.g. `lock_full`). Without it: every code but those deleted and removed from the lock.',
     ),
   lockId: z.string().max(64).optional(),
+  propertyId: z
+    .string()
+    .max(64)
+    .optional()
+    .describe('The codes on the property’s locks; another organization’s property finds nothing.'),
   q: z.string().max(100).optional().describe('Part of the code’s name, any case (e.g. a person’s name).'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().max(200).optional(),

@@ -147,7 +147,7 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     {
       schema: {
         tags: ['access codes'],
-        summary: 'Codes across every lock of the organization: by status, lock and name',
+        summary: 'Codes across every lock of the organization: by status, lock, property and name',
         description:
           'Oldest first, by cursor. `q` finds a name in any case (“cleaner” finds “Cleaner – Tuesday”); `status=errors` every code with an error.',
         security: AUTHENTICATED,

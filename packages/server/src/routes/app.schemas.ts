@@ -1,6 +1,6 @@
 import { ZWeeklySchedule } from '@latchkey/protocol'
 import { z } from 'zod'
-import { list, ZTimestamp } from '../http/index.ts'
+import { list, ZLocalTimestamp, ZTimestamp } from '../http/index.ts'
 import { ZPermissionLevel } from './permissions.schemas.ts'
 
 export const ZCodeLoginRequest = z.strictObject({
@@ -24,9 +24,12 @@ export const ZAppLock = z
     timezone: z.string(),
     level: ZPermissionLevel,
     startsAt: ZTimestamp.nullable(),
+    startsAtLocal: ZLocalTimestamp.nullable(),
     endsAt: ZTimestamp.nullable(),
+    endsAtLocal: ZLocalTimestamp.nullable(),
     schedule: ZWeeklySchedule.nullable(),
     accessEndsAt: ZTimestamp.nullable().describe('When access ends by itself; null: never.'),
+    accessEndsAtLocal: ZLocalTimestamp.nullable(),
   })
   .meta({ id: 'AppLock' })
 export type TAppLock = z.infer<typeof ZAppLock>

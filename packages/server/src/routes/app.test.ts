@@ -92,20 +92,27 @@ describe('Code Login', () => {
   it('reads the code in any case, without dashes or spaces, O as 0 and I or L as 1; binds the device', async () => {
     const response = await login(' aob-ic lDEFg ', 'phone-1', address)
     expect(response.statusCode).toBe(200)
-    const lock = (id: string, name: string, timezone: string) => ({
+    const lock = (id: string, name: string, timezone: string, accessEndsAtLocal: string) => ({
       id,
       name,
       timezone,
       level: 'maintenance',
       startsAt: null,
+      startsAtLocal: null,
       endsAt: null,
+      endsAtLocal: null,
       schedule: null,
       accessEndsAt: iso(TEST_EPOCH + 10 * DAY),
+      accessEndsAtLocal,
     })
     expect(response.json()).toEqual({
       token: expect.stringMatching(/^lka_[A-Za-z0-9_-]{43}$/),
       expiresAt: iso(TEST_EPOCH + 10 * DAY),
-      locks: [lock(back, 'Back door', 'UTC'), lock(front, 'Front door', 'Europe/Berlin')],
+      // the end of access also as each lock's wall clock reads it (2030-01-25T10:00Z)
+      locks: [
+        lock(back, 'Back door', 'UTC', '2030-01-25T10:00+00:00'),
+        lock(front, 'Front door', 'Europe/Berlin', '2030-01-25T11:00+01:00'),
+      ],
     })
     expect(response.cookies).toEqual([
       expect.objectContaining({ name: 'latchkey_app_session', value: response.json().token, httpOnly: true }),
@@ -260,7 +267,8 @@ describe('the app', () => {
     token = response.json().token
   })
 
-  it('lists the locks shared with the code with their level and window', async () => {
+  it('lists the locks shared with the code with their level and window, in UTC and at each lock', async () => {
+    expect(iso(t.clock.now())).toBe('2030-01-15T12:20:00.000Z')
     const response = await call(bearer(token), 'GET', '/app/locks')
     expect(response.statusCode).toBe(200)
     expect(response.json()).toEqual({
@@ -271,9 +279,12 @@ describe('the app', () => {
           timezone: 'UTC',
           level: 'restricted',
           startsAt: iso(t.clock.now() + 2 * HOUR),
+          startsAtLocal: '2030-01-15T14:20+00:00',
           endsAt: iso(t.clock.now() + 5 * HOUR),
+          endsAtLocal: '2030-01-15T17:20+00:00',
           schedule: null,
           accessEndsAt: iso(t.clock.now() + 5 * HOUR),
+          accessEndsAtLocal: '2030-01-15T17:20+00:00',
         },
         {
           id: front,
@@ -281,9 +292,12 @@ describe('the app', () => {
           timezone: 'Europe/Berlin',
           level: 'maintenance',
           startsAt: null,
+          startsAtLocal: null,
           endsAt: null,
+          endsAtLocal: null,
           schedule: null,
           accessEndsAt: iso(t.clock.now() + 3 * DAY),
+          accessEndsAtLocal: '2030-01-18T13:20+01:00',
         },
       ],
     })

@@ -21,7 +21,7 @@ import {
   unlockFromApp,
 } from '../app-users/index.ts'
 import { awaitReply } from '../devices/index.ts'
-import { iso, isoOrNull, problems, SESSION_COOKIE } from '../http/index.ts'
+import { iso, isoOrNull, localOrNull, problems, SESSION_COOKIE } from '../http/index.ts'
 import {
   type TAppLock,
   ZAppLockParams,
@@ -48,8 +48,11 @@ declare module 'fastify' {
 const toApi = (lock: AppLockView): TAppLock => ({
   ...lock,
   startsAt: isoOrNull(lock.startsAt),
+  startsAtLocal: localOrNull(lock.startsAt, lock.timezone),
   endsAt: isoOrNull(lock.endsAt),
+  endsAtLocal: localOrNull(lock.endsAt, lock.timezone),
   accessEndsAt: isoOrNull(lock.accessEndsAt),
+  accessEndsAtLocal: localOrNull(lock.accessEndsAt, lock.timezone),
 })
 
 /** The token the request presents: the Authorization header, else the app cookie, else the portal cookie. */

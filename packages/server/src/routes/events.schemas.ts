@@ -8,6 +8,9 @@ export const ZEventFilterQuery = z.strictObject({
   lockId: ZId.optional(),
   accessCodeId: ZId.optional(),
   uniqueCodeId: ZId.optional(),
+  propertyId: ZId.optional().describe(
+    'The events of the property’s locks (the locks it has now) and of its stays; another organization’s property finds nothing.',
+  ),
   type: z
     .string()
     .max(500)

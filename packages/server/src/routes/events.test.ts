@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordEvent } from '../events/index.ts'
@@ -252,4 +253,124 @@ describe('GET /events.csv of any size', () => {
       10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
     ])
   }, 300_000)
+})
+
+describe('events of a property', () => {
+  let host: TestAccount
+  let inFlat: string
+  let outside: string
+  let flat: string
+  let theirFlat: string
+  const call = (account: TestAccount, method: 'POST' | 'DELETE', url: string, payload?: object) =>
+    t.app.inject({ method, url, headers: account.headers, ...(payload ? { payload } : {}) })
+
+  beforeAll(async () => {
+    host = await signupOwner(t.app)
+    const lock = async (name: string) =>
+      (await call(host, 'POST', '/api/v1/locks', { name, timezone: 'UTC' })).json().id as string
+    inFlat = await lock('Flat door')
+    outside = await lock('Garage')
+    const made = await call(host, 'POST', '/api/v1/properties', {
+      name: 'Harbour flat',
+      timezone: 'UTC',
+      lockIds: [inFlat],
+    })
+    expect(made.statusCode).toBe(201)
+    flat = made.json().id
+    const theirLock = (
+      await call(other, 'POST', '/api/v1/locks', { name: 'Their flat', timezone: 'UTC' })
+    ).json().id
+    theirFlat = (
+      await call(other, 'POST', '/api/v1/properties', {
+        name: 'Their flat',
+        timezone: 'UTC',
+        lockIds: [theirLock],
+      })
+    ).json().id
+    const event = (n: number, lockId: string | null, data: Record<string, unknown> = {}) =>
+      recordEvent(t.store.db, {
+        organizationId: host.organizationId,
+        type: lockId === null ? 'stay.created' : 'lock.unlocked',
+        occurredAt: new Date(TEST_EPOCH + n * 1000),
+        lockId,
+        data: { n, ...data },
+      })
+    await event(1, inFlat)
+    await event(2, outside)
+    await event(3, null, { propertyId: flat, stayId: randomUUID() })
+    await event(4, null, { propertyId: randomUUID(), stayId: randomUUID() })
+    await event(5, inFlat)
+  })
+
+  it('lists the events of its locks and of its stays, and nothing of other locks', async () => {
+    const byFlat = (await get(host, `/api/v1/events?propertyId=${flat}`)).json()
+    expect(byFlat.items.map((e: { type: string; data: { n?: number } }) => e.data.n ?? e.type)).toEqual([
+      5,
+      3,
+      1,
+      'lock.created',
+    ])
+    expect(
+      ids((await get(host, `/api/v1/events?propertyId=${flat}&type=lock.unlocked&order=asc`)).json()),
+    ).toEqual([1, 5])
+    const csv = (await get(host, `/api/v1/events.csv?propertyId=${flat}`)).body.split('\r\n')
+    expect(csv.slice(1, -1).map((line) => line.split(',')[3])).toEqual([
+      'lock.unlocked',
+      'stay.created',
+      'lock.unlocked',
+      'lock.created',
+    ])
+    expect((await get(host, '/api/v1/events?propertyId=not-a-property')).json()).toEqual({ items: [] })
+  })
+
+  it('finds nothing by another organization’s property, nor by its own once deleted', async () => {
+    expect((await get(host, `/api/v1/events?propertyId=${theirFlat}`)).json()).toEqual({ items: [] })
+    expect((await get(other, `/api/v1/events?propertyId=${flat}`)).json()).toEqual({ items: [] })
+    expect((await get(other, `/api/v1/events.csv?propertyId=${flat}`)).body.split('\r\n')).toHaveLength(2)
+    const gone = await call(host, 'POST', '/api/v1/properties', {
+      name: 'Gone',
+      timezone: 'UTC',
+      lockIds: [outside],
+    })
+    expect((await call(host, 'DELETE', `/api/v1/properties/${gone.json().id}`)).statusCode).toBe(200)
+    expect((await get(host, `/api/v1/events?propertyId=${gone.json().id}`)).json()).toEqual({ items: [] })
+  })
+
+  it('streams only the property’s new events', async () => {
+    // the stream test above may have opened the listener already
+    const url = t.app.server.listening
+      ? `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
+      : await t.app.listen({ port: 0, host: '127.0.0.1' })
+    const response = await fetch(`${url}/api/v1/events/stream?propertyId=${flat}`, {
+      headers: host.headers,
+      signal: AbortSignal.timeout(10_000),
+    })
+    expect(response.status).toBe(200)
+    for (const [n, lockId] of [
+      [6, outside],
+      [7, inFlat],
+    ] as const) {
+      await recordEvent(t.store.db, {
+        organizationId: host.organizationId,
+        type: 'lock.unlocked',
+        occurredAt: new Date(TEST_EPOCH + n * 1000),
+        lockId,
+        data: { n },
+      })
+    }
+    const reader = response.body!.getReader()
+    let text = ''
+    for (let i = 0; i < 50 && !text.includes('"n":7'); i++) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += new TextDecoder().decode(value)
+    }
+    await reader.cancel()
+    expect(
+      text
+        .split('\n\n')
+        .filter((m) => m.startsWith('id: '))
+        .map((m) => JSON.parse(m.split('\n')[1]!.slice('data: '.length)).data.n),
+    ).toEqual([7])
+  })
 })

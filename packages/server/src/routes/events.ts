@@ -51,6 +51,7 @@ const filterOf = (query: {
   lockId?: string | undefined
   accessCodeId?: string | undefined
   uniqueCodeId?: string | undefined
+  propertyId?: string | undefined
   type?: string | undefined
   from?: string | undefined
   to?: string | undefined
@@ -58,6 +59,7 @@ const filterOf = (query: {
   lockId: query.lockId,
   accessCodeId: query.accessCodeId,
   uniqueCodeId: query.uniqueCodeId,
+  propertyId: query.propertyId,
   types: typesOf(query.type),
   from: query.from === undefined ? undefined : new Date(query.from),
   to: query.to === undefined ? undefined : new Date(query.to),

@@ -56,6 +56,29 @@ describe('GET /access-codes', () => {
     expect(names((await search('?status=removed')).json())).toEqual([])
   })
 
+  it('narrows by property: the codes on its locks, nothing by another organization’s property', async () => {
+    const make = (account: TestAccount, lockIds: string[]) =>
+      f.app.inject({
+        method: 'POST',
+        url: '/api/v1/properties',
+        headers: account.headers,
+        payload: { name: 'Harbour flat', timezone: 'Australia/Sydney', lockIds },
+      })
+    const flat = (await make(f.owner, [front])).json().id
+    expect(names((await search(`?propertyId=${flat}`)).json())).toEqual(['Cleaner – Tuesday', 'Plumber Anna'])
+    expect(names((await search(`?propertyId=${flat}&q=anna`)).json())).toEqual(['Plumber Anna'])
+    expect((await search(`?propertyId=${flat}`, stranger)).json()).toEqual({ items: [] })
+    const strangerLock = await f.app.inject({
+      method: 'POST',
+      url: '/api/v1/locks',
+      headers: stranger.headers,
+      payload: { name: 'Their door', timezone: 'UTC' },
+    })
+    const theirs = (await make(stranger, [strangerLock.json().id])).json().id
+    expect((await search(`?propertyId=${theirs}`)).json()).toEqual({ items: [] })
+    expect((await search('?propertyId=not-a-property')).json()).toEqual({ items: [] })
+  })
+
   it('pages by cursor', async () => {
     const first = (await search('?limit=3')).json()
     expect(first.items).toHaveLength(3)

@@ -294,6 +294,9 @@ describe('a second organization', () => {
       `/api/v1/events?accessCodeId=${ids['/access-codes/{id}']}`,
       `/api/v1/events?uniqueCodeId=${ids['/unique-codes/{id}']}`,
       `/api/v1/events.csv?lockId=${ids['/locks/{id}']}`,
+      `/api/v1/events?propertyId=${ids['/properties/{id}']}`,
+      `/api/v1/events.csv?propertyId=${ids['/properties/{id}']}`,
+      `/api/v1/access-codes?propertyId=${ids['/properties/{id}']}`,
       `/api/v1/permissions?lockId=${ids['/locks/{id}']}`,
       `/api/v1/permissions?uniqueCodeId=${ids['/unique-codes/{id}']}`,
     ]

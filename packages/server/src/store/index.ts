@@ -2,6 +2,7 @@ export { isUniqueViolation, isUuid, sqlState } from './db-errors.ts'
 export { acquireDataDirLock, type DataDirLock } from './lockfile.ts'
 export { MIGRATIONS_FOLDER } from './migrate.ts'
 export { type Db, type OpenStoreOptions, openStore, type Schema, type Store } from './open-store.ts'
+export { propertyIsLive, propertyLockIds } from './property-locks.ts'
 export * from './schema.ts'
 export {
   type AccessCode,

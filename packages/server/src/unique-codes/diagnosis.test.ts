@@ -35,7 +35,7 @@ describe('GET /unique-codes/{id}/diagnosis', () => {
       {
         check: 'locks',
         result: 'fail',
-        message: 'No lock is shared to this code: share one with POST /permissions.',
+        message: 'No lock is shared to this code: share a lock to it under My Locks → Share.',
       },
       {
         check: 'device',
@@ -91,7 +91,8 @@ describe('GET /unique-codes/{id}/diagnosis', () => {
       {
         check: 'locks',
         result: 'fail',
-        message: 'No lock is shared to this code (2 shares revoked): share one with POST /permissions.',
+        message:
+          'No lock is shared to this code (2 shares revoked): share a lock to it under My Locks → Share.',
       },
     ])
     expect((await call(owner, 'GET', '/unique-codes/not-a-uuid/diagnosis')).statusCode).toBe(404)

@@ -92,7 +92,7 @@ export async function diagnoseUniqueCode(
     checks.push({
       check: 'locks',
       result: 'fail',
-      message: `No lock is shared to this code${revokedText}: share one with POST /permissions.`,
+      message: `No lock is shared to this code${revokedText}: share a lock to it under My Locks → Share.`,
     })
   } else {
     let closed = 0

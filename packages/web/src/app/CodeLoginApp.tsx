@@ -4,6 +4,7 @@
  */
 import { type FormEvent, useCallback, useEffect, useState } from 'react'
 import { ApiError, makeClient, ok, type Schemas } from '../api/client.ts'
+import { formatLocal, formatLocalWindow, formatSchedule } from '../wall-clock.ts'
 
 type AppLock = Schemas['AppLock']
 const DEVICE_KEY = 'latchkey.deviceId'
@@ -160,6 +161,14 @@ function CodeLogin(props: {
   )
 }
 
+/** When a share opens the lock, on the lock's clock: "Opens Tue, Thu 09:00–12:00"; null: any time. */
+function opens(lock: AppLock): string | null {
+  if (lock.level === 'one_time') return 'Opens once'
+  if (lock.schedule !== null) return `Opens ${formatSchedule(lock.schedule)}`
+  const window = formatLocalWindow(lock.startsAtLocal, lock.endsAtLocal)
+  return window === '' ? null : `Opens ${window}`
+}
+
 function LockItem(props: { lock: AppLock; onSignedOut: (reason: string) => void }) {
   const [result, setResult] = useState<{ tone: 'ok' | 'bad'; text: string } | null>(null)
   const [busy, setBusy] = useState(false)
@@ -197,17 +206,11 @@ function LockItem(props: { lock: AppLock; onSignedOut: (reason: string) => void 
   return (
     <li>
       <h2>{props.lock.name}</h2>
+      {opens(props.lock) !== null && <p>{opens(props.lock)}</p>}
       <p className="muted">
-        {props.lock.accessEndsAt === null
+        {props.lock.accessEndsAtLocal === null
           ? props.lock.timezone
-          : `Access until ${new Intl.DateTimeFormat('en-GB', {
-              timeZone: props.lock.timezone,
-              weekday: 'short',
-              day: 'numeric',
-              month: 'short',
-              hour: '2-digit',
-              minute: '2-digit',
-            }).format(new Date(props.lock.accessEndsAt))} (${props.lock.timezone})`}
+          : `Access until ${formatLocal(props.lock.accessEndsAtLocal)} (${props.lock.timezone})`}
       </p>
       <button type="button" onClick={open} disabled={busy} aria-label={`Open ${props.lock.name}`}>
         Open

@@ -47,3 +47,25 @@ export function BinIcon() {
     </svg>
   )
 }
+
+export interface Check {
+  check: string
+  result: 'pass' | 'warn' | 'fail'
+  message: string
+}
+
+/** A diagnosis, check by check: each sentence with its mark (✓ pass, ! warn, ✗ fail). */
+export function Checks(props: { label: string; checks: Check[] }) {
+  return (
+    <ul aria-label={props.label}>
+      {props.checks.map((check) => (
+        <li
+          key={check.check}
+          className={check.result === 'pass' ? 'ok' : check.result === 'warn' ? 'warn' : 'bad'}
+        >
+          {check.result === 'pass' ? '✓' : check.result === 'warn' ? '!' : '✗'} {check.message}
+        </li>
+      ))}
+    </ul>
+  )
+}

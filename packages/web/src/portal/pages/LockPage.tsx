@@ -1,11 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { type AccessCode, type Lock, ok } from '../../api/client.ts'
-import { DAY_NAMES, formatLocalWindow, formatSchedule, pickedLocal } from '../../time.ts'
-import { ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
+import { pickedLocal } from '../../time.ts'
+import { Checks, ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
+import { formatLocalWindow, formatSchedule } from '../../wall-clock.ts'
 import { denialWords, KIND_WORDS, STATUS_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
 import { simPost, useDemo } from '../demo.ts'
+import { DEFAULT_SLOT, scheduleOf, WeeklySchedule, type WeeklySlot } from '../weekly-schedule.tsx'
 import { clockWords, reachWords, useGateways } from './LocksPage.tsx'
 
 export function LockPage(props: { lockId: string }) {
@@ -40,6 +42,12 @@ function LockActions(props: { lock: Lock }) {
   const path = { params: { path: { id: props.lock.id } } }
   const unlock = useMutation({ mutationFn: () => ok(api.POST('/api/v1/locks/{id}/unlock', path)) })
   const sync = useMutation({ mutationFn: () => ok(api.POST('/api/v1/locks/{id}/sync-time', path)) })
+  const [diagnose, setDiagnose] = useState(false)
+  const diagnosis = useQuery({
+    queryKey: ['lock-diagnosis', props.lock.id],
+    enabled: diagnose,
+    queryFn: () => ok(api.GET('/api/v1/locks/{id}/diagnosis', path)),
+  })
   const result = (data: { status: string; error?: { message: string } } | undefined, done: string) =>
     data === undefined
       ? null
@@ -57,12 +65,23 @@ function LockActions(props: { lock: Lock }) {
         <button type="button" className="secondary" onClick={() => sync.mutate()} disabled={sync.isPending}>
           Sync time
         </button>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => setDiagnose(!diagnose)}
+          aria-expanded={diagnose}
+        >
+          Check this lock
+        </button>
       </div>
       <div aria-live="polite">
         {result(unlock.data, 'Unlocked.')}
         {result(sync.data, 'Clock synced.')}
       </div>
-      <ErrorNotice error={unlock.error ?? sync.error} />
+      <ErrorNotice error={unlock.error ?? sync.error ?? diagnosis.error} />
+      {diagnose && diagnosis.data && (
+        <Checks label={`Checks of ${props.lock.name}`} checks={diagnosis.data.checks} />
+      )}
     </div>
   )
 }
@@ -254,6 +273,7 @@ function CodeRow(props: { code: AccessCode; lock: Lock }) {
             className="secondary"
             onClick={() => setDiagnose(!diagnose)}
             aria-expanded={diagnose}
+            aria-label={`Why doesn't this code work? ${code.name}`}
           >
             Why doesn't this code work?
           </button>
@@ -269,16 +289,7 @@ function CodeRow(props: { code: AccessCode; lock: Lock }) {
         </div>
         <ErrorNotice error={remove.error ?? diagnosis.error} />
         {diagnose && diagnosis.data && (
-          <ul aria-label={`Checks of ${code.name}`}>
-            {diagnosis.data.checks.map((check) => (
-              <li
-                key={check.check}
-                className={check.result === 'pass' ? 'ok' : check.result === 'warn' ? 'warn' : 'bad'}
-              >
-                {check.result === 'pass' ? '✓' : check.result === 'warn' ? '!' : '✗'} {check.message}
-              </li>
-            ))}
-          </ul>
+          <Checks label={`Checks of ${code.name}`} checks={diagnosis.data.checks} />
         )}
       </td>
     </tr>
@@ -337,9 +348,7 @@ function GenerateForm(props: { lock: Lock; onCreated: (code: AccessCode) => void
   const [kind, setKind] = useState<Kind>('one_time')
   const [startsAt, setStartsAt] = useState('')
   const [endsAt, setEndsAt] = useState('')
-  const [days, setDays] = useState<number[]>([2])
-  const [from, setFrom] = useState('09:00')
-  const [to, setTo] = useState('12:00')
+  const [slot, setSlot] = useState<WeeklySlot>(DEFAULT_SLOT)
   const [maxUses, setMaxUses] = useState('')
   const [delivery, setDelivery] = useState<'auto' | 'synced' | 'offline'>('auto')
   const [pin, setPin] = useState('')
@@ -358,13 +367,7 @@ function GenerateForm(props: { lock: Lock; onCreated: (code: AccessCode) => void
             ...(pin === '' ? {} : { code: pin }),
             ...(start !== null && (kind === 'timed' || kind === 'one_time') ? { startsAt: start } : {}),
             ...(end !== null && (kind === 'timed' || kind === 'one_time') ? { endsAt: end } : {}),
-            ...(kind === 'recurring'
-              ? {
-                  schedule: {
-                    slots: [{ days: days as Array<1 | 2 | 3 | 4 | 5 | 6 | 7>, start: from, end: to }],
-                  },
-                }
-              : {}),
+            ...(kind === 'recurring' ? { schedule: scheduleOf(slot) } : {}),
             ...(maxUses === '' ? {} : { maxUses: Number(maxUses) }),
           },
         }),
@@ -382,7 +385,7 @@ function GenerateForm(props: { lock: Lock; onCreated: (code: AccessCode) => void
     setLocalError(null)
     if (kind === 'timed' && (startsAt === '' || endsAt === ''))
       return setLocalError('A timed code needs a start and an end.')
-    if (kind === 'recurring' && days.length === 0) return setLocalError('Pick at least one day.')
+    if (kind === 'recurring' && slot.days.length === 0) return setLocalError('Pick at least one day.')
     create.mutate()
   }
   const kinds: Kind[] = ['one_time', 'timed', 'recurring', 'permanent']
@@ -436,33 +439,7 @@ function GenerateForm(props: { lock: Lock; onCreated: (code: AccessCode) => void
           </Field>
         </div>
       )}
-      {kind === 'recurring' && (
-        <fieldset>
-          <legend>Weekly schedule ({zone})</legend>
-          <div className="row">
-            {DAY_NAMES.map((day, i) => (
-              <label key={day} className="check">
-                <input
-                  type="checkbox"
-                  checked={days.includes(i + 1)}
-                  onChange={() =>
-                    setDays(days.includes(i + 1) ? days.filter((d) => d !== i + 1) : [...days, i + 1].sort())
-                  }
-                />
-                {day}
-              </label>
-            ))}
-          </div>
-          <div className="row">
-            <Field label="From">
-              {(id) => <input id={id} type="time" value={from} onChange={(e) => setFrom(e.target.value)} />}
-            </Field>
-            <Field label="To">
-              {(id) => <input id={id} type="time" value={to} onChange={(e) => setTo(e.target.value)} />}
-            </Field>
-          </div>
-        </fieldset>
-      )}
+      {kind === 'recurring' && <WeeklySchedule zone={zone} slot={slot} onChange={setSlot} />}
       <div className="row">
         <Field label="Use limit" hint="Optional: stops after this many uses.">
           {(id, hint) => (

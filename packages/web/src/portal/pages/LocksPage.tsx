@@ -6,6 +6,7 @@ import { ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
 import { LEVEL_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
 import { Link } from '../router.tsx'
+import { DEFAULT_SLOT, scheduleOf, WeeklySchedule, type WeeklySlot } from '../weekly-schedule.tsx'
 
 export function useLocks() {
   return useQuery({
@@ -121,12 +122,17 @@ function SharePanel(props: { locks: Lock[]; onDone: () => void }) {
   const [level, setLevel] = useState<'maintenance' | 'restricted' | 'one_time' | 'admin'>('maintenance')
   const [startsAt, setStartsAt] = useState('')
   const [endsAt, setEndsAt] = useState('')
-  const zone = props.locks[0]?.timezone ?? 'UTC'
+  const [when, setWhen] = useState<'window' | 'weekly'>('window')
+  const [slot, setSlot] = useState<WeeklySlot>(DEFAULT_SLOT)
+  const zones = [...new Set(props.locks.map((l) => l.timezone))]
+  // each lock reads the times on its own clock
+  const zone = zones.length === 1 ? zones[0]! : 'each lock’s own time'
   const active = (uniqueCodes.data?.items ?? []).filter((c) => c.status === 'active')
   const share = useMutation({
     mutationFn: () => {
-      const start = pickedLocal(startsAt)
-      const end = pickedLocal(endsAt)
+      const windowed = level === 'restricted' && when === 'window'
+      const start = windowed ? pickedLocal(startsAt) : null
+      const end = windowed ? pickedLocal(endsAt) : null
       return ok(
         api.POST('/api/v1/permissions', {
           body: {
@@ -136,6 +142,7 @@ function SharePanel(props: { locks: Lock[]; onDone: () => void }) {
             level,
             ...(start === null ? {} : { startsAt: start }),
             ...(end === null ? {} : { endsAt: end }),
+            ...(level === 'restricted' && when === 'weekly' ? { schedule: scheduleOf(slot) } : {}),
           },
         }),
       )
@@ -226,6 +233,32 @@ function SharePanel(props: { locks: Lock[]; onDone: () => void }) {
           )}
         </Field>
         {level === 'restricted' && (
+          <fieldset>
+            <legend>When</legend>
+            <label className="check">
+              <input
+                type="radio"
+                name="when"
+                checked={when === 'window'}
+                onChange={() => setWhen('window')}
+              />
+              A window
+            </label>
+            <label className="check">
+              <input
+                type="radio"
+                name="when"
+                checked={when === 'weekly'}
+                onChange={() => setWhen('weekly')}
+              />
+              Every week
+            </label>
+          </fieldset>
+        )}
+        {level === 'restricted' && when === 'weekly' && (
+          <WeeklySchedule zone={zone} slot={slot} onChange={setSlot} />
+        )}
+        {level === 'restricted' && when === 'window' && (
           <div className="row">
             <Field label={`From (${zone})`}>
               {(id) => (

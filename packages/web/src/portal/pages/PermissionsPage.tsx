@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { ok, type Permission } from '../../api/client.ts'
-import { formatLocalWindow, formatSchedule } from '../../time.ts'
 import { ErrorNotice } from '../../ui/kit.tsx'
+import { formatLocalWindow, formatSchedule } from '../../wall-clock.ts'
 import { LEVEL_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
 

@@ -1,12 +1,15 @@
-/** Properties (SPEC §14): each with its locks, its stays by date with their code per lock, and its booking calendars. */
+/**
+ * Properties (SPEC §11, §14): each with its locks, its stays by date with their code per lock (added by
+ * hand or from its booking calendars; cancelled or deleted here), and its booking calendars.
+ */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
-import { type Calendar, ok, type Property, type Stay } from '../../api/client.ts'
-import { formatLocal } from '../../time.ts'
-import { ErrorNotice, Field } from '../../ui/kit.tsx'
+import { type Calendar, ok, type Property, type Stay, sentence } from '../../api/client.ts'
+import { BinIcon, ErrorNotice, Field } from '../../ui/kit.tsx'
+import { formatLocal } from '../../wall-clock.ts'
 import { STATUS_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
-import { Link } from '../router.tsx'
+import { Link, navigate } from '../router.tsx'
 import { useLocks } from './LocksPage.tsx'
 
 const useProperties = () =>
@@ -147,12 +150,17 @@ function PropertyPage(props: { propertyId: string }) {
       <p>
         <Link to="/properties">All properties</Link>
       </p>
-      <h1>{property.data.name}</h1>
+      <div className="header-row">
+        <h1>{property.data.name}</h1>
+        <DeleteProperty property={property.data} />
+      </div>
       <p className="muted">
         Time zone {property.data.timezone} · Check-in {property.data.checkInTime} · Check-out{' '}
         {property.data.checkOutTime}
       </p>
+      <PropertySettings property={property.data} />
       <Stays property={property.data} />
+      <NewStay property={property.data} />
       <Calendars property={property.data} />
     </>
   )
@@ -182,6 +190,7 @@ function Stays(props: { property: Property }) {
                 <th scope="col">Status</th>
                 <th scope="col">Code</th>
                 <th scope="col">Code on each lock</th>
+                <th scope="col">Actions</th>
               </tr>
             </thead>
             <tbody>
@@ -204,12 +213,34 @@ function Stays(props: { property: Property }) {
                           {lockName(l.lockId)}: {STATUS_WORDS[l.status] ?? l.status}
                           {[...l.errors, ...l.warnings].map((w) => (
                             <div key={w.code} className="muted">
-                              {w.message}
+                              {sentence(w.message)}
                             </div>
                           ))}
                         </li>
                       ))}
                     </ul>
+                    {s.backupCodes.length > 0 && (
+                      <ul className="plain" aria-label={`Backup codes of ${s.guestName}`}>
+                        {s.backupCodes.map((b) => (
+                          <li key={b.accessCodeId}>
+                            Backup for {lockName(b.lockId)}: <code>{b.code ?? 'hidden'}</code>
+                            {b.warnings.map((w) => (
+                              <div key={w.code} className="muted">
+                                {sentence(w.message)}
+                              </div>
+                            ))}
+                          </li>
+                        ))}
+                      </ul>
+                    )}
+                    {s.warnings.map((w) => (
+                      <div key={w.code} className="notice warn">
+                        {sentence(w.message)}
+                      </div>
+                    ))}
+                  </td>
+                  <td>
+                    <StayActions stay={s} zone={props.property.timezone} />
                   </td>
                 </tr>
               ))}
@@ -296,6 +327,10 @@ function CalendarCard(props: { calendar: Calendar; propertyId: string }) {
         client.invalidateQueries({ queryKey: ['stays', props.propertyId] }),
       ]),
   })
+  const remove = useMutation({
+    mutationFn: () => ok(api.DELETE('/api/v1/calendars/{id}', { params: { path: { id: c.id } } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['calendars', props.propertyId] }),
+  })
   const when = (iso: string | null) =>
     iso === null
       ? 'never'
@@ -319,15 +354,430 @@ function CalendarCard(props: { calendar: Calendar; propertyId: string }) {
           </span>
         )}
       </p>
-      <ErrorNotice error={sync.error} />
+      <ErrorNotice error={sync.error ?? remove.error} />
+      <div className="row">
+        <button
+          type="button"
+          onClick={() => sync.mutate()}
+          disabled={sync.isPending}
+          aria-label={`Sync ${c.name}`}
+        >
+          Sync
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => remove.mutate()}
+          disabled={remove.isPending}
+          aria-label={`Remove calendar ${c.name}`}
+          title="Its stays stay as they are"
+        >
+          Remove calendar
+        </button>
+      </div>
+    </section>
+  )
+}
+
+/** A stay made by hand: check-in and check-out on the property's clock, its zone in the labels. */
+function NewStay(props: { property: Property }) {
+  const client = useQueryClient()
+  const zone = props.property.timezone
+  const [guestName, setGuestName] = useState('')
+  const [checkIn, setCheckIn] = useState('')
+  const [checkOut, setCheckOut] = useState('')
+  const [phone, setPhone] = useState('')
+  const add = useMutation({
+    // the picked times leave as typed: the server reads them in the property's zone
+    mutationFn: () =>
+      ok(
+        api.POST('/api/v1/stays', {
+          body: {
+            propertyId: props.property.id,
+            guestName,
+            checkIn,
+            checkOut,
+            ...(phone.trim() === '' ? {} : { phone: phone.trim() }),
+          },
+        }),
+      ),
+    onSuccess: async () => {
+      setGuestName('')
+      setCheckIn('')
+      setCheckOut('')
+      setPhone('')
+      await client.invalidateQueries({ queryKey: ['stays', props.property.id] })
+    },
+  })
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    add.mutate()
+  }
+  return (
+    <form className="card" onSubmit={submit} aria-label="Add a stay">
+      <h3>Add a stay</h3>
+      <Field label="Guest">
+        {(id) => <input id={id} required value={guestName} onChange={(e) => setGuestName(e.target.value)} />}
+      </Field>
+      <div className="row">
+        <Field label={`Check-in (${zone})`} hint={`Usually ${props.property.checkInTime}.`}>
+          {(id, hint) => (
+            <input
+              id={id}
+              aria-describedby={hint}
+              type="datetime-local"
+              required
+              value={checkIn}
+              onChange={(e) => setCheckIn(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label={`Check-out (${zone})`} hint={`Usually ${props.property.checkOutTime}.`}>
+          {(id, hint) => (
+            <input
+              id={id}
+              aria-describedby={hint}
+              type="datetime-local"
+              required
+              value={checkOut}
+              onChange={(e) => setCheckOut(e.target.value)}
+            />
+          )}
+        </Field>
+      </div>
+      <Field label="Phone" hint="Optional.">
+        {(id, hint) => (
+          <input
+            id={id}
+            aria-describedby={hint}
+            type="tel"
+            value={phone}
+            onChange={(e) => setPhone(e.target.value)}
+          />
+        )}
+      </Field>
+      <ErrorNotice error={add.error} />
+      <button type="submit" disabled={add.isPending}>
+        Add stay
+      </button>
+    </form>
+  )
+}
+
+function StayActions(props: { stay: Stay; zone: string }) {
+  const client = useQueryClient()
+  const s = props.stay
+  const refresh = () => client.invalidateQueries({ queryKey: ['stays', s.propertyId] })
+  const cancel = useMutation({
+    mutationFn: () =>
+      ok(api.PATCH('/api/v1/stays/{id}', { params: { path: { id: s.id } }, body: { status: 'cancelled' } })),
+    onSettled: refresh,
+  })
+  const remove = useMutation({
+    mutationFn: () => ok(api.DELETE('/api/v1/stays/{id}', { params: { path: { id: s.id } } })),
+    onSettled: refresh,
+  })
+  const backup = useMutation({
+    mutationFn: () => ok(api.POST('/api/v1/stays/{id}/backup-code', { params: { path: { id: s.id } } })),
+    onSettled: refresh,
+  })
+  const [showMessage, setShowMessage] = useState(false)
+  const message = useQuery({
+    queryKey: ['stay-message', s.id, s.updatedAt],
+    enabled: showMessage,
+    queryFn: () => ok(api.GET('/api/v1/stays/{id}/message', { params: { path: { id: s.id } } })),
+  })
+  // new dates move the code on every lock (the PIN stays); the fields hold the property's wall clock
+  const [changing, setChanging] = useState(false)
+  const [checkIn, setCheckIn] = useState(s.checkInAtLocal.slice(0, 16))
+  const [checkOut, setCheckOut] = useState(s.checkOutAtLocal.slice(0, 16))
+  const move = useMutation({
+    mutationFn: () =>
+      ok(api.PATCH('/api/v1/stays/{id}', { params: { path: { id: s.id } }, body: { checkIn, checkOut } })),
+    onSuccess: () => setChanging(false),
+    onSettled: refresh,
+  })
+  const submitMove = (event: FormEvent) => {
+    event.preventDefault()
+    move.mutate()
+  }
+  const open = s.status === 'upcoming' || s.status === 'active'
+  return (
+    <>
+      <div className="row">
+        {open && (
+          <button
+            type="button"
+            className="secondary"
+            aria-label={`Change dates of ${s.guestName}`}
+            aria-expanded={changing}
+            onClick={() => setChanging(!changing)}
+          >
+            Change dates
+          </button>
+        )}
+        {open && (
+          <button
+            type="button"
+            className="secondary"
+            aria-label={`Message for ${s.guestName}`}
+            aria-expanded={showMessage}
+            onClick={() => setShowMessage(!showMessage)}
+          >
+            Message
+          </button>
+        )}
+        {open && s.backupCodes.length === 0 && (
+          <button
+            type="button"
+            className="secondary"
+            aria-label={`Backup code for ${s.guestName}`}
+            title="An offline code on each lock for the same window: it opens even with no gateway"
+            disabled={backup.isPending}
+            onClick={() => backup.mutate()}
+          >
+            Backup code
+          </button>
+        )}
+        {open && (
+          <button
+            type="button"
+            className="secondary"
+            aria-label={`Cancel stay of ${s.guestName}`}
+            disabled={cancel.isPending}
+            onClick={() => cancel.mutate()}
+          >
+            Cancel stay
+          </button>
+        )}
+        <button
+          type="button"
+          className="danger"
+          aria-label={`Delete the stay of ${s.guestName}`}
+          title={`Delete the stay of ${s.guestName}`}
+          disabled={remove.isPending}
+          onClick={() => remove.mutate()}
+        >
+          <BinIcon />
+        </button>
+      </div>
+      {changing && (
+        <form className="card" onSubmit={submitMove} aria-label={`New dates of ${s.guestName}`}>
+          <Field label={`Check-in (${props.zone})`}>
+            {(id) => (
+              <input
+                id={id}
+                type="datetime-local"
+                required
+                value={checkIn}
+                onChange={(e) => setCheckIn(e.target.value)}
+              />
+            )}
+          </Field>
+          <Field label={`Check-out (${props.zone})`}>
+            {(id) => (
+              <input
+                id={id}
+                type="datetime-local"
+                required
+                value={checkOut}
+                onChange={(e) => setCheckOut(e.target.value)}
+              />
+            )}
+          </Field>
+          <button type="submit" disabled={move.isPending}>
+            Save
+          </button>
+        </form>
+      )}
+      <ErrorNotice error={cancel.error ?? remove.error ?? backup.error ?? message.error ?? move.error} />
+      {showMessage && message.data && (
+        <p className="card" data-testid="stay-message">
+          {message.data.text}
+        </p>
+      )}
+    </>
+  )
+}
+
+/** A property's defaults for its stays: check-in and check-out times, buffers, the PIN, the message. */
+function PropertySettings(props: { property: Property }) {
+  const client = useQueryClient()
+  const p = props.property
+  const [open, setOpen] = useState(false)
+  const [checkInTime, setCheckInTime] = useState(p.checkInTime)
+  const [checkOutTime, setCheckOutTime] = useState(p.checkOutTime)
+  const [bufferBefore, setBufferBefore] = useState(String(p.bufferBeforeMinutes))
+  const [bufferAfter, setBufferAfter] = useState(String(p.bufferAfterMinutes))
+  const [codeLength, setCodeLength] = useState(String(p.codeLength))
+  const [codeStrategy, setCodeStrategy] = useState(p.codeStrategy)
+  const [messageTemplate, setMessageTemplate] = useState(p.messageTemplate)
+  const save = useMutation({
+    mutationFn: () =>
+      ok(
+        api.PATCH('/api/v1/properties/{id}', {
+          params: { path: { id: p.id } },
+          body: {
+            checkInTime,
+            checkOutTime,
+            bufferBeforeMinutes: Number(bufferBefore),
+            bufferAfterMinutes: Number(bufferAfter),
+            codeLength: Number(codeLength),
+            codeStrategy,
+            messageTemplate,
+          },
+        }),
+      ),
+    onSuccess: async () => {
+      setOpen(false)
+      await Promise.all([
+        client.invalidateQueries({ queryKey: ['properties'] }),
+        client.invalidateQueries({ queryKey: ['stays', p.id] }),
+      ])
+    },
+  })
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    save.mutate()
+  }
+  if (!open)
+    return (
+      <button type="button" className="secondary" onClick={() => setOpen(true)}>
+        Edit property
+      </button>
+    )
+  const zone = p.timezone
+  return (
+    <form className="card" onSubmit={submit} aria-label="Property settings">
+      <div className="row">
+        <Field label={`Check-in time (${zone})`}>
+          {(id) => (
+            <input
+              id={id}
+              type="time"
+              required
+              value={checkInTime}
+              onChange={(e) => setCheckInTime(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label={`Check-out time (${zone})`}>
+          {(id) => (
+            <input
+              id={id}
+              type="time"
+              required
+              value={checkOutTime}
+              onChange={(e) => setCheckOutTime(e.target.value)}
+            />
+          )}
+        </Field>
+      </div>
+      <div className="row">
+        <Field label="Code works from (minutes before check-in)">
+          {(id) => (
+            <input
+              id={id}
+              type="number"
+              min={0}
+              max={1440}
+              required
+              value={bufferBefore}
+              onChange={(e) => setBufferBefore(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Code works until (minutes after check-out)">
+          {(id) => (
+            <input
+              id={id}
+              type="number"
+              min={0}
+              max={1440}
+              required
+              value={bufferAfter}
+              onChange={(e) => setBufferAfter(e.target.value)}
+            />
+          )}
+        </Field>
+      </div>
+      <div className="row">
+        <Field label="Digits of a code">
+          {(id) => (
+            <input
+              id={id}
+              type="number"
+              min={4}
+              max={10}
+              required
+              value={codeLength}
+              onChange={(e) => setCodeLength(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Code">
+          {(id) => (
+            <select
+              id={id}
+              value={codeStrategy}
+              onChange={(e) => setCodeStrategy(e.target.value as typeof codeStrategy)}
+            >
+              <option value="random">Random</option>
+              <option value="phone_last4">The last 4 digits of the guest’s phone, when free</option>
+            </select>
+          )}
+        </Field>
+      </div>
+      <Field
+        label="Message to the guest"
+        hint="{{guestName}}, {{code}}, {{checkIn}}, {{checkOut}} and {{propertyName}} are filled in."
+      >
+        {(id, hint) => (
+          <textarea
+            id={id}
+            aria-describedby={hint}
+            rows={4}
+            value={messageTemplate}
+            onChange={(e) => setMessageTemplate(e.target.value)}
+          />
+        )}
+      </Field>
+      <ErrorNotice error={save.error} />
+      <div className="row">
+        <button type="submit" disabled={save.isPending}>
+          Save Changes
+        </button>
+        <button type="button" className="secondary" onClick={() => setOpen(false)}>
+          Close
+        </button>
+      </div>
+    </form>
+  )
+}
+
+/** Deleting a property cancels its stays: their codes come off every lock. */
+function DeleteProperty(props: { property: Property }) {
+  const client = useQueryClient()
+  const remove = useMutation({
+    mutationFn: () =>
+      ok(api.DELETE('/api/v1/properties/{id}', { params: { path: { id: props.property.id } } })),
+    onSuccess: async () => {
+      await client.invalidateQueries({ queryKey: ['properties'] })
+      navigate('/properties')
+    },
+  })
+  return (
+    <>
       <button
         type="button"
-        onClick={() => sync.mutate()}
-        disabled={sync.isPending}
-        aria-label={`Sync ${c.name}`}
+        className="danger"
+        title="Its stays are cancelled: their codes come off every lock"
+        disabled={remove.isPending}
+        onClick={() => remove.mutate()}
       >
-        Sync
+        Delete property
       </button>
-    </section>
+      <ErrorNotice error={remove.error} />
+    </>
   )
 }

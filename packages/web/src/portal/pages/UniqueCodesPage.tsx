@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { DateTime } from 'luxon'
 import { type FormEvent, useState } from 'react'
 import { ok, type UniqueCode } from '../../api/client.ts'
-import { BinIcon, ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
+import { BinIcon, Checks, ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
 import { api } from '../api.ts'
 
 /** The last day an expiry may fall on: six calendar months from today (SPEC §4). */
@@ -132,6 +132,12 @@ function CodeRow(props: { code: UniqueCode }) {
     mutationFn: () => ok(api.POST('/api/v1/unique-codes/{id}/reset-device', path)),
     onSuccess: refresh,
   })
+  const [diagnose, setDiagnose] = useState(false)
+  const diagnosis = useQuery({
+    queryKey: ['unique-code-diagnosis', code.id],
+    enabled: diagnose,
+    queryFn: () => ok(api.GET('/api/v1/unique-codes/{id}/diagnosis', path)),
+  })
   const [editing, setEditing] = useState(false)
   if (editing) return <EditRow code={code} onDone={() => setEditing(false)} />
   return (
@@ -151,6 +157,15 @@ function CodeRow(props: { code: UniqueCode }) {
             aria-label={`Edit ${code.description}`}
           >
             Edit
+          </button>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => setDiagnose(!diagnose)}
+            aria-expanded={diagnose}
+            aria-label={`Why doesn't it work? ${code.description}`}
+          >
+            Why doesn't it work?
           </button>
           {code.boundDevice && (
             <button
@@ -172,7 +187,10 @@ function CodeRow(props: { code: UniqueCode }) {
             <BinIcon />
           </button>
         </div>
-        <ErrorNotice error={remove.error ?? reset.error} />
+        <ErrorNotice error={remove.error ?? reset.error ?? diagnosis.error} />
+        {diagnose && diagnosis.data && (
+          <Checks label={`Checks of ${code.description}`} checks={diagnosis.data.checks} />
+        )}
       </td>
     </tr>
   )
