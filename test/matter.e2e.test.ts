@@ -214,4 +214,13 @@ describe('a Matter lock', () => {
     const sync = await owner.expect(422, 'POST', `/api/v1/locks/${lockId}/sync-time`)
     expect(sync).toMatchObject({ code: 'not_supported_by_driver' })
   })
+
+  it('is removed: it leaves the server’s fabric', async () => {
+    await owner.expect(204, 'DELETE', `/api/v1/locks/${lockId}`)
+    // The lock, its last fabric gone, resets itself (its control API says so meanwhile).
+    await eventually('the lock out of the fabric', async () => {
+      const view = await sim.api.expect(200, 'GET', '/sim/lock')
+      return view.commissioned === false && view.users.length === 0
+    })
+  })
 })

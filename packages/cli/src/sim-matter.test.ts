@@ -70,13 +70,13 @@ describe('latchkey sim-matter', () => {
       })
     ).json()
 
-  it('is commissioned over its address, takes a PIN user, opens with it, and not once it is removed', async () => {
-    const before = await (await fetch(`${controlUrl}/sim/lock`)).json()
+  it('is commissioned by its pairing code over its address, takes a PIN user, opens with it, and not once it is removed', async () => {
+    const before = (await (await fetch(`${controlUrl}/sim/lock`)).json()) as { pairingCode: string }
     expect(before).toMatchObject({ commissioned: false, users: [] })
 
+    // By the pairing code it prints (the end-to-end test commissions by passcode and discriminator).
     const { nodeId } = await controller.commission({
-      passcode: 20202021,
-      discriminator: 3852,
+      pairingCode: before.pairingCode,
       address: `127.0.0.1:${PORT}`,
     })
     expect(

@@ -76,11 +76,15 @@ export async function runSimMatter(options: SimMatterOptions): Promise<RunningSi
   }
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === 'GET' && req.url === '/sim/lock') {
-      return send(res, 200, {
-        pairingCode: lock.pairingCode,
-        commissioned: lock.commissioned,
-        users: await lock.users(),
-      })
+      let users: Awaited<ReturnType<VirtualLock['users']>>
+      try {
+        users = await lock.users()
+      } catch {
+        // Its last fabric removed, the lock resets itself and opens for commissioning again.
+        const body = problem('service_unavailable', 'the lock is restarting; ask again')
+        return send(res, body.status, body, PROBLEM_CONTENT_TYPE)
+      }
+      return send(res, 200, { pairingCode: lock.pairingCode, commissioned: lock.commissioned, users })
     }
     if (req.method === 'POST' && req.url === '/sim/lock/keypad') {
       const fields = await body(req, res)

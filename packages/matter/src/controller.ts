@@ -169,14 +169,13 @@ export class MatterController {
     node.events.network?.subscriptionAlive?.on(() => {
       this.#events.reachable?.(node.id, true)
     })
-    const subscribeLockEvents = () => {
-      let endpoint: ReturnType<typeof lockEndpoint>
-      try {
-        endpoint = lockEndpoint(node)
-      } catch {
-        return false
-      }
+    // Listens on the lock's Door Lock endpoint as it is now, and again on each that matter.js
+    // installs for the node later (its endpoints are built from what the node reports), once each.
+    const attached = new WeakSet<object>()
+    const attach = (endpoint: ReturnType<typeof lockEndpoint>) => {
       const events = endpoint.eventsOf(DoorLockClient)
+      if (attached.has(events)) return
+      attached.add(events)
       events.lockOperation.on((payload: DoorLock.LockOperationEvent, ...rest: unknown[]) => {
         if (payload.lockOperationType !== DoorLock.LockOperationType.Unlock) return
         this.#events.activity?.(node.id, {
@@ -195,13 +194,14 @@ export class MatterController {
           eventNumber: eventNumberOf(rest),
         })
       })
-      return true
     }
-    if (!subscribeLockEvents()) {
-      const installed = this.#node.peers.clusterInstalled(DoorLockClient)
-      installed.on((endpoint) => {
-        if (endpoint.owner === node && this.#watched.has(node.id)) subscribeLockEvents()
-      })
+    this.#node.peers.clusterInstalled(DoorLockClient).on((endpoint) => {
+      if (endpoint.owner === node && this.#watched.has(node.id)) attach(endpoint)
+    })
+    try {
+      attach(lockEndpoint(node))
+    } catch {
+      // not built yet: clusterInstalled brings it
     }
   }
 
@@ -364,7 +364,14 @@ export class MatterController {
     } catch {
       // an unreachable lock keeps the fabric until it is reset; we forget it anyway
     }
-    await peer.delete()
+    // A decommissioned node is closed and gone from the peers already; one that was not is deleted.
+    const still = this.#node.peers.get(nodeId)
+    if (still === undefined) return
+    try {
+      await still.delete()
+    } catch (error) {
+      if (this.#node.peers.get(nodeId) !== undefined && still.lifecycle.isReady) throw error
+    }
   }
 
   async close(): Promise<void> {

@@ -279,10 +279,9 @@ export async function startMatterChannel(options: {
           // Changed since by another fabric, or at the lock itself (when the lock says whose change it was).
           if (ours !== null && user.lastModifiedFabricIndex !== ours) continue
           if (user.userType !== userTypeOf(sent.rule)) continue
-          const used =
-            user.userType === DoorLock.UserType.DisposableUser &&
-            user.userStatus === DoorLock.UserStatus.OccupiedDisabled
-          codes.push({ codeId, pin: sent.pin, rule: sent.rule, uses: used ? 1 : 0 })
+          // Uses are the server's count from the lock's events (SPEC §12), not the user's status: a
+          // disposable user disabled by its use is reported before its event may be counted.
+          codes.push({ codeId, pin: sent.pin, rule: sent.rule, uses: 0 })
         }
         const report: TableReport = {
           capacity: capacity.users,
