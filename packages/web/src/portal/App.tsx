@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { ok } from '../api/client.ts'
-import { ErrorNotice, Field } from '../ui/kit.tsx'
+import { ErrorNotice, InputField } from '../ui/kit.tsx'
 import { api } from './api.ts'
 import { useLiveEvents } from './live.ts'
 import { AcceptInvitationPage } from './pages/AcceptInvitationPage.tsx'
@@ -125,41 +125,29 @@ function SignIn() {
         <h1>Latchkey — {title}</h1>
         <form onSubmit={onSubmit}>
           {title === 'Sign up' && (
-            <Field label="Organization name">
-              {(id) => (
-                <input
-                  id={id}
-                  required
-                  value={organizationName}
-                  onChange={(e) => setOrganizationName(e.target.value)}
-                />
-              )}
-            </Field>
+            <InputField
+              label="Organization name"
+              required
+              value={organizationName}
+              onValue={setOrganizationName}
+            />
           )}
-          <Field label="Email">
-            {(id) => (
-              <input
-                id={id}
-                type="email"
-                autoComplete="username"
-                required
-                value={email}
-                onChange={(e) => setEmail(e.target.value)}
-              />
-            )}
-          </Field>
-          <Field label="Password">
-            {(id) => (
-              <input
-                id={id}
-                type="password"
-                autoComplete={title === 'Log in' ? 'current-password' : 'new-password'}
-                required
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-              />
-            )}
-          </Field>
+          <InputField
+            label="Email"
+            type="email"
+            autoComplete="username"
+            required
+            value={email}
+            onValue={setEmail}
+          />
+          <InputField
+            label="Password"
+            type="password"
+            autoComplete={title === 'Log in' ? 'current-password' : 'new-password'}
+            required
+            value={password}
+            onValue={setPassword}
+          />
           <ErrorNotice error={submit.error} />
           <div className="row">
             <button type="submit" disabled={submit.isPending}>

@@ -1,5 +1,5 @@
 /** The small component kit of the portal and the app: native controls, each with its label. */
-import { type ReactNode, useId } from 'react'
+import { type InputHTMLAttributes, type ReactNode, useId } from 'react'
 
 export function Field(props: {
   label: string
@@ -18,6 +18,29 @@ export function Field(props: {
       )}
       {props.children(id, hintId)}
     </div>
+  )
+}
+
+/** A labelled `<input>` holding a string: the field most forms are made of. */
+export function InputField(
+  props: { label: string; hint?: string; value: string; onValue: (value: string) => void } & Omit<
+    InputHTMLAttributes<HTMLInputElement>,
+    'id' | 'value' | 'onChange'
+  >,
+) {
+  const { label, hint, value, onValue, ...input } = props
+  return (
+    <Field label={label} {...(hint === undefined ? {} : { hint })}>
+      {(id, hintId) => (
+        <input
+          id={id}
+          aria-describedby={hintId}
+          value={value}
+          onChange={(e) => onValue(e.target.value)}
+          {...input}
+        />
+      )}
+    </Field>
   )
 }
 

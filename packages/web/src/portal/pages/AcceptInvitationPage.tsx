@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { ok } from '../../api/client.ts'
-import { ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
+import { ErrorNotice, InputField, Notice } from '../../ui/kit.tsx'
 import { ROLE_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
 import { navigate } from '../router.tsx'
@@ -57,25 +57,17 @@ export function AcceptInvitationPage(props: { signedInEmail: string | undefined 
               e-mail, enter its password.
             </p>
             <form onSubmit={submit} aria-label="Accept invitation">
-              <Field label="Your name (optional)">
-                {(id) => (
-                  <input id={id} autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
-                )}
-              </Field>
-              <Field label="Password" hint="At least 8 characters.">
-                {(id, hintId) => (
-                  <input
-                    id={id}
-                    type="password"
-                    autoComplete="new-password"
-                    aria-describedby={hintId}
-                    required
-                    minLength={8}
-                    value={password}
-                    onChange={(e) => setPassword(e.target.value)}
-                  />
-                )}
-              </Field>
+              <InputField label="Your name (optional)" autoComplete="name" value={name} onValue={setName} />
+              <InputField
+                label="Password"
+                hint="At least 8 characters."
+                type="password"
+                autoComplete="new-password"
+                required
+                minLength={8}
+                value={password}
+                onValue={setPassword}
+              />
               <ErrorNotice error={accept.error} />
               <div className="row">
                 <button type="submit" disabled={accept.isPending}>

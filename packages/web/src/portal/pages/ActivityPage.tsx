@@ -2,7 +2,7 @@ import { useInfiniteQuery, useQuery } from '@tanstack/react-query'
 import { useState } from 'react'
 import { ok } from '../../api/client.ts'
 import { formatTime, localToUtc } from '../../time.ts'
-import { ErrorNotice, Field } from '../../ui/kit.tsx'
+import { ErrorNotice, Field, InputField } from '../../ui/kit.tsx'
 import { eventWords } from '../../words.ts'
 import { api } from '../api.ts'
 import { useLocks } from './LocksPage.tsx'
@@ -158,12 +158,8 @@ export function ActivityPage() {
             </select>
           )}
         </Field>
-        <Field label="From">
-          {(id) => <input id={id} type="date" value={from} onChange={(e) => setFrom(e.target.value)} />}
-        </Field>
-        <Field label="To">
-          {(id) => <input id={id} type="date" value={to} onChange={(e) => setTo(e.target.value)} />}
-        </Field>
+        <InputField label="From" type="date" value={from} onValue={setFrom} />
+        <InputField label="To" type="date" value={to} onValue={setTo} />
       </form>
       <ErrorNotice error={events.error} />
       <div className="table-wrap">

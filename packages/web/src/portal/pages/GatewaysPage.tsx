@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { ok, type Schemas } from '../../api/client.ts'
 import { formatTime } from '../../time.ts'
-import { ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
+import { ErrorNotice, Field, InputField, Notice } from '../../ui/kit.tsx'
 import { api } from '../api.ts'
 import { useGateways } from './LocksPage.tsx'
 
@@ -158,11 +158,7 @@ function AddGateway(props: { onAdded: (name: string, mqtt: Login) => void }) {
     <>
       <h2>Add a gateway</h2>
       <form className="row card" onSubmit={submit} aria-label="Add a gateway">
-        <Field label="Gateway name">
-          {(id) => (
-            <input id={id} required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
-          )}
-        </Field>
+        <InputField label="Gateway name" required maxLength={100} value={name} onValue={setName} />
         <button type="submit" disabled={add.isPending}>
           Add gateway
         </button>

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { type AccessCode, type Lock, ok } from '../../api/client.ts'
 import { pickedLocal } from '../../time.ts'
-import { Checks, ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
+import { Checks, ErrorNotice, Field, InputField, Notice } from '../../ui/kit.tsx'
 import { formatLocalWindow, formatSchedule } from '../../wall-clock.ts'
 import { denialWords, KIND_WORDS, STATUS_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
@@ -391,17 +391,13 @@ function GenerateForm(props: { lock: Lock; onCreated: (code: AccessCode) => void
   const kinds: Kind[] = ['one_time', 'timed', 'recurring', 'permanent']
   return (
     <form className="card" onSubmit={submit} aria-label="Generate a code">
-      <Field label="Name" hint="A label such as “Cleaner – Tuesday”, so you can audit later.">
-        {(id, hint) => (
-          <input
-            id={id}
-            aria-describedby={hint}
-            required
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-          />
-        )}
-      </Field>
+      <InputField
+        label="Name"
+        hint="A label such as “Cleaner – Tuesday”, so you can audit later."
+        required
+        value={name}
+        onValue={setName}
+      />
       <fieldset>
         <legend>Kind</legend>
         <div className="row">
@@ -441,30 +437,22 @@ function GenerateForm(props: { lock: Lock; onCreated: (code: AccessCode) => void
       )}
       {kind === 'recurring' && <WeeklySchedule zone={zone} slot={slot} onChange={setSlot} />}
       <div className="row">
-        <Field label="Use limit" hint="Optional: stops after this many uses.">
-          {(id, hint) => (
-            <input
-              id={id}
-              aria-describedby={hint}
-              type="number"
-              min={1}
-              value={maxUses}
-              onChange={(e) => setMaxUses(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="PIN" hint="Optional: 4–10 digits; empty for a generated one.">
-          {(id, hint) => (
-            <input
-              id={id}
-              aria-describedby={hint}
-              inputMode="numeric"
-              pattern="\d{4,10}"
-              value={pin}
-              onChange={(e) => setPin(e.target.value)}
-            />
-          )}
-        </Field>
+        <InputField
+          label="Use limit"
+          hint="Optional: stops after this many uses."
+          type="number"
+          min={1}
+          value={maxUses}
+          onValue={setMaxUses}
+        />
+        <InputField
+          label="PIN"
+          hint="Optional: 4–10 digits; empty for a generated one."
+          inputMode="numeric"
+          pattern="\d{4,10}"
+          value={pin}
+          onValue={setPin}
+        />
       </div>
       <fieldset>
         <legend>Delivery</legend>

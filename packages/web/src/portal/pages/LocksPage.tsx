@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { type Lock, ok } from '../../api/client.ts'
 import { pickedLocal } from '../../time.ts'
-import { ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
+import { ErrorNotice, Field, InputField, Notice } from '../../ui/kit.tsx'
 import { LEVEL_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
 import { Link } from '../router.tsx'
@@ -207,11 +207,7 @@ function SharePanel(props: { locks: Lock[]; onDone: () => void }) {
             )}
           </Field>
         ) : (
-          <Field label="User's email">
-            {(id) => (
-              <input id={id} type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
-            )}
-          </Field>
+          <InputField label="User's email" type="email" required value={email} onValue={setEmail} />
         )}
         <Field
           label="Level"
@@ -260,26 +256,13 @@ function SharePanel(props: { locks: Lock[]; onDone: () => void }) {
         )}
         {level === 'restricted' && when === 'window' && (
           <div className="row">
-            <Field label={`From (${zone})`}>
-              {(id) => (
-                <input
-                  id={id}
-                  type="datetime-local"
-                  value={startsAt}
-                  onChange={(e) => setStartsAt(e.target.value)}
-                />
-              )}
-            </Field>
-            <Field label={`Until (${zone})`}>
-              {(id) => (
-                <input
-                  id={id}
-                  type="datetime-local"
-                  value={endsAt}
-                  onChange={(e) => setEndsAt(e.target.value)}
-                />
-              )}
-            </Field>
+            <InputField
+              label={`From (${zone})`}
+              type="datetime-local"
+              value={startsAt}
+              onValue={setStartsAt}
+            />
+            <InputField label={`Until (${zone})`} type="datetime-local" value={endsAt} onValue={setEndsAt} />
           </div>
         )}
         <ErrorNotice error={share.error} />

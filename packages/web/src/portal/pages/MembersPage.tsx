@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { ok } from '../../api/client.ts'
-import { ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
+import { ErrorNotice, Field, InputField, Notice } from '../../ui/kit.tsx'
 import { ROLE_WORDS, type RoleName } from '../../words.ts'
 import { api } from '../api.ts'
 
@@ -150,11 +150,7 @@ function Invitations(props: { isOwner: boolean }) {
     <>
       <h2>Invite someone</h2>
       <form className="row card" onSubmit={submit} aria-label="Invite someone">
-        <Field label="Email of the person">
-          {(id) => (
-            <input id={id} type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
-          )}
-        </Field>
+        <InputField label="Email of the person" type="email" required value={email} onValue={setEmail} />
         <Field label="Role">
           {(id) => (
             <select id={id} value={role} onChange={(e) => setRole(e.target.value as RoleName)}>
@@ -252,9 +248,7 @@ function ApiKeys() {
     <>
       <h2>API keys</h2>
       <form className="row card" onSubmit={submit} aria-label="New API key">
-        <Field label="Key name">
-          {(id) => <input id={id} required value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
+        <InputField label="Key name" required value={name} onValue={setName} />
         <button type="submit">Create API key</button>
       </form>
       <ErrorNotice error={create.error ?? remove.error} />

@@ -5,7 +5,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { type Calendar, ok, type Property, type Stay, sentence } from '../../api/client.ts'
-import { BinIcon, ErrorNotice, Field } from '../../ui/kit.tsx'
+import { BinIcon, ErrorNotice, Field, InputField } from '../../ui/kit.tsx'
 import { formatLocal } from '../../wall-clock.ts'
 import { STATUS_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
@@ -97,17 +97,7 @@ function NewProperty(props: { onDone: () => void }) {
   }
   return (
     <form className="card" onSubmit={submit} aria-label="New property">
-      <Field label="Name" hint="E.g. “Beach house”.">
-        {(id, hint) => (
-          <input
-            id={id}
-            aria-describedby={hint}
-            required
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-          />
-        )}
-      </Field>
+      <InputField label="Name" hint="E.g. “Beach house”." required value={name} onValue={setName} />
       <fieldset>
         <legend>
           Locks (each stay’s code goes on all of them; the first one’s time zone is the property’s)
@@ -289,23 +279,15 @@ function Calendars(props: { property: Property }) {
       ))}
       {calendars.isSuccess && calendars.data.items.length === 0 && <p className="muted">No calendars yet.</p>}
       <form className="card" onSubmit={submit} aria-label="Add a calendar">
-        <Field label="Calendar address" hint="The iCal export link of the booking site.">
-          {(id, hint) => (
-            <input
-              id={id}
-              aria-describedby={hint}
-              type="url"
-              required
-              value={url}
-              onChange={(e) => setUrl(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Calendar name" hint="Optional, e.g. “Airbnb”.">
-          {(id, hint) => (
-            <input id={id} aria-describedby={hint} value={name} onChange={(e) => setName(e.target.value)} />
-          )}
-        </Field>
+        <InputField
+          label="Calendar address"
+          hint="The iCal export link of the booking site."
+          type="url"
+          required
+          value={url}
+          onValue={setUrl}
+        />
+        <InputField label="Calendar name" hint="Optional, e.g. “Airbnb”." value={name} onValue={setName} />
         <ErrorNotice error={add.error} />
         <button type="submit" disabled={add.isPending}>
           Add calendar
@@ -416,46 +398,26 @@ function NewStay(props: { property: Property }) {
   return (
     <form className="card" onSubmit={submit} aria-label="Add a stay">
       <h3>Add a stay</h3>
-      <Field label="Guest">
-        {(id) => <input id={id} required value={guestName} onChange={(e) => setGuestName(e.target.value)} />}
-      </Field>
+      <InputField label="Guest" required value={guestName} onValue={setGuestName} />
       <div className="row">
-        <Field label={`Check-in (${zone})`} hint={`Usually ${props.property.checkInTime}.`}>
-          {(id, hint) => (
-            <input
-              id={id}
-              aria-describedby={hint}
-              type="datetime-local"
-              required
-              value={checkIn}
-              onChange={(e) => setCheckIn(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label={`Check-out (${zone})`} hint={`Usually ${props.property.checkOutTime}.`}>
-          {(id, hint) => (
-            <input
-              id={id}
-              aria-describedby={hint}
-              type="datetime-local"
-              required
-              value={checkOut}
-              onChange={(e) => setCheckOut(e.target.value)}
-            />
-          )}
-        </Field>
+        <InputField
+          label={`Check-in (${zone})`}
+          hint={`Usually ${props.property.checkInTime}.`}
+          type="datetime-local"
+          required
+          value={checkIn}
+          onValue={setCheckIn}
+        />
+        <InputField
+          label={`Check-out (${zone})`}
+          hint={`Usually ${props.property.checkOutTime}.`}
+          type="datetime-local"
+          required
+          value={checkOut}
+          onValue={setCheckOut}
+        />
       </div>
-      <Field label="Phone" hint="Optional.">
-        {(id, hint) => (
-          <input
-            id={id}
-            aria-describedby={hint}
-            type="tel"
-            value={phone}
-            onChange={(e) => setPhone(e.target.value)}
-          />
-        )}
-      </Field>
+      <InputField label="Phone" hint="Optional." type="tel" value={phone} onValue={setPhone} />
       <ErrorNotice error={add.error} />
       <button type="submit" disabled={add.isPending}>
         Add stay
@@ -563,28 +525,20 @@ function StayActions(props: { stay: Stay; zone: string }) {
       </div>
       {changing && (
         <form className="card" onSubmit={submitMove} aria-label={`New dates of ${s.guestName}`}>
-          <Field label={`Check-in (${props.zone})`}>
-            {(id) => (
-              <input
-                id={id}
-                type="datetime-local"
-                required
-                value={checkIn}
-                onChange={(e) => setCheckIn(e.target.value)}
-              />
-            )}
-          </Field>
-          <Field label={`Check-out (${props.zone})`}>
-            {(id) => (
-              <input
-                id={id}
-                type="datetime-local"
-                required
-                value={checkOut}
-                onChange={(e) => setCheckOut(e.target.value)}
-              />
-            )}
-          </Field>
+          <InputField
+            label={`Check-in (${props.zone})`}
+            type="datetime-local"
+            required
+            value={checkIn}
+            onValue={setCheckIn}
+          />
+          <InputField
+            label={`Check-out (${props.zone})`}
+            type="datetime-local"
+            required
+            value={checkOut}
+            onValue={setCheckOut}
+          />
           <button type="submit" disabled={move.isPending}>
             Save
           </button>
@@ -650,71 +604,51 @@ function PropertySettings(props: { property: Property }) {
   return (
     <form className="card" onSubmit={submit} aria-label="Property settings">
       <div className="row">
-        <Field label={`Check-in time (${zone})`}>
-          {(id) => (
-            <input
-              id={id}
-              type="time"
-              required
-              value={checkInTime}
-              onChange={(e) => setCheckInTime(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label={`Check-out time (${zone})`}>
-          {(id) => (
-            <input
-              id={id}
-              type="time"
-              required
-              value={checkOutTime}
-              onChange={(e) => setCheckOutTime(e.target.value)}
-            />
-          )}
-        </Field>
+        <InputField
+          label={`Check-in time (${zone})`}
+          type="time"
+          required
+          value={checkInTime}
+          onValue={setCheckInTime}
+        />
+        <InputField
+          label={`Check-out time (${zone})`}
+          type="time"
+          required
+          value={checkOutTime}
+          onValue={setCheckOutTime}
+        />
       </div>
       <div className="row">
-        <Field label="Code works from (minutes before check-in)">
-          {(id) => (
-            <input
-              id={id}
-              type="number"
-              min={0}
-              max={1440}
-              required
-              value={bufferBefore}
-              onChange={(e) => setBufferBefore(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Code works until (minutes after check-out)">
-          {(id) => (
-            <input
-              id={id}
-              type="number"
-              min={0}
-              max={1440}
-              required
-              value={bufferAfter}
-              onChange={(e) => setBufferAfter(e.target.value)}
-            />
-          )}
-        </Field>
+        <InputField
+          label="Code works from (minutes before check-in)"
+          type="number"
+          min={0}
+          max={1440}
+          required
+          value={bufferBefore}
+          onValue={setBufferBefore}
+        />
+        <InputField
+          label="Code works until (minutes after check-out)"
+          type="number"
+          min={0}
+          max={1440}
+          required
+          value={bufferAfter}
+          onValue={setBufferAfter}
+        />
       </div>
       <div className="row">
-        <Field label="Digits of a code">
-          {(id) => (
-            <input
-              id={id}
-              type="number"
-              min={4}
-              max={10}
-              required
-              value={codeLength}
-              onChange={(e) => setCodeLength(e.target.value)}
-            />
-          )}
-        </Field>
+        <InputField
+          label="Digits of a code"
+          type="number"
+          min={4}
+          max={10}
+          required
+          value={codeLength}
+          onValue={setCodeLength}
+        />
         <Field label="Code">
           {(id) => (
             <select

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { DateTime } from 'luxon'
 import { type FormEvent, useState } from 'react'
 import { ok, type UniqueCode } from '../../api/client.ts'
-import { BinIcon, Checks, ErrorNotice, Field, Notice } from '../../ui/kit.tsx'
+import { BinIcon, Checks, ErrorNotice, Field, InputField, Notice } from '../../ui/kit.tsx'
 import { api } from '../api.ts'
 
 /** The last day an expiry may fall on: six calendar months from today (SPEC §4). */
@@ -49,31 +49,23 @@ function NewUniqueCode(props: { onDone: () => void }) {
   }
   return (
     <form className="card" onSubmit={submit} aria-label="New Unique Code">
-      <Field label="Description" hint="What the code is for, e.g. “Plumber – burst pipe”.">
-        {(id, hint) => (
-          <input
-            id={id}
-            aria-describedby={hint}
-            required
-            value={description}
-            onChange={(e) => setDescription(e.target.value)}
-          />
-        )}
-      </Field>
-      <Field label="Expiry" hint="At most six months from today.">
-        {(id, hint) => (
-          <input
-            id={id}
-            aria-describedby={hint}
-            type="date"
-            required
-            min={DateTime.now().toISODate()!}
-            max={maxExpiry()}
-            value={expiry}
-            onChange={(e) => setExpiry(e.target.value)}
-          />
-        )}
-      </Field>
+      <InputField
+        label="Description"
+        hint="What the code is for, e.g. “Plumber – burst pipe”."
+        required
+        value={description}
+        onValue={setDescription}
+      />
+      <InputField
+        label="Expiry"
+        hint="At most six months from today."
+        type="date"
+        required
+        min={DateTime.now().toISODate()!}
+        max={maxExpiry()}
+        value={expiry}
+        onValue={setExpiry}
+      />
       <ErrorNotice error={create.error} />
       {create.isSuccess && (
         <Notice tone="ok">
@@ -224,11 +216,7 @@ function EditRow(props: { code: UniqueCode; onDone: () => void }) {
     <tr>
       <td colSpan={5}>
         <form className="card" onSubmit={submit} aria-label={`Edit ${code.code}`}>
-          <Field label="Description">
-            {(id) => (
-              <input id={id} required value={description} onChange={(e) => setDescription(e.target.value)} />
-            )}
-          </Field>
+          <InputField label="Description" required value={description} onValue={setDescription} />
           <Field
             label="Expiry"
             hint={`At most six months from when the code was made: ${lastDay.toFormat('ccc d LLL yyyy')}.`}
