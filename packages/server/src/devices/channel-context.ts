@@ -71,7 +71,8 @@ export interface ChannelLock {
   clockSyncedAt: Date | null
 }
 
-const lockColumns = {
+/** The columns of a lock every channel reads. */
+export const lockColumns = {
   id: locks.id,
   organizationId: locks.organizationId,
   gatewayId: locks.gatewayId,

@@ -11,7 +11,8 @@ import { isLatchkeyError } from '@latchkey/core'
 import { type Command, type LockEvent, openLockMessage, type Reply, ZTableReport } from '@latchkey/protocol'
 import { and, eq, sql } from 'drizzle-orm'
 import { lockEventRow, lookupActors, lookupCodeLabels, recordEvent } from '../events/index.ts'
-import type { Db } from '../store/index.ts'
+import type { Secrets } from '../secrets.ts'
+import type { CommandRequester, Db } from '../store/index.ts'
 import { events, gateways, isUuid, lockCommands, locks } from '../store/index.ts'
 import {
   advanceReceiveCounter,
@@ -28,6 +29,37 @@ export const CAPACITY_LOW_SHARE = 0.9
 
 /** AAD of a set_code PIN kept with its command. */
 export const commandPinContext = (commandId: string): string => `lock_command:${commandId}`
+
+/**
+ * The row of a command on its way to a lock, whatever the driver: the command as sent, its PIN
+ * (set_code) encrypted apart, bound to the row, and `pending` until the lock's reply.
+ */
+export function pendingCommandRow(
+  secrets: Secrets,
+  command: Command,
+  at: {
+    id: string
+    organizationId: string
+    lockId: string
+    counter: number
+    requestedBy?: CommandRequester | undefined
+    sentAtMs: number
+  },
+): typeof lockCommands.$inferInsert {
+  const { pin, ...withoutPin } = command as Command & { pin?: string }
+  return {
+    id: at.id,
+    organizationId: at.organizationId,
+    lockId: at.lockId,
+    type: command.type,
+    counter: at.counter,
+    command: withoutPin,
+    pinEncrypted: pin === undefined ? null : secrets.encrypt(pin, commandPinContext(at.id)),
+    status: 'pending',
+    requestedBy: at.requestedBy ?? null,
+    sentAt: new Date(at.sentAtMs),
+  }
+}
 
 export async function handleLockUp(
   ctx: ChannelContext,

@@ -146,13 +146,12 @@ export async function createLock(
   }
   const gatewayId = input.gatewayId ?? null
   if (gatewayId !== null) await checkGateway(db, actor.organizationId, gatewayId)
-  const id = randomUUID()
-  const now = new Date(nowMs)
-  const [row] = await db
-    .insert(locks)
-    .values({
-      id,
-      organizationId: actor.organizationId,
+  const row = await insertLock(
+    db,
+    secrets,
+    nowMs,
+    actor,
+    {
       gatewayId,
       name: input.name.trim(),
       timezone,
@@ -160,6 +159,35 @@ export async function createLock(
       capacity: spec.capacity,
       ledgerCapacity: spec.ledgerCapacity,
       eventCapacity: spec.eventCapacity,
+    },
+    { timezone, model },
+  )
+  return { lock: pick(row), bundle: provisioningBundle(secrets, row) }
+}
+
+/**
+ * Stores a new lock with a secret of its own (every lock row holds one, so nothing treats a lock of
+ * another driver apart) and records `lock.created`.
+ */
+async function insertLock(
+  db: Db,
+  secrets: Secrets,
+  nowMs: number,
+  actor: Actor,
+  values: Omit<
+    typeof locks.$inferInsert,
+    'id' | 'organizationId' | 'secretEncrypted' | 'createdAt' | 'updatedAt'
+  >,
+  eventData: Record<string, unknown>,
+): Promise<Lock> {
+  const id = randomUUID()
+  const now = new Date(nowMs)
+  const [row] = await db
+    .insert(locks)
+    .values({
+      ...values,
+      id,
+      organizationId: actor.organizationId,
       secretEncrypted: secrets.encrypt(randomSecret(), lockSecretContext(id)),
       createdAt: now,
       updatedAt: now,
@@ -170,11 +198,11 @@ export async function createLock(
     type: 'lock.created',
     occurredAt: now,
     lockId: id,
-    gatewayId,
+    gatewayId: values.gatewayId ?? null,
     actorUserId: actor.userId ?? null,
-    data: { lockName: row!.name, timezone, model },
+    data: { lockName: row!.name, ...eventData },
   })
-  return { lock: pick(row!), bundle: provisioningBundle(secrets, row!) }
+  return row!
 }
 
 /**
@@ -220,13 +248,12 @@ export async function createMatterLock(
       },
     )
   }
-  const id = randomUUID()
-  const now = new Date(nowMs)
-  const [row] = await db
-    .insert(locks)
-    .values({
-      id,
-      organizationId: actor.organizationId,
+  const row = await insertLock(
+    db,
+    secrets,
+    nowMs,
+    actor,
+    {
       gatewayId: null,
       name: input.name.trim(),
       timezone,
@@ -239,22 +266,10 @@ export async function createMatterLock(
       ),
       ledgerCapacity: 0,
       eventCapacity: 0,
-      // unused by the driver; every lock row holds one, so nothing treats a Matter lock apart
-      secretEncrypted: secrets.encrypt(randomSecret(), lockSecretContext(id)),
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning()
-  await recordEvent(db, {
-    organizationId: actor.organizationId,
-    type: 'lock.created',
-    occurredAt: now,
-    lockId: id,
-    gatewayId: null,
-    actorUserId: actor.userId ?? null,
-    data: { lockName: row!.name, timezone, model: MATTER_LOCK_MODEL, driver: 'matter' },
-  })
-  return { lock: pick(row!) }
+    },
+    { timezone, model: MATTER_LOCK_MODEL, driver: 'matter' },
+  )
+  return { lock: pick(row) }
 }
 
 function pick(row: Lock): LockView {

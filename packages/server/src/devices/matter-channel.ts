@@ -36,12 +36,13 @@ import {
   type ChannelLock,
   type ChannelLogger,
   type LockChannelDeps,
+  lockColumns,
   setLockOnline,
   silentLogger,
 } from './channel-context.ts'
 import type { LockChannel, LockEventsHandler, ReplyHandler, SendOptions } from './lock-channel.ts'
 import { LockKeyCache } from './lock-keys.ts'
-import { commandPinContext, handleEventBatch, handleReply } from './lock-up.ts'
+import { commandPinContext, handleEventBatch, handleReply, pendingCommandRow } from './lock-up.ts'
 import { KeyedQueue } from './mqtt-lock-channel.ts'
 
 export interface RunningMatterChannel extends LockChannel {
@@ -63,20 +64,7 @@ class Refused extends Error {
   }
 }
 
-const lockColumns = {
-  id: locks.id,
-  organizationId: locks.organizationId,
-  gatewayId: locks.gatewayId,
-  name: locks.name,
-  timezone: locks.timezone,
-  secretEncrypted: locks.secretEncrypted,
-  lastReceivedCounter: locks.lastReceivedCounter,
-  capacity: locks.capacity,
-  codesOnLock: locks.codesOnLock,
-  clockSyncedAt: locks.clockSyncedAt,
-  matter: locks.matter,
-  online: locks.online,
-}
+const matterLockColumns = { ...lockColumns, matter: locks.matter, online: locks.online }
 
 type MatterLock = ChannelLock & { matter: MatterLockState; online: boolean }
 
@@ -110,7 +98,7 @@ export async function startMatterChannel(options: {
 
   async function loadByNode(nodeId: string): Promise<MatterLock | undefined> {
     const [row] = await db
-      .select(lockColumns)
+      .select(matterLockColumns)
       .from(locks)
       .where(
         and(eq(locks.driver, 'matter'), sql`${locks.matter}->>'nodeId' = ${nodeId}`, isNull(locks.deletedAt)),
@@ -121,7 +109,7 @@ export async function startMatterChannel(options: {
   async function load(lockId: string): Promise<MatterLock | undefined> {
     if (!isUuid(lockId)) return undefined
     const [row] = await db
-      .select(lockColumns)
+      .select(matterLockColumns)
       .from(locks)
       .where(and(eq(locks.id, lockId), eq(locks.driver, 'matter'), isNull(locks.deletedAt)))
     return row?.matter == null ? undefined : (row as MatterLock)
@@ -339,19 +327,16 @@ export async function startMatterChannel(options: {
       throw new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
     const counter = await nextCounter(lockId)
     const id = randomUUID()
-    const { pin, ...withoutPin } = command as Command & { pin?: string }
-    await db.insert(lockCommands).values({
-      id,
-      organizationId: lock.organizationId,
-      lockId,
-      type: command.type,
-      counter,
-      command: withoutPin,
-      pinEncrypted: pin === undefined ? null : secrets.encrypt(pin, commandPinContext(id)),
-      status: 'pending',
-      requestedBy: sendOptions.requestedBy ?? null,
-      sentAt: new Date(clock.now()),
-    })
+    await db.insert(lockCommands).values(
+      pendingCommandRow(secrets, command, {
+        id,
+        organizationId: lock.organizationId,
+        lockId,
+        counter,
+        requestedBy: sendOptions.requestedBy,
+        sentAtMs: clock.now(),
+      }),
+    )
     void queue
       .run(lockId, () => run(lockId, id, counter, command))
       .catch((error) => log.error({ err: error, lockId, commandId: id }, 'a Matter command failed'))

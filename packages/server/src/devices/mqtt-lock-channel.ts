@@ -35,7 +35,7 @@ import { CommandCounters } from './command-counters.ts'
 import { handleGatewayStatus, handleLockLink, timeRequestHandler } from './link-status.ts'
 import type { LockChannel, LockEventsHandler, ReplyHandler, SendOptions } from './lock-channel.ts'
 import { LockKeyCache } from './lock-keys.ts'
-import { commandPinContext, handleLockUp } from './lock-up.ts'
+import { handleLockUp, pendingCommandRow } from './lock-up.ts'
 import type { MqttClientTls } from './server-mqtt.ts'
 
 /** The topics the server listens to. */
@@ -250,19 +250,16 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
             if (counter === null) return null // another process sent above this block: reserve again
             await tx.update(locks).set({ commandSentCounter: counter }).where(eq(locks.id, lockId))
             const id = randomUUID()
-            const { pin, ...withoutPin } = parsed.data as Command & { pin?: string }
-            await tx.insert(lockCommands).values({
-              id,
-              organizationId: lock.organizationId,
-              lockId,
-              type: command.type,
-              counter,
-              command: withoutPin,
-              pinEncrypted: pin === undefined ? null : secrets.encrypt(pin, commandPinContext(id)),
-              status: 'pending',
-              requestedBy: sendOptions.requestedBy ?? null,
-              sentAt: new Date(clock.now()),
-            })
+            await tx.insert(lockCommands).values(
+              pendingCommandRow(secrets, parsed.data, {
+                id,
+                organizationId: lock.organizationId,
+                lockId,
+                counter,
+                requestedBy: sendOptions.requestedBy,
+                sentAtMs: clock.now(),
+              }),
+            )
             const frame = sealCommand(
               keys.keys({ id: lockId, secretEncrypted: lock.secretEncrypted }).command,
               lockId,
