@@ -28,6 +28,20 @@ export interface ListEventsOptions extends EventFilter {
 
 export type EventView = Omit<EventRow, 'organizationId' | 'lockSeq' | 'tx' | 'pinHash'>
 
+/** An event as the API shows it: `GET /events`, its stream, and the `data` of a webhook delivery. */
+export const apiEvent = (event: EventView) => ({
+  id: String(event.id),
+  type: event.type,
+  lockId: event.lockId,
+  accessCodeId: event.accessCodeId,
+  uniqueCodeId: event.uniqueCodeId,
+  gatewayId: event.gatewayId,
+  actorUserId: event.actorUserId,
+  data: event.data,
+  occurredAt: event.occurredAt.toISOString(),
+  recordedAt: event.recordedAt.toISOString(),
+})
+
 const columns = {
   id: events.id,
   type: events.type,

@@ -17,5 +17,5 @@ export {
   syncCalendarNow,
 } from './scheduler.ts'
 export { stayCodesOf } from './stay-codes.ts'
-export { localIso, stayView } from './stay-view.ts'
+export { stayView } from './stay-view.ts'
 export { cancelStaysOf, createStay, deleteStay, findStay, listStays, updateStay } from './stays.ts'

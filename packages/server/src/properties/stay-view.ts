@@ -1,27 +1,11 @@
 /** A stay as the API shows it: its times (UTC and the property's local time), its code on each lock, its backup codes. */
 
+import { localIso } from '@latchkey/core'
 import type { Deps } from '../access-codes/index.ts'
 import { canSeePins, decryptPin } from '../access-codes/index.ts'
 import type { CodeIssue, Property, Role, Stay } from '../store/index.ts'
 import { stayCodesOf } from './stay-codes.ts'
 import { stayStatus } from './stays.ts'
-
-/** "2027-03-08T15:00+01:00": the instant on the property's wall clock. */
-export function localIso(ms: number, timezone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: timezone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'longOffset',
-  }).formatToParts(ms)
-  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? ''
-  const offset = get('timeZoneName').replace('GMT', '') || '+00:00'
-  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}${offset}`
-}
 
 export interface StayLockCode {
   lockId: string

@@ -10,35 +10,21 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import {
   allEvents,
+  apiEvent,
   CSV_COLUMNS,
   csvRecord,
   type EventFilter,
-  type EventView,
   lastEventId,
   listEvents,
 } from '../events/index.ts'
-import { AUTHENTICATED, iso, problems, requireAuth } from '../http/index.ts'
+import { AUTHENTICATED, problems, requireAuth } from '../http/index.ts'
 import type { RouteOptions } from './context.ts'
 import {
-  type TEvent,
   ZEventFilterQuery,
   ZListEventsQuery,
   ZListEventsResponse,
   ZStreamEventsQuery,
 } from './events.schemas.ts'
-
-export const toApiEvent = (event: EventView): TEvent => ({
-  id: String(event.id),
-  type: event.type,
-  lockId: event.lockId,
-  accessCodeId: event.accessCodeId,
-  uniqueCodeId: event.uniqueCodeId,
-  gatewayId: event.gatewayId,
-  actorUserId: event.actorUserId,
-  data: event.data,
-  occurredAt: iso(event.occurredAt),
-  recordedAt: iso(event.recordedAt),
-})
 
 const typesOf = (type: string | undefined): string[] | undefined =>
   type
@@ -113,7 +99,7 @@ export const eventRoutes: FastifyPluginAsyncZod<
         limit,
         order,
       })
-      return { ...page, items: page.items.map(toApiEvent) }
+      return { ...page, items: page.items.map(apiEvent) }
     },
   )
 
@@ -209,7 +195,7 @@ export const eventRoutes: FastifyPluginAsyncZod<
             order: 'asc',
           })
           for (const event of items) {
-            raw.write(`id: ${event.id}\ndata: ${JSON.stringify(toApiEvent(event))}\n\n`)
+            raw.write(`id: ${event.id}\ndata: ${JSON.stringify(apiEvent(event))}\n\n`)
             cursor = event.id
             lastWrite = Date.now()
           }

@@ -16,7 +16,7 @@ import { hostname } from 'node:os'
 import { type Clock, systemClock } from '@latchkey/core'
 import { and, eq, isNotNull, sql } from 'drizzle-orm'
 import { Webhook as Signer } from 'standardwebhooks'
-import { recordEvent } from '../events/index.ts'
+import { apiEvent, recordEvent } from '../events/index.ts'
 import { type MetricsRegistry, OutboundRefused, outboundRequest, type Resolve } from '../http/index.ts'
 import type { Secrets } from '../secrets.ts'
 import type { Db, EventRow, WebhookDelivery } from '../store/index.ts'
@@ -158,18 +158,7 @@ export function eventPayload(event: EventRow): Record<string, unknown> {
   return {
     type: event.type,
     timestamp: event.occurredAt.toISOString(),
-    data: {
-      id: String(event.id),
-      type: event.type,
-      lockId: event.lockId,
-      accessCodeId: event.accessCodeId,
-      uniqueCodeId: event.uniqueCodeId,
-      gatewayId: event.gatewayId,
-      actorUserId: event.actorUserId,
-      data: event.data,
-      occurredAt: event.occurredAt.toISOString(),
-      recordedAt: event.recordedAt.toISOString(),
-    },
+    data: apiEvent(event),
   }
 }
 
