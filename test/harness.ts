@@ -261,28 +261,24 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()))
 }
 
-export async function startSim(options: StartSimOptions): Promise<SimProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      LATCHKEY_BIN,
-      'sim',
-      '--server',
-      options.serverUrl,
-      '--gateway-id',
-      options.gatewayId,
-      '--control-port',
-      '0',
-      '--state-dir',
-      options.stateDir,
-    ],
-    {
-      cwd: REPO_ROOT,
-      // the token through the environment, not the command line other users can read
-      env: { ...process.env, ...options.env, LATCHKEY_GATEWAY_TOKEN: options.gatewayToken },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
+/**
+ * `latchkey <args>` as a process of its own, up once its output shows the control API (`ready`'s
+ * first group); stopped with a signal, then SIGKILL if it has not exited within `stopGraceMs`.
+ */
+async function startLatchkeyProcess(options: {
+  args: string[]
+  env?: Record<string, string>
+  ready: RegExp
+  stateDir: string
+  startTimeoutMs?: number
+  stopGraceMs: number
+}): Promise<SimProcess> {
+  const child = spawn(process.execPath, [LATCHKEY_BIN, ...options.args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const name = `latchkey ${options.args[0]}`
   let output = ''
   const append = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-20_000)
@@ -292,7 +288,10 @@ export async function startSim(options: StartSimOptions): Promise<SimProcess> {
   const stopWith = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return
     child.kill(signal)
-    const done = await Promise.race([exited(child).then(() => true), sleep(15_000).then(() => false)])
+    const done = await Promise.race([
+      exited(child).then(() => true),
+      sleep(options.stopGraceMs).then(() => false),
+    ])
     if (!done) {
       child.kill('SIGKILL')
       await exited(child)
@@ -300,10 +299,10 @@ export async function startSim(options: StartSimOptions): Promise<SimProcess> {
   }
   try {
     const controlUrl = await eventually(
-      'latchkey sim to print its control API',
+      `${name} to print its control API`,
       () => {
-        if (child.exitCode !== null) throw new Error(`latchkey sim exited with ${child.exitCode}:\n${output}`)
-        return /control API (http:\/\/\S+)\/sim/.exec(output)?.[1]
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`)
+        return options.ready.exec(output)?.[1]
       },
       { timeoutMs: options.startTimeoutMs ?? 30_000, intervalMs: 50 },
     )
@@ -319,6 +318,28 @@ export async function startSim(options: StartSimOptions): Promise<SimProcess> {
     await stopWith('SIGKILL')
     throw error
   }
+}
+
+export function startSim(options: StartSimOptions): Promise<SimProcess> {
+  return startLatchkeyProcess({
+    args: [
+      'sim',
+      '--server',
+      options.serverUrl,
+      '--gateway-id',
+      options.gatewayId,
+      '--control-port',
+      '0',
+      '--state-dir',
+      options.stateDir,
+    ],
+    // the token through the environment, not the command line other users can read
+    env: { ...options.env, LATCHKEY_GATEWAY_TOKEN: options.gatewayToken },
+    ready: /control API (http:\/\/\S+)\/sim/,
+    stateDir: options.stateDir,
+    ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+    stopGraceMs: 15_000,
+  })
 }
 
 // ---------------------------------------------------------- `latchkey sim-matter` in its own process
@@ -348,10 +369,8 @@ export async function startSimMatter(options: {
   port?: number
 }): Promise<SimMatterProcess> {
   const port = options.port ?? (await freeUdpPort())
-  const child = spawn(
-    process.execPath,
-    [
-      LATCHKEY_BIN,
+  const running = await startLatchkeyProcess({
+    args: [
       'sim-matter',
       '--port',
       String(port),
@@ -362,47 +381,15 @@ export async function startSimMatter(options: {
       '--state-dir',
       options.stateDir,
     ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let output = ''
-  const append = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-20_000)
-  }
-  child.stdout?.on('data', append)
-  child.stderr?.on('data', append)
-  const stopWith = async (signal: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill(signal)
-    const done = await Promise.race([exited(child).then(() => true), sleep(20_000).then(() => false)])
-    if (!done) {
-      child.kill('SIGKILL')
-      await exited(child)
-    }
-  }
-  try {
-    const controlUrl = await eventually(
-      'latchkey sim-matter to print its control API',
-      () => {
-        if (child.exitCode !== null)
-          throw new Error(`latchkey sim-matter exited with ${child.exitCode}:\n${output}`)
-        return /control API (http:\/\/\S+)\/sim\/lock/.exec(output)?.[1]
-      },
-      { timeoutMs: 30_000, intervalMs: 50 },
-    )
-    return {
-      controlUrl,
-      api: new ApiClient(controlUrl),
-      stateDir: options.stateDir,
-      address: `127.0.0.1:${port}`,
-      port,
-      passcode: options.passcode,
-      discriminator: options.discriminator,
-      output: () => output,
-      stop: () => stopWith('SIGINT'),
-      kill: () => stopWith('SIGKILL'),
-    }
-  } catch (error) {
-    await stopWith('SIGKILL')
-    throw error
+    ready: /control API (http:\/\/\S+)\/sim\/lock/,
+    stateDir: options.stateDir,
+    stopGraceMs: 20_000,
+  })
+  return {
+    ...running,
+    address: `127.0.0.1:${port}`,
+    port,
+    passcode: options.passcode,
+    discriminator: options.discriminator,
   }
 }
