@@ -44,6 +44,34 @@ export function InputField(
   )
 }
 
+/** One choice of a few, as radio buttons under a legend; `row` lays them side by side. */
+export function RadioGroup<T extends string>(props: {
+  legend: string
+  name: string
+  value: T
+  options: readonly (readonly [T, ReactNode])[]
+  onChange: (value: T) => void
+  row?: boolean
+}) {
+  const radios = props.options.map(([value, label]) => (
+    <label key={value} className="check">
+      <input
+        type="radio"
+        name={props.name}
+        checked={props.value === value}
+        onChange={() => props.onChange(value)}
+      />
+      {label}
+    </label>
+  ))
+  return (
+    <fieldset>
+      <legend>{props.legend}</legend>
+      {props.row ? <div className="row">{radios}</div> : radios}
+    </fieldset>
+  )
+}
+
 export function Notice(props: { tone?: 'ok' | 'warn' | 'bad'; children: ReactNode; live?: boolean }) {
   return (
     <div className={`notice ${props.tone ?? ''}`} role={props.live === false ? undefined : 'status'}>

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { type AccessCode, type Lock, ok } from '../../api/client.ts'
 import { pickedLocal } from '../../time.ts'
-import { Checks, ErrorNotice, Field, InputField, Notice } from '../../ui/kit.tsx'
+import { Checks, ErrorNotice, Field, InputField, Notice, RadioGroup } from '../../ui/kit.tsx'
 import { formatLocalWindow, formatSchedule } from '../../wall-clock.ts'
 import { denialWords, KIND_WORDS, STATUS_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
@@ -398,17 +398,14 @@ function GenerateForm(props: { lock: Lock; onCreated: (code: AccessCode) => void
         value={name}
         onValue={setName}
       />
-      <fieldset>
-        <legend>Kind</legend>
-        <div className="row">
-          {kinds.map((k) => (
-            <label key={k} className="check">
-              <input type="radio" name="kind" checked={kind === k} onChange={() => setKind(k)} />
-              {KIND_WORDS[k]}
-            </label>
-          ))}
-        </div>
-      </fieldset>
+      <RadioGroup
+        legend="Kind"
+        name="kind"
+        row
+        value={kind}
+        options={kinds.map((k) => [k, KIND_WORDS[k]] as const)}
+        onChange={setKind}
+      />
       {(kind === 'timed' || kind === 'one_time') && (
         <div className="row">
           <Field label={`Starts (${zone})`} hint={kind === 'one_time' ? 'Optional' : undefined}>
@@ -454,37 +451,20 @@ function GenerateForm(props: { lock: Lock; onCreated: (code: AccessCode) => void
           onValue={setPin}
         />
       </div>
-      <fieldset>
-        <legend>Delivery</legend>
-        <label className="check">
-          <input
-            type="radio"
-            name="delivery"
-            checked={delivery === 'auto'}
-            onChange={() => setDelivery('auto')}
-          />
-          Automatic: through the gateway when the lock is reachable, else an offline code
-        </label>
-        <label className="check">
-          <input
-            type="radio"
-            name="delivery"
-            checked={delivery === 'synced'}
-            onChange={() => setDelivery('synced')}
-          />
-          Through the gateway: to the minute, revocable at once, takes one slot on the lock
-        </label>
-        <label className="check">
-          <input
-            type="radio"
-            name="delivery"
-            checked={delivery === 'offline'}
-            onChange={() => setDelivery('offline')}
-          />
-          Offline code: works with no gateway, to the hour; must first be used within 24 hours of its start
-          (one-time: 6 hours); can be revoked only once the lock is reached again
-        </label>
-      </fieldset>
+      <RadioGroup
+        legend="Delivery"
+        name="delivery"
+        value={delivery}
+        options={[
+          ['auto', 'Automatic: through the gateway when the lock is reachable, else an offline code'],
+          ['synced', 'Through the gateway: to the minute, revocable at once, takes one slot on the lock'],
+          [
+            'offline',
+            'Offline code: works with no gateway, to the hour; must first be used within 24 hours of its start (one-time: 6 hours); can be revoked only once the lock is reached again',
+          ],
+        ]}
+        onChange={setDelivery}
+      />
       {localError && (
         <div className="notice bad" role="alert">
           {localError}

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
 import { type Lock, ok } from '../../api/client.ts'
 import { pickedLocal } from '../../time.ts'
-import { ErrorNotice, Field, InputField, Notice } from '../../ui/kit.tsx'
+import { ErrorNotice, Field, InputField, Notice, RadioGroup } from '../../ui/kit.tsx'
 import { LEVEL_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
 import { Link } from '../router.tsx'
@@ -161,27 +161,16 @@ function SharePanel(props: { locks: Lock[]; onDone: () => void }) {
     <section className="card" aria-labelledby="share-title">
       <h2 id="share-title">Share {props.locks.map((l) => l.name).join(', ')}</h2>
       <form onSubmit={submit}>
-        <fieldset>
-          <legend>Recipient</legend>
-          <label className="check">
-            <input
-              type="radio"
-              name="recipient"
-              checked={recipient === 'unique_code'}
-              onChange={() => setRecipient('unique_code')}
-            />
-            Unique Code
-          </label>
-          <label className="check">
-            <input
-              type="radio"
-              name="recipient"
-              checked={recipient === 'user'}
-              onChange={() => setRecipient('user')}
-            />
-            A user
-          </label>
-        </fieldset>
+        <RadioGroup
+          legend="Recipient"
+          name="recipient"
+          value={recipient}
+          options={[
+            ['unique_code', 'Unique Code'],
+            ['user', 'A user'],
+          ]}
+          onChange={setRecipient}
+        />
         {recipient === 'unique_code' ? (
           <Field
             label="Code"
@@ -229,27 +218,16 @@ function SharePanel(props: { locks: Lock[]; onDone: () => void }) {
           )}
         </Field>
         {level === 'restricted' && (
-          <fieldset>
-            <legend>When</legend>
-            <label className="check">
-              <input
-                type="radio"
-                name="when"
-                checked={when === 'window'}
-                onChange={() => setWhen('window')}
-              />
-              A window
-            </label>
-            <label className="check">
-              <input
-                type="radio"
-                name="when"
-                checked={when === 'weekly'}
-                onChange={() => setWhen('weekly')}
-              />
-              Every week
-            </label>
-          </fieldset>
+          <RadioGroup
+            legend="When"
+            name="when"
+            value={when}
+            options={[
+              ['window', 'A window'],
+              ['weekly', 'Every week'],
+            ]}
+            onChange={setWhen}
+          />
         )}
         {level === 'restricted' && when === 'weekly' && (
           <WeeklySchedule zone={zone} slot={slot} onChange={setSlot} />
