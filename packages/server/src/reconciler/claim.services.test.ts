@@ -65,4 +65,15 @@ describe.skipIf(!usingTestServices())('lock claims on the PostgreSQL server', ()
       }
     }
   })
+  it('takes at most its limit of the due locks, however many are due', async () => {
+    const at = now + 100 * 120_000
+    for (const id of lockIds) await markDue(a.db, id, at)
+    const first = await claimDueLocks(a.db, 'process-a', at, 60_000, 8)
+    expect(first).toHaveLength(8)
+    const second = await claimDueLocks(b.db, 'process-b', at, 60_000, 8)
+    expect(second).toHaveLength(8)
+    expect(new Set([...first, ...second]).size).toBe(16)
+    for (const id of first) await releaseLock(a.db, 'process-a', id)
+    for (const id of second) await releaseLock(b.db, 'process-b', id)
+  })
 })
