@@ -83,6 +83,12 @@ describe('a Matter lock', () => {
       'the lock online',
       async () => (await owner.expect(200, 'GET', `/api/v1/locks/${lockId}`)).online,
     )
+    // the lock's diagnosis speaks of the Matter controller, not of a gateway it never had
+    const diagnosis = await owner.expect(200, 'GET', `/api/v1/locks/${lockId}/diagnosis`)
+    expect(diagnosis.checks.find((c: { check: string }) => c.check === 'link')).toMatchObject({
+      result: 'pass',
+      message: expect.stringMatching(/^The server’s Matter controller reaches the lock/),
+    })
   })
 
   it('takes a one-time code, opens once, refuses it the second time, and the audit shows both with its label', async () => {

@@ -10,6 +10,7 @@ import { localTime } from '../local-time.ts'
 import type { Db } from '../store/index.ts'
 import { events, type Gateway, gateways, type Lock, lockCommands, locks } from '../store/index.ts'
 import { getLock } from './locks.ts'
+import { linkCause } from './unreachable-cause.ts'
 
 export type CheckResult = 'pass' | 'warn' | 'fail'
 
@@ -66,34 +67,49 @@ export function linkCheck(lock: Lock, gateway: Gateway | undefined, needed: bool
   const unreachable = needed
     ? 'nothing reaches the lock until then (new codes, deletions, time syncs)'
     : 'codes already on the lock still open, but changes wait until it is reached'
-  if (gateway === undefined || gateway.deletedAt !== null) {
-    return {
-      check: 'link',
-      result: bad,
-      message: `The lock has no gateway (it was ${seen}): synced codes, deletions and time syncs cannot reach it; offline codes still work.`,
-    }
+  const cause = linkCause(lock, gateway)
+  if (lock.driver === 'matter') {
+    return cause === null
+      ? {
+          check: 'link',
+          result: 'pass',
+          message: `The server’s Matter controller reaches the lock (${seen}).`,
+        }
+      : {
+          check: 'link',
+          result: bad,
+          message: `The Matter lock does not answer the server (it was ${seen}): ${unreachable}. Check that it is powered and on the network.`,
+        }
   }
-  if (!gateway.online) {
-    const gwSeen = gateway.lastSeenAt
-      ? ` since ${localTime(gateway.lastSeenAt.getTime(), lock.timezone)}`
-      : ''
-    return {
-      check: 'link',
-      result: bad,
-      message: `The gateway “${gateway.name}” is offline${gwSeen} (the lock was ${seen}): ${unreachable}.`,
+  switch (cause) {
+    case 'no_gateway':
+      return {
+        check: 'link',
+        result: bad,
+        message: `The lock has no gateway (it was ${seen}): synced codes, deletions and time syncs cannot reach it; offline codes still work.`,
+      }
+    case 'gateway_offline': {
+      const gwSeen = gateway?.lastSeenAt
+        ? ` since ${localTime(gateway.lastSeenAt.getTime(), lock.timezone)}`
+        : ''
+      return {
+        check: 'link',
+        result: bad,
+        message: `The gateway “${gateway?.name}” is offline${gwSeen} (the lock was ${seen}): ${unreachable}.`,
+      }
     }
-  }
-  if (!lock.inRange) {
-    return {
-      check: 'link',
-      result: bad,
-      message: `The gateway “${gateway.name}” is online, but the lock is out of its radio range (${seen}): ${unreachable}. Move the gateway closer or check the lock’s battery.`,
-    }
-  }
-  return {
-    check: 'link',
-    result: 'pass',
-    message: `The lock is in range of the gateway “${gateway.name}”, which is online (${seen}).`,
+    case 'out_of_range':
+      return {
+        check: 'link',
+        result: bad,
+        message: `The gateway “${gateway?.name}” is online, but the lock is out of its radio range (${seen}): ${unreachable}. Move the gateway closer or check the lock’s battery.`,
+      }
+    default:
+      return {
+        check: 'link',
+        result: 'pass',
+        message: `The lock is in range of the gateway “${gateway?.name}”, which is online (${seen}).`,
+      }
   }
 }
 

@@ -6,7 +6,22 @@
 import { eq } from 'drizzle-orm'
 import type { ServerDeps } from '../context.ts'
 import type { Unreachable } from '../reconciler/index.ts'
-import { gateways, locks } from '../store/index.ts'
+import { type Gateway, gateways, type Lock, locks } from '../store/index.ts'
+
+/**
+ * The cause read from the lock's row and its gateway's alone; null when nothing there stands in the
+ * way. A Matter lock has no gateway: the server's controller reaches it over IP, or does not.
+ */
+export function linkCause(
+  lock: Pick<Lock, 'driver' | 'gatewayId' | 'online' | 'inRange'>,
+  gateway: Pick<Gateway, 'online' | 'deletedAt'> | undefined | null,
+): Unreachable {
+  if (lock.driver === 'matter') return lock.online ? null : 'unreachable'
+  if (lock.gatewayId === null || gateway == null || gateway.deletedAt !== null) return 'no_gateway'
+  if (!gateway.online) return 'gateway_offline'
+  if (!lock.inRange) return 'out_of_range'
+  return null
+}
 
 export async function unreachableCause(
   deps: Pick<ServerDeps, 'db' | 'channel'>,
@@ -14,20 +29,18 @@ export async function unreachableCause(
 ): Promise<Unreachable> {
   const [row] = await deps.db
     .select({
-      driver: locks.driver,
-      gatewayId: locks.gatewayId,
-      lockOnline: locks.online,
-      gatewayOnline: gateways.online,
-      gatewayDeleted: gateways.deletedAt,
+      lock: {
+        driver: locks.driver,
+        gatewayId: locks.gatewayId,
+        online: locks.online,
+        inRange: locks.inRange,
+      },
+      gateway: { online: gateways.online, deletedAt: gateways.deletedAt },
     })
     .from(locks)
     .leftJoin(gateways, eq(gateways.id, locks.gatewayId))
     .where(eq(locks.id, lockId))
-  // A Matter lock has no gateway: the server's controller reaches it over IP, or does not.
-  if (row?.driver === 'matter') return (await deps.channel.reachable(lockId)) ? null : 'unreachable'
-  if (row === undefined || row.gatewayId === null) return 'no_gateway'
+  if (row === undefined) return 'no_gateway'
   if (await deps.channel.reachable(lockId)) return null
-  if (row.gatewayOnline !== true || row.gatewayDeleted !== null) return 'gateway_offline'
-  if (!row.lockOnline) return 'out_of_range'
-  return 'unreachable'
+  return linkCause(row.lock, row.gateway) ?? 'unreachable'
 }
