@@ -1,6 +1,10 @@
 /** Live updates: every event of the organization (server-sent events) refreshes what is shown. */
-import { useQueryClient } from '@tanstack/react-query'
+import { type Query, useQueryClient } from '@tanstack/react-query'
 import { useEffect } from 'react'
+
+/** A page of older events on its way (Activity's "Show older events"): a refresh would cancel it. */
+const fetchingMore = (query: Query) =>
+  query.state.fetchStatus === 'fetching' && query.state.fetchMeta?.fetchMore !== undefined
 
 export function useLiveEvents(enabled: boolean): void {
   const client = useQueryClient()
@@ -8,7 +12,7 @@ export function useLiveEvents(enabled: boolean): void {
     if (!enabled) return
     const source = new EventSource('/api/v1/events/stream')
     source.onmessage = () => {
-      void client.invalidateQueries()
+      void client.invalidateQueries({ predicate: (query) => !fetchingMore(query) })
     }
     return () => source.close()
   }, [enabled, client])
