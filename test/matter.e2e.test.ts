@@ -170,14 +170,59 @@ describe('a Matter lock', () => {
     await waitForStatus(code.id, 'removed')
   })
 
-  it('keeps its users across a restart, and the server reconnects by itself', async () => {
+  it('gone: codes wait with the warnings of SPEC §3; back with its users: they converge by themselves', async () => {
     const kept = await owner.expect<Code>(201, 'POST', `/api/v1/locks/${lockId}/access-codes`, {
       name: 'Neighbour',
       kind: 'permanent',
       code: '520864',
     })
+    const leaving = await owner.expect<Code>(201, 'POST', `/api/v1/locks/${lockId}/access-codes`, {
+      name: 'Gardener',
+      kind: 'permanent',
+      code: '604172',
+    })
     await waitForStatus(kept.id, 'set')
+    await waitForStatus(leaving.id, 'set')
     await sim.stop()
+
+    // a code made while the lock is gone: the command it does not answer in time tells the server
+    const next = await owner.expect<Code>(201, 'POST', `/api/v1/locks/${lockId}/access-codes`, {
+      name: 'Courier',
+      kind: 'permanent',
+      code: '318406',
+    })
+    await eventually(
+      'the lock offline',
+      async () => !(await owner.expect(200, 'GET', `/api/v1/locks/${lockId}`)).online,
+      { timeoutMs: 60_000, intervalMs: 250 },
+    )
+    // a delete while it is gone says at once that the PIN still opens the door until the lock is reached
+    const deleted = await owner.expect<Code & { warnings: { code: string; message: string }[] }>(
+      200,
+      'DELETE',
+      `/api/v1/access-codes/${leaving.id}`,
+    )
+    expect(deleted.status).toBe('removing')
+    expect(deleted.warnings).toContainEqual({
+      code: 'still_opens_until_lock_reached',
+      message: expect.stringMatching(/^the lock cannot be reached: the code still opens the door/),
+    })
+    // ten minutes on, the waiting code says it is late, and why
+    clock.advance(11 * 60_000)
+    const late = await eventually('the courier code late', async () => {
+      const code = await owner.expect<Code & { warnings: { code: string; message: string }[] }>(
+        200,
+        'GET',
+        `/api/v1/access-codes/${next.id}`,
+      )
+      return code.warnings.some((w) => w.code === 'delay_in_setting_on_lock') ? code : null
+    })
+    expect(late.status).toBe('setting')
+    expect(late.warnings.find((w) => w.code === 'delay_in_setting_on_lock')?.message).toMatch(
+      /^not yet set on the lock after \d+ minutes \(the lock cannot be reached\): it does not open the lock yet$/,
+    )
+
+    // back on the same address, with the users it had
     sim = await startSimMatter({
       stateDir,
       passcode: sim.passcode,
@@ -185,28 +230,25 @@ describe('a Matter lock', () => {
       port: sim.port,
     })
     expect(await keypad('520864')).toMatchObject({ result: 'unlocked' })
+    expect(await keypad('604172')).toMatchObject({ result: 'unlocked' })
 
-    // The controller subscribes again by itself (matter.js's own backoff); then codes reach the lock.
+    // The controller subscribes again by itself (matter.js's own backoff); then the lock converges.
     await eventually(
-      'the lock online again',
+      'the lock online again, the courier code set and the gardener code removed',
       async () => {
         const lock = await owner.expect(200, 'GET', `/api/v1/locks/${lockId}`)
-        const code = await owner.expect<Code>(200, 'GET', `/api/v1/access-codes/${kept.id}`)
-        return lock.online && code.status === 'set'
+        const statuses = await Promise.all(
+          [kept, next, leaving].map(
+            async (c) => (await owner.expect<Code>(200, 'GET', `/api/v1/access-codes/${c.id}`)).status,
+          ),
+        )
+        return lock.online && statuses.join() === 'set,set,removed'
       },
       { timeoutMs: 180_000, intervalMs: 500 },
     )
-    const next = await owner.expect<Code>(201, 'POST', `/api/v1/locks/${lockId}/access-codes`, {
-      name: 'Courier',
-      kind: 'permanent',
-      code: '318406',
-    })
-    await eventually(
-      'the courier code set',
-      async () => (await owner.expect<Code>(200, 'GET', `/api/v1/access-codes/${next.id}`)).status === 'set',
-      { timeoutMs: 180_000, intervalMs: 500 },
-    )
     expect(await keypad('318406')).toMatchObject({ result: 'unlocked' })
+    expect(await keypad('604172')).toMatchObject({ result: 'denied', reason: 'unknown_code' })
+    expect(await keypad('520864')).toMatchObject({ result: 'unlocked' })
   }, 400_000)
 
   it('refuses what only the latchkey driver has, naming the driver', async () => {

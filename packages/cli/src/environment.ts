@@ -21,6 +21,8 @@ export const ENVIRONMENT = {
   LATCHKEY_METRICS_TOKEN: '/metrics answers only with this bearer token (without it, only on --metrics-port)',
   LATCHKEY_WEBHOOK_ALLOW_PRIVATE:
     '1: webhooks and booking calendars may reach loopback, link-local and private addresses (refused otherwise)',
+  LATCHKEY_MATTER_COMMANDS_PER_HOUR:
+    'the commands a Matter lock takes in any hour, retries included (default 120; a battery lock is spared)',
   LOG_LEVEL: 'log level: trace, debug, info (default), warn, error, silent',
   LATCHKEY_DEMO_EMAIL: '--demo: the owner’s e-mail (default demo@latchkey.local)',
   LATCHKEY_DEMO_PASSWORD: '--demo: the owner’s password (default: generated once and printed at start)',

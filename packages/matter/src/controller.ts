@@ -354,15 +354,26 @@ export class MatterController {
     await this.commands(nodeId).unlockDoor({})
   }
 
-  /** Removes the lock from the fabric (and forgets it). */
-  async forget(nodeId: string): Promise<void> {
+  /**
+   * Removes the lock from the fabric (and forgets it). A lock that does not answer within
+   * `answerWithinMs` is forgotten all the same (it keeps the fabric until it is reset).
+   */
+  async forget(nodeId: string, answerWithinMs = 10_000): Promise<void> {
     const peer = this.#node.peers.get(nodeId)
     if (peer === undefined) return
     this.#watched.delete(nodeId)
+    let timer: NodeJS.Timeout | undefined
     try {
-      await peer.decommission()
+      await Promise.race([
+        peer.decommission(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer')), answerWithinMs)
+        }),
+      ])
     } catch {
       // an unreachable lock keeps the fabric until it is reset; we forget it anyway
+    } finally {
+      clearTimeout(timer)
     }
     // A decommissioned node is closed and gone from the peers already; one that was not is deleted.
     const still = this.#node.peers.get(nodeId)

@@ -24,6 +24,7 @@ import {
   connectExternalMqtt,
   type LockChannel,
   lazyMatterChannel,
+  matterLimitsFrom,
   type RunningLockChannel,
   routedChannel,
   type ServerMqtt,
@@ -171,6 +172,7 @@ function runReconciler(deps: ServerDeps, channel: LockChannel, log: FastifyBaseL
     {
       // eKeys revoked on the server go onto each lock's revocation list
       revocations: (db, lockId, nowMs) => revokedShares(db, lockId, nowMs),
+      ...(deps.matter === undefined ? {} : { matterController: deps.matter.controllerId }),
       onError: (error, lockId) => log.error({ err: error, lockId }, 'reconciling a lock failed'),
     },
   )
@@ -180,6 +182,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const env = options.env ?? process.env
   // a wrong mode is refused before anything is created
   const signupMode = options.signup ?? parseSignupMode(env.LATCHKEY_SIGNUP)
+  const matterLimits = matterLimitsFrom(env)
   const log = makeLogger(options.logger, env)
   const channelLog = log as unknown as ChannelLogger
   const clock = options.clock ?? systemClock
@@ -250,6 +253,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const matter = lazyMatterChannel({
       deps: { db: store.db, secrets, clock, metrics },
       storagePath: join(options.dataDir, 'matter'),
+      limits: matterLimits,
       log: channelLog,
     })
     shutdown.add('the Matter controller', () => matter.close())

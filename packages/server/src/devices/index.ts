@@ -37,6 +37,7 @@ export {
 export {
   type DriverChannels,
   type DriverFeature,
+  drivenHere,
   driverHas,
   type MatterDriver,
   requireDriverFeature,
@@ -53,7 +54,7 @@ export {
   provisioningBundle,
   updateLock,
 } from './locks.ts'
-export type { RunningMatterChannel } from './matter-channel.ts'
+export { matterLimitsFrom, type RunningMatterChannel } from './matter-channel.ts'
 export { type RunningLockChannel, startLockChannel } from './mqtt-lock-channel.ts'
 export {
   connectExternalMqtt,

@@ -1,12 +1,37 @@
 /**
  * The Matter driver's channel, started when first needed (matter-channel.ts is the channel itself).
  */
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { LatchkeyError } from '@latchkey/core'
 import { and, eq, isNull } from 'drizzle-orm'
 import { locks } from '../store/index.ts'
 import type { ChannelLogger, LockChannelDeps } from './channel-context.ts'
 import type { LockEventsHandler, ReplyHandler } from './lock-channel.ts'
-import { type RunningMatterChannel, startMatterChannel } from './matter-channel.ts'
+import { drivenHere } from './lock-driver.ts'
+import {
+  drivenElsewhere,
+  type MatterChannelLimits,
+  type RunningMatterChannel,
+  startMatterChannel,
+} from './matter-channel.ts'
+
+/**
+ * The id of the fabric kept in `storagePath` (made at its first use): the locks it commissions carry
+ * it, so that of several server processes only the one holding that fabric drives them.
+ */
+export function matterControllerId(storagePath: string): string {
+  const file = join(storagePath, 'latchkey-controller-id')
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch {
+    mkdirSync(storagePath, { recursive: true })
+    const id = randomUUID()
+    writeFileSync(file, `${id}\n`, { flag: 'wx' })
+    return id
+  }
+}
 
 /**
  * The Matter channel, started when first needed: at start when the store holds a Matter lock, else
@@ -16,15 +41,17 @@ import { type RunningMatterChannel, startMatterChannel } from './matter-channel.
 export function lazyMatterChannel(options: {
   deps: LockChannelDeps
   storagePath: string
+  limits?: MatterChannelLimits
   log?: ChannelLogger
 }): RunningMatterChannel & { startIfNeeded(): Promise<void> } {
+  const controllerId = matterControllerId(options.storagePath)
   const replyHandlers: ReplyHandler[] = []
   const eventHandlers: LockEventsHandler[] = []
   let started: Promise<RunningMatterChannel> | null = null
   let closed = false
   const start = () => {
     if (closed) throw new LatchkeyError('service_unavailable', 'the server is shutting down')
-    started ??= startMatterChannel(options).then((channel) => {
+    started ??= startMatterChannel({ ...options, controllerId }).then((channel) => {
       for (const handler of replyHandlers) channel.onReply(handler)
       for (const handler of eventHandlers) channel.onLockEvents(handler)
       return channel
@@ -32,16 +59,25 @@ export function lazyMatterChannel(options: {
     return started
   }
   return {
+    controllerId,
     async startIfNeeded() {
       const [row] = await options.deps.db
         .select({ id: locks.id })
         .from(locks)
-        .where(and(eq(locks.driver, 'matter'), isNull(locks.deletedAt)))
+        .where(and(eq(locks.driver, 'matter'), isNull(locks.deletedAt), drivenHere(controllerId)))
         .limit(1)
       if (row !== undefined) await start()
     },
     send: async (lockId, command, sendOptions) => {
-      if (started === null) throw new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
+      if (started === null) {
+        const [row] = await options.deps.db
+          .select({ id: locks.id })
+          .from(locks)
+          .where(and(eq(locks.id, lockId), drivenHere(controllerId)))
+        throw row === undefined
+          ? drivenElsewhere()
+          : new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
+      }
       return (await started).send(lockId, command, sendOptions)
     },
     onReply: (handler) => {
@@ -53,6 +89,7 @@ export function lazyMatterChannel(options: {
       else void started.then((channel) => channel.onLockEvents(handler))
     },
     reachable: async (lockId) => (started === null ? false : (await started).reachable(lockId)),
+    resting: async (lockId) => (started === null ? false : ((await started).resting?.(lockId) ?? false)),
     commission: async (target) => (await start()).commission(target),
     forget: async (nodeId) => (await start()).forget(nodeId),
     idle: async () => {

@@ -61,6 +61,8 @@ export interface LockChannel {
   onLockEvents(handler: LockEventsHandler): void
   /** Gateway online and lock in range, as last reported. */
   reachable(lockId: string): Promise<boolean>
+  /** The lock has taken its commands of this hour and rests (a driver that bounds them: matter). */
+  resting?(lockId: string): Promise<boolean>
 }
 
 /**

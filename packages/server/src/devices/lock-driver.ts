@@ -9,7 +9,7 @@
  */
 import { LatchkeyError } from '@latchkey/core'
 import type { CommissionTarget, LockCapacity } from '@latchkey/matter'
-import { eq } from 'drizzle-orm'
+import { eq, isNull, ne, or, type SQL, sql } from 'drizzle-orm'
 import type { Db, LockDriverName } from '../store/index.ts'
 import { isUuid, locks } from '../store/index.ts'
 import type { LockChannel } from './lock-channel.ts'
@@ -39,6 +39,19 @@ export function requireDriverFeature(driver: LockDriverName, feature: DriverFeat
     'not_supported_by_driver',
     `a lock on the ${driver} driver has no ${word}: ${word} are a feature of the latchkey driver`,
   )
+}
+
+/**
+ * The locks a server process may work on: every lock of the latchkey driver (any process reaches it
+ * through the broker), and the Matter locks of its own fabric (`controllerId`; none without one).
+ * A Matter lock from before controllers were named is any fabric's.
+ */
+export function drivenHere(controllerId: string | null): SQL {
+  const matterHere =
+    controllerId === null
+      ? sql`false`
+      : or(isNull(sql`${locks.matter}->>'controller'`), eq(sql`${locks.matter}->>'controller'`, controllerId))
+  return or(ne(locks.driver, 'matter'), matterHere) as SQL
 }
 
 export type DriverChannels = { latchkey: LockChannel } & Partial<Record<LockDriverName, LockChannel>>
@@ -71,11 +84,17 @@ export function routedChannel(db: Db, drivers: DriverChannels): LockChannel {
       const driver = (await driverOf(db, lockId)) ?? 'latchkey'
       return (await drivers[driver]?.reachable(lockId)) ?? false
     },
+    resting: async (lockId) => {
+      const driver = (await driverOf(db, lockId)) ?? 'latchkey'
+      return (await drivers[driver]?.resting?.(lockId)) ?? false
+    },
   }
 }
 
 /** What the lock routes need of the Matter driver beyond the channel: commissioning and removal. */
 export interface MatterDriver {
+  /** Names this server's fabric: the locks it commissions carry it (`locks.matter.controller`). */
+  readonly controllerId: string
   commission(target: CommissionTarget): Promise<{ nodeId: string; capacity: LockCapacity }>
   /** Takes the lock's node out of the fabric (best effort: an unreachable lock is forgotten anyway). */
   forget(nodeId: string): Promise<void>

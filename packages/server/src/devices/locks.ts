@@ -259,7 +259,7 @@ export async function createMatterLock(
       timezone,
       model: MATTER_LOCK_MODEL,
       driver: 'matter',
-      matter: { nodeId: commissioned.nodeId, users: {} },
+      matter: { nodeId: commissioned.nodeId, controller: matter.controllerId, users: {} },
       capacity: Math.min(
         commissioned.capacity.users,
         commissioned.capacity.pinUsers || commissioned.capacity.users,

@@ -14,8 +14,13 @@
  * - the lock's operation events become `unlocked` / `access_denied` events with the code's id.
  * A command runs in the background, one at a time per lock, like a frame sent: its reply arrives
  * through the reply handlers. A lock is reachable while its subscription is live and it answered
- * the last command (one it did not answer makes it unreachable until the subscription speaks again);
- * otherwise `lock_offline`.
+ * the last command (one it did not answer, or not within `commandTimeLimitMs`, makes it unreachable
+ * until the subscription speaks again); otherwise `lock_offline`. A lock takes at most
+ * `commandsPerHour` commands in any hour (a battery lock that keeps failing is never asked again and
+ * again: the reconciler's backoff spaces the retries, this bounds them); beyond it the lock is
+ * `resting` until the oldest of that hour's commands is an hour old.
+ * A lock is driven only by the controller whose fabric holds it (`locks.matter.controller`): in a
+ * setup of several server processes, the one whose data directory commissioned it.
  */
 import { randomUUID } from 'node:crypto'
 import { type AccessRule, type DenyReason, LatchkeyError } from '@latchkey/core'
@@ -30,6 +35,7 @@ import {
 } from '@latchkey/matter'
 import type { Command, LockEvent, Reply, TableReport } from '@latchkey/protocol'
 import { and, eq, isNull, sql } from 'drizzle-orm'
+import { localTime } from '../local-time.ts'
 import { isUuid, lockCommands, locks, type MatterLockState } from '../store/index.ts'
 import {
   type ChannelContext,
@@ -45,7 +51,41 @@ import { LockKeyCache } from './lock-keys.ts'
 import { commandPinContext, handleEventBatch, handleReply, pendingCommandRow } from './lock-up.ts'
 import { KeyedQueue } from './mqtt-lock-channel.ts'
 
+/** How long a command may take at the lock before it counts as not answered. */
+export const MATTER_COMMAND_TIME_LIMIT_MS = 15_000
+/** The commands a Matter lock takes in any hour (LATCHKEY_MATTER_COMMANDS_PER_HOUR). */
+export const MATTER_COMMANDS_PER_HOUR = 120
+const HOUR_MS = 3_600_000
+
+export interface MatterChannelLimits {
+  commandTimeLimitMs?: number
+  commandsPerHour?: number
+}
+
+/** A command for a Matter lock of another server process's fabric. */
+export function drivenElsewhere(): LatchkeyError {
+  return new LatchkeyError(
+    'service_unavailable',
+    'this Matter lock is driven by the server process that commissioned it (its fabric is in that process’s data directory): ask again, to reach that one',
+  )
+}
+
+/** LATCHKEY_MATTER_COMMANDS_PER_HOUR: a whole number from 1; anything else stops the start. */
+export function matterLimitsFrom(env: Record<string, string | undefined>): MatterChannelLimits {
+  const raw = env.LATCHKEY_MATTER_COMMANDS_PER_HOUR
+  if (raw === undefined || raw === '') return {}
+  const perHour = Number(raw)
+  if (!Number.isInteger(perHour) || perHour < 1)
+    throw new LatchkeyError(
+      'validation_failed',
+      `LATCHKEY_MATTER_COMMANDS_PER_HOUR must be a whole number from 1, not “${raw}”`,
+    )
+  return { commandsPerHour: perHour }
+}
+
 export interface RunningMatterChannel extends LockChannel {
+  /** Names the fabric (and so the server process) that drives this channel's locks. */
+  readonly controllerId: string
   /** Commissions a lock into the server's fabric: its node id and what it holds. */
   commission(target: CommissionTarget): Promise<{ nodeId: string; capacity: LockCapacity }>
   /** Takes a lock out of the fabric (a deleted lock). */
@@ -56,6 +96,15 @@ export interface RunningMatterChannel extends LockChannel {
 }
 
 /** A refusal of the lock, answered as a reply error (the reconciler's words for it). */
+/** `work`, or an error when it takes longer than `ms` (the work itself goes on, unheard). */
+function withinTimeLimit<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)
+  })
+  return Promise.race([work, late]).finally(() => clearTimeout(timer))
+}
+
 class Refused extends Error {
   readonly code: 'lock_full' | 'duplicate_code_on_lock' | 'invalid_command'
   constructor(code: Refused['code'], message: string) {
@@ -86,11 +135,24 @@ export async function startMatterChannel(options: {
   deps: LockChannelDeps
   /** The controller's fabric, keys and peers (a directory of the data directory). */
   storagePath: string
+  /** The id locks commissioned here carry (`locks.matter.controller`). */
+  controllerId: string
+  limits?: MatterChannelLimits
   log?: ChannelLogger
 }): Promise<RunningMatterChannel> {
-  const { deps } = options
+  const { deps, controllerId } = options
   const { db, secrets, clock } = deps
   const log = options.log ?? silentLogger
+  const timeLimitMs = options.limits?.commandTimeLimitMs ?? MATTER_COMMAND_TIME_LIMIT_MS
+  const perHour = options.limits?.commandsPerHour ?? MATTER_COMMANDS_PER_HOUR
+  /** When each lock was sent its commands of the last hour (server clock), oldest first. */
+  const sentAt = new Map<string, number[]>()
+  /** Until when the lock rests (its hour's commands are spent), or null. */
+  const restingUntil = (lockId: string, nowMs: number): number | null => {
+    const times = (sentAt.get(lockId) ?? []).filter((t) => t > nowMs - HOUR_MS)
+    sentAt.set(lockId, times)
+    return times.length < perHour ? null : (times[0] as number) + HOUR_MS
+  }
   const replyHandlers: ReplyHandler[] = []
   const eventHandlers: LockEventsHandler[] = []
   const queue = new KeyedQueue()
@@ -105,6 +167,10 @@ export async function startMatterChannel(options: {
       )
     return row?.matter == null ? undefined : (row as MatterLock)
   }
+
+  /** Whether this controller drives the lock (one commissioned before controllers were named: yes). */
+  const ownLock = (lock: MatterLock) =>
+    lock.matter.controller === undefined || lock.matter.controller === controllerId
 
   async function load(lockId: string): Promise<MatterLock | undefined> {
     if (!isUuid(lockId)) return undefined
@@ -299,7 +365,7 @@ export async function startMatterChannel(options: {
     if (lock === undefined) return
     let reply: Reply
     try {
-      const data = await execute(lock, commandId, command)
+      const data = await withinTimeLimit(execute(lock, commandId, command), timeLimitMs)
       reply = { kind: 'reply', id: commandId, status: 'ok', ...(data === undefined ? {} : { data }) }
     } catch (error) {
       if (!(error instanceof Refused)) {
@@ -323,8 +389,17 @@ export async function startMatterChannel(options: {
     if (closed) throw new LatchkeyError('service_unavailable', 'the server is shutting down')
     const lock = await load(lockId)
     if (lock === undefined) throw new LatchkeyError('not_found', `no lock ${lockId}`)
+    if (!ownLock(lock)) throw drivenElsewhere()
     if (!lock.online || !controller.isReachable(lock.matter.nodeId))
       throw new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
+    const nowMs = clock.now()
+    const rests = restingUntil(lockId, nowMs)
+    if (rests !== null)
+      throw new LatchkeyError(
+        'lock_offline',
+        `the Matter lock has had its ${perHour} commands of the last hour (the server spares its battery): it takes the next at ${localTime(rests, lock.timezone)}`,
+      )
+    sentAt.get(lockId)?.push(nowMs)
     const counter = await nextCounter(lockId)
     const id = randomUUID()
     await db.insert(lockCommands).values(
@@ -351,10 +426,18 @@ export async function startMatterChannel(options: {
     onLockEvents: (handler) => {
       eventHandlers.push(handler)
     },
+    controllerId,
     async reachable(lockId) {
       const lock = await load(lockId)
-      return lock?.online === true && controller.isReachable(lock.matter.nodeId)
+      return (
+        lock !== undefined &&
+        ownLock(lock) &&
+        lock.online &&
+        controller.isReachable(lock.matter.nodeId) &&
+        restingUntil(lockId, clock.now()) === null
+      )
     },
+    resting: async (lockId) => restingUntil(lockId, clock.now()) !== null,
     async commission(target) {
       const { nodeId } = await controller.commission(target)
       return { nodeId, capacity: await controller.capacity(nodeId) }

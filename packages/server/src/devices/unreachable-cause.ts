@@ -1,7 +1,8 @@
 /**
  * Why a lock cannot be reached, as the server knows it (SPEC §3: a message names the cause, never
  * "A or B" when the server knows which): it has no gateway, its gateway is offline (or retired),
- * or its gateway reports it out of range. Null while the lock channel can reach it.
+ * or its gateway reports it out of range, or it rests (it took its commands of this hour). Null while
+ * the lock channel can reach it.
  */
 import { eq } from 'drizzle-orm'
 import type { ServerDeps } from '../context.ts'
@@ -42,5 +43,7 @@ export async function unreachableCause(
     .where(eq(locks.id, lockId))
   if (row === undefined) return 'no_gateway'
   if (await deps.channel.reachable(lockId)) return null
-  return linkCause(row.lock, row.gateway) ?? 'unreachable'
+  return (
+    linkCause(row.lock, row.gateway) ?? ((await deps.channel.resting?.(lockId)) ? 'resting' : 'unreachable')
+  )
 }

@@ -4,13 +4,15 @@
  * two processes asking at once only one gets it; a process that dies leaves a lease that runs out.
  */
 import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm'
+import { drivenHere } from '../devices/index.ts'
 import type { Db } from '../store/index.ts'
 import { lockSync, locks } from '../store/index.ts'
 
 /**
  * Claims up to `limit` locks whose reconciler work is due at `nowMs` and that nobody holds. Rows
  * another process is claiming at this very moment are skipped (`skip locked`), so processes asking
- * together share the due locks instead of all reaching for the same ones.
+ * together share the due locks instead of all reaching for the same ones. Of the Matter locks, only
+ * those of this process's fabric (`matterController`) are its to claim.
  */
 export async function claimDueLocks(
   db: Db,
@@ -18,6 +20,7 @@ export async function claimDueLocks(
   nowMs: number,
   ttlMs: number,
   limit: number,
+  matterController: string | null = null,
 ): Promise<string[]> {
   const now = new Date(nowMs)
   const free = or(isNull(locks.claimedUntil), lt(locks.claimedUntil, now))
@@ -25,7 +28,7 @@ export async function claimDueLocks(
     .select({ id: locks.id })
     .from(locks)
     .innerJoin(lockSync, eq(lockSync.lockId, locks.id))
-    .where(and(lte(lockSync.dueAt, now), isNull(locks.deletedAt), free))
+    .where(and(lte(lockSync.dueAt, now), isNull(locks.deletedAt), free, drivenHere(matterController)))
     .orderBy(asc(lockSync.dueAt))
     .limit(limit)
     .for('update', { of: locks, skipLocked: true })
@@ -37,19 +40,26 @@ export async function claimDueLocks(
   return claimed.map((row) => row.id)
 }
 
-/** Claims one lock, if nobody holds it. */
+/** Claims one lock, if nobody holds it (and it is this process's to drive). */
 export async function claimLock(
   db: Db,
   owner: string,
   lockId: string,
   nowMs: number,
   ttlMs: number,
+  matterController: string | null = null,
 ): Promise<boolean> {
   const now = new Date(nowMs)
   const claimed = await db
     .update(locks)
     .set({ claimedBy: owner, claimedUntil: new Date(nowMs + ttlMs) })
-    .where(and(eq(locks.id, lockId), or(isNull(locks.claimedUntil), lt(locks.claimedUntil, now))))
+    .where(
+      and(
+        eq(locks.id, lockId),
+        or(isNull(locks.claimedUntil), lt(locks.claimedUntil, now)),
+        drivenHere(matterController),
+      ),
+    )
     .returning({ id: locks.id })
   return claimed.length === 1
 }

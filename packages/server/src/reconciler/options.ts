@@ -41,6 +41,8 @@ export interface ReconcilerOptions {
    * it, ids the lock holds that are not offline codes are left as they are.
    */
   revocations?: (db: Db, lockId: string, nowMs: number) => Promise<string[]>
+  /** The fabric whose Matter locks this process drives (`locks.matter.controller`); without one it claims no Matter lock. */
+  matterController?: string
   /** No timer and no wake-ups: the caller drives `runOnce()` (tests). */
   manual?: boolean
   /** Errors of a look at one lock (the reconciler carries on). */
@@ -48,9 +50,9 @@ export interface ReconcilerOptions {
 }
 
 export type ResolvedOptions = Required<
-  Omit<ReconcilerOptions, 'leadMs' | 'revocations' | 'backoff' | 'onError'>
+  Omit<ReconcilerOptions, 'leadMs' | 'revocations' | 'backoff' | 'onError' | 'matterController'>
 > &
-  Pick<ReconcilerOptions, 'leadMs' | 'revocations'> & {
+  Pick<ReconcilerOptions, 'leadMs' | 'revocations' | 'matterController'> & {
     backoff: BackoffOptions
     onError: (error: unknown, lockId: string | null) => void
   }
@@ -73,6 +75,7 @@ export function resolveOptions(options: ReconcilerOptions, processId: string): R
     batchSize: options.batchSize ?? 25,
     processId: options.processId ?? processId,
     revocations: options.revocations,
+    matterController: options.matterController,
     manual: options.manual ?? false,
     onError: options.onError ?? (() => {}),
   }

@@ -122,6 +122,7 @@ export function startReconciler(
     `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
   )
   const digest = digesterFor(deps.secrets)
+  const matterController = resolved.matterController ?? null
   const ctx: ReconcileContext = {
     db: deps.db,
     secrets: deps.secrets,
@@ -192,6 +193,7 @@ export function startReconciler(
       deps.clock.now(),
       resolved.claimTtlMs,
       resolved.batchSize,
+      matterController,
     )
     for (const lockId of claimed) {
       if (stopped) {
@@ -245,7 +247,16 @@ export function startReconciler(
     requestReconcile: (lockId, opts) => requestReconcile(deps, lockId, opts),
     runOnce,
     async reconcileNow(lockId) {
-      if (!(await claimLock(deps.db, resolved.processId, lockId, deps.clock.now(), resolved.claimTtlMs)))
+      if (
+        !(await claimLock(
+          deps.db,
+          resolved.processId,
+          lockId,
+          deps.clock.now(),
+          resolved.claimTtlMs,
+          matterController,
+        ))
+      )
         return false
       await lookAt(lockId)
       return true

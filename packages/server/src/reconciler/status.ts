@@ -9,9 +9,10 @@ import type { CodePhase } from './plan.ts'
 
 /**
  * Why the lock cannot be reached now, or null when it can: it has no gateway, its gateway is
- * offline, it is out of its gateway's range; `unreachable` only when the server knows no cause.
+ * offline, it is out of its gateway's range, it has taken its commands of this hour (`resting`: a
+ * battery lock is spared); `unreachable` only when the server knows no cause.
  */
-export type Unreachable = 'no_gateway' | 'gateway_offline' | 'out_of_range' | 'unreachable' | null
+export type Unreachable = 'no_gateway' | 'gateway_offline' | 'out_of_range' | 'resting' | 'unreachable' | null
 
 /** The cause the server knows, in words: "its gateway is offline". */
 export function unreachableWords(cause: Exclude<Unreachable, null>): string {
@@ -22,6 +23,8 @@ export function unreachableWords(cause: Exclude<Unreachable, null>): string {
       return 'the lock’s gateway is offline'
     case 'out_of_range':
       return 'the lock is out of its gateway’s range'
+    case 'resting':
+      return 'the lock has taken as many commands as it takes in an hour (its battery is spared): it takes more within the hour'
     case 'unreachable':
       return 'the lock cannot be reached'
   }

@@ -279,6 +279,8 @@ export type LockDriverName = (typeof LOCK_DRIVERS)[number]
  */
 export interface MatterLockState {
   nodeId: string
+  /** The controller (fabric) that commissioned it and drives it; absent on locks from before. */
+  controller?: string
   users: Record<string, { userIndex: number; commandId: string }>
 }
 
