@@ -18,7 +18,16 @@ import {
 } from '../packages/server/src/broker/private-mosquitto.ts'
 import { locks as lockRows } from '../packages/server/src/store/schema.ts'
 import { openTestStore, type TestStore, usingTestServices } from '../packages/server/src/testing.ts'
-import { ApiClient, type Body, eventually, REPO_ROOT, type SimProcess, sleep, startSim } from './harness.ts'
+import {
+  ApiClient,
+  type Body,
+  eventually,
+  REPO_ROOT,
+  type SimProcess,
+  sleep,
+  startSim,
+  startSimMatter,
+} from './harness.ts'
 
 /** How long the lease a killed server left on the locks still runs. */
 const LEFT_LEASE_MS = 4_000
@@ -323,6 +332,54 @@ describe.skipIf(!usingTestServices())('two server processes on one database and 
     expect(opened.map((e) => e.data.lockSeq)).toEqual([lastSeq + 1, lastSeq + 2])
     expect((await sim!.api.expect(200, 'GET', `/sim/locks/${lockId}`)).events.lastSeq).toBe(lastSeq + 2)
   })
+
+  it('leave a Matter lock to the process of its fabric: codes made through the other reach it', async () => {
+    const matterDir = tempDir('latchkey-scale-matter-')
+    const matterLock = await startSimMatter({ stateDir: matterDir, passcode: 20202021, discriminator: 3860 })
+    try {
+      const lock = await a.expect(201, 'POST', '/api/v1/locks', {
+        name: 'Side gate',
+        timezone: 'UTC',
+        driver: 'matter',
+        matter: {
+          passcode: matterLock.passcode,
+          discriminator: matterLock.discriminator,
+          address: matterLock.address,
+        },
+      })
+      const codes = [
+        await createCode(b, lock.id, 'Through B'),
+        await createCode(a, lock.id, 'Through A'),
+        await createCode(b, lock.id, 'Through B again'),
+      ]
+      await allSet(
+        b,
+        codes.map((c) => c.id),
+      )
+      for (const code of codes)
+        expect(
+          await matterLock.api.expect(200, 'POST', '/sim/lock/keypad', { digits: code.code }),
+        ).toMatchObject({ result: 'unlocked' })
+      const opened = await eventually('the three openings in the audit, once each', async () => {
+        const items = await events(b, `lockId=${lock.id}&type=lock.unlocked`)
+        return items.length >= 3 ? items : null
+      })
+      expect(opened.map((e) => e.data.label).sort()).toEqual(['Through A', 'Through B', 'Through B again'])
+      // a remote unlock is the fabric's process's to send; the other says so in words
+      const elsewhere = await b.request('POST', `/api/v1/locks/${lock.id}/unlock`)
+      expect(elsewhere.status).toBe(503)
+      expect(elsewhere.body).toMatchObject({
+        code: 'service_unavailable',
+        detail: expect.stringMatching(
+          /^this Matter lock is driven by the server process that commissioned it/,
+        ),
+      })
+      expect((await a.request('POST', `/api/v1/locks/${lock.id}/unlock`)).status).toBe(200)
+      await a.expect(204, 'DELETE', `/api/v1/locks/${lock.id}`)
+    } finally {
+      await matterLock.stop()
+    }
+  }, 120_000)
 
   it('finish the work of a server that died (kill -9)', async () => {
     const [serverA] = servers

@@ -63,7 +63,6 @@ const FIRST_OWNER_HELP = [
 
 import { runImport } from './import-codes.ts'
 import { mqttTlsOption, readPemFile, trustProxyOption } from './options.ts'
-import { runSimMatter } from './sim-matter.ts'
 import { webDist } from './web-dist.ts'
 
 function port(value: string): number {
@@ -345,6 +344,8 @@ export function buildProgram(): Command {
         timezone: string
       }) => {
         try {
+          // matter.js is loaded by the commands that use it only
+          const { runSimMatter } = await import('./sim-matter.ts')
           const sim = await runSimMatter({
             port: options.port,
             passcode: options.passcode,

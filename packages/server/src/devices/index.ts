@@ -11,7 +11,7 @@ export {
   type RetiredGateway,
   rotateGatewayToken,
 } from './gateways.ts'
-export { lazyMatterChannel } from './lazy-matter-channel.ts'
+export { drivenElsewhereError, lazyMatterChannel, matterLimitsFrom } from './lazy-matter-channel.ts'
 export {
   disconnectedChannel,
   type LockChannel,
@@ -54,7 +54,7 @@ export {
   provisioningBundle,
   updateLock,
 } from './locks.ts'
-export { matterLimitsFrom, type RunningMatterChannel } from './matter-channel.ts'
+export type { RunningMatterChannel } from './matter-channel.ts'
 export { type RunningLockChannel, startLockChannel } from './mqtt-lock-channel.ts'
 export {
   connectExternalMqtt,

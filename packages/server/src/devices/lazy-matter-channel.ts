@@ -5,17 +5,43 @@ import { randomUUID } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { LatchkeyError } from '@latchkey/core'
-import { and, eq, isNull } from 'drizzle-orm'
+import { and, eq, isNull, not } from 'drizzle-orm'
 import { locks } from '../store/index.ts'
 import type { ChannelLogger, LockChannelDeps } from './channel-context.ts'
 import type { LockEventsHandler, ReplyHandler } from './lock-channel.ts'
 import { drivenHere } from './lock-driver.ts'
-import {
-  drivenElsewhere,
-  type MatterChannelLimits,
-  type RunningMatterChannel,
-  startMatterChannel,
-} from './matter-channel.ts'
+import type { RunningMatterChannel } from './matter-channel.ts'
+
+/** How long a command may take at the lock before it counts as not answered. */
+export const MATTER_COMMAND_TIME_LIMIT_MS = 15_000
+/** The commands a Matter lock takes in any hour (LATCHKEY_MATTER_COMMANDS_PER_HOUR). */
+export const MATTER_COMMANDS_PER_HOUR = 120
+
+export interface MatterChannelLimits {
+  commandTimeLimitMs?: number
+  commandsPerHour?: number
+}
+
+/** A command for a Matter lock of another server process's fabric. */
+export function drivenElsewhereError(): LatchkeyError {
+  return new LatchkeyError(
+    'service_unavailable',
+    'this Matter lock is driven by the server process that commissioned it (its fabric is in that process’s data directory): ask again, to reach that one',
+  )
+}
+
+/** LATCHKEY_MATTER_COMMANDS_PER_HOUR: a whole number from 1; anything else stops the start. */
+export function matterLimitsFrom(env: Record<string, string | undefined>): MatterChannelLimits {
+  const raw = env.LATCHKEY_MATTER_COMMANDS_PER_HOUR
+  if (raw === undefined || raw === '') return {}
+  const perHour = Number(raw)
+  if (!Number.isInteger(perHour) || perHour < 1)
+    throw new LatchkeyError(
+      'validation_failed',
+      `LATCHKEY_MATTER_COMMANDS_PER_HOUR must be a whole number from 1, not “${raw}”`,
+    )
+  return { commandsPerHour: perHour }
+}
 
 /**
  * The id of the fabric kept in `storagePath` (made at its first use): the locks it commissions carry
@@ -45,17 +71,27 @@ export function lazyMatterChannel(options: {
   log?: ChannelLogger
 }): RunningMatterChannel & { startIfNeeded(): Promise<void> } {
   const controllerId = matterControllerId(options.storagePath)
+  const drivenElsewhere = async (lockId: string): Promise<boolean> => {
+    const [row] = await options.deps.db
+      .select({ id: locks.id })
+      .from(locks)
+      .where(and(eq(locks.id, lockId), eq(locks.driver, 'matter'), not(drivenHere(controllerId))))
+    return row !== undefined
+  }
   const replyHandlers: ReplyHandler[] = []
   const eventHandlers: LockEventsHandler[] = []
   let started: Promise<RunningMatterChannel> | null = null
   let closed = false
   const start = () => {
     if (closed) throw new LatchkeyError('service_unavailable', 'the server is shutting down')
-    started ??= startMatterChannel({ ...options, controllerId }).then((channel) => {
-      for (const handler of replyHandlers) channel.onReply(handler)
-      for (const handler of eventHandlers) channel.onLockEvents(handler)
-      return channel
-    })
+    // matter.js is loaded only here: a server with no Matter lock never loads it (it is most of a start)
+    started ??= import('./matter-channel.ts')
+      .then(({ startMatterChannel }) => startMatterChannel({ ...options, controllerId }))
+      .then((channel) => {
+        for (const handler of replyHandlers) channel.onReply(handler)
+        for (const handler of eventHandlers) channel.onLockEvents(handler)
+        return channel
+      })
     return started
   }
   return {
@@ -68,14 +104,11 @@ export function lazyMatterChannel(options: {
         .limit(1)
       if (row !== undefined) await start()
     },
+    drivenElsewhere,
     send: async (lockId, command, sendOptions) => {
       if (started === null) {
-        const [row] = await options.deps.db
-          .select({ id: locks.id })
-          .from(locks)
-          .where(and(eq(locks.id, lockId), drivenHere(controllerId)))
-        throw row === undefined
-          ? drivenElsewhere()
+        throw (await drivenElsewhere(lockId))
+          ? drivenElsewhereError()
           : new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
       }
       return (await started).send(lockId, command, sendOptions)

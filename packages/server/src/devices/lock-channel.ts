@@ -63,6 +63,8 @@ export interface LockChannel {
   reachable(lockId: string): Promise<boolean>
   /** The lock has taken its commands of this hour and rests (a driver that bounds them: matter). */
   resting?(lockId: string): Promise<boolean>
+  /** Another server process drives the lock (a Matter lock of another process's fabric). */
+  drivenElsewhere?(lockId: string): Promise<boolean>
 }
 
 /**

@@ -88,6 +88,10 @@ export function routedChannel(db: Db, drivers: DriverChannels): LockChannel {
       const driver = (await driverOf(db, lockId)) ?? 'latchkey'
       return (await drivers[driver]?.resting?.(lockId)) ?? false
     },
+    drivenElsewhere: async (lockId) => {
+      const driver = (await driverOf(db, lockId)) ?? 'latchkey'
+      return (await drivers[driver]?.drivenElsewhere?.(lockId)) ?? false
+    },
   }
 }
 

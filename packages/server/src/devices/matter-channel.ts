@@ -46,42 +46,18 @@ import {
   setLockOnline,
   silentLogger,
 } from './channel-context.ts'
+import {
+  drivenElsewhereError,
+  MATTER_COMMAND_TIME_LIMIT_MS,
+  MATTER_COMMANDS_PER_HOUR,
+  type MatterChannelLimits,
+} from './lazy-matter-channel.ts'
 import type { LockChannel, LockEventsHandler, ReplyHandler, SendOptions } from './lock-channel.ts'
 import { LockKeyCache } from './lock-keys.ts'
 import { commandPinContext, handleEventBatch, handleReply, pendingCommandRow } from './lock-up.ts'
 import { KeyedQueue } from './mqtt-lock-channel.ts'
 
-/** How long a command may take at the lock before it counts as not answered. */
-export const MATTER_COMMAND_TIME_LIMIT_MS = 15_000
-/** The commands a Matter lock takes in any hour (LATCHKEY_MATTER_COMMANDS_PER_HOUR). */
-export const MATTER_COMMANDS_PER_HOUR = 120
 const HOUR_MS = 3_600_000
-
-export interface MatterChannelLimits {
-  commandTimeLimitMs?: number
-  commandsPerHour?: number
-}
-
-/** A command for a Matter lock of another server process's fabric. */
-export function drivenElsewhere(): LatchkeyError {
-  return new LatchkeyError(
-    'service_unavailable',
-    'this Matter lock is driven by the server process that commissioned it (its fabric is in that process’s data directory): ask again, to reach that one',
-  )
-}
-
-/** LATCHKEY_MATTER_COMMANDS_PER_HOUR: a whole number from 1; anything else stops the start. */
-export function matterLimitsFrom(env: Record<string, string | undefined>): MatterChannelLimits {
-  const raw = env.LATCHKEY_MATTER_COMMANDS_PER_HOUR
-  if (raw === undefined || raw === '') return {}
-  const perHour = Number(raw)
-  if (!Number.isInteger(perHour) || perHour < 1)
-    throw new LatchkeyError(
-      'validation_failed',
-      `LATCHKEY_MATTER_COMMANDS_PER_HOUR must be a whole number from 1, not “${raw}”`,
-    )
-  return { commandsPerHour: perHour }
-}
 
 export interface RunningMatterChannel extends LockChannel {
   /** Names the fabric (and so the server process) that drives this channel's locks. */
@@ -389,7 +365,7 @@ export async function startMatterChannel(options: {
     if (closed) throw new LatchkeyError('service_unavailable', 'the server is shutting down')
     const lock = await load(lockId)
     if (lock === undefined) throw new LatchkeyError('not_found', `no lock ${lockId}`)
-    if (!ownLock(lock)) throw drivenElsewhere()
+    if (!ownLock(lock)) throw drivenElsewhereError()
     if (!lock.online || !controller.isReachable(lock.matter.nodeId))
       throw new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
     const nowMs = clock.now()

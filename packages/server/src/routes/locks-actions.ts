@@ -9,6 +9,7 @@ import type { Command } from '@latchkey/protocol'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import {
   awaitReply,
+  drivenElsewhereError,
   getLock,
   requireDriverFeature,
   type SendOptions,
@@ -30,6 +31,7 @@ export const lockActionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     options?: SendOptions,
   ) {
     if (!(await deps.channel.reachable(lock.id))) {
+      if (await deps.channel.drivenElsewhere?.(lock.id)) throw drivenElsewhereError()
       throw new LatchkeyError('lock_offline', `${lock.name} ${unreachable}`)
     }
     const { commandId } = await deps.channel.send(lock.id, command, options)
@@ -43,13 +45,13 @@ export const lockActionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
         tags: ['locks'],
         summary: 'Open the lock now (sealed remote unlock)',
         description:
-          'Audited as `lock.unlocked` with method `remote` and the user who asked. 409 `lock_offline` when the lock cannot be reached now.',
+          'Audited as `lock.unlocked` with method `remote` and the user who asked. 409 `lock_offline` when the lock cannot be reached now; 503 `service_unavailable` when another server process drives the lock (a Matter lock of its fabric): ask again.',
         security: AUTHENTICATED,
         params: ZIdParams,
         response: {
           200: ZLockCommandResponse,
           202: ZLockCommandResponse,
-          ...problems(401, 403, 404),
+          ...problems(401, 403, 404, 503),
           409: LOCK_PROBLEMS.lockOffline,
         },
       },
