@@ -3,6 +3,8 @@
  * and plays a lock with the lock's own secret (from its provisioning bundle), so that every frame the
  * server sends and accepts is checked on the wire — and so are the ones it must refuse.
  */
+import { SimulatedClock } from '@latchkey/core'
+import { Lock } from '@latchkey/lock'
 import {
   type CommandEnvelope,
   deriveLockKeys,
@@ -240,6 +242,88 @@ describe('the lock channel', () => {
       })
     } finally {
       await intruder.endAsync(true)
+    }
+  })
+})
+
+describe('a one-time code typed twice at the same instant, its report arriving twice', () => {
+  it('records exactly one opening and counts one use', async () => {
+    // a real lock (its code table, keypad and event log) behind the raw gateway
+    const created = await owner.api.expect(201, 'POST', '/api/v1/locks', {
+      name: 'Store room',
+      timezone: 'UTC',
+      gatewayId,
+    })
+    const storeRoom = created.id as string
+    const lock = Lock.open(created.bundle, { world: new SimulatedClock({ frozenAt: Date.now() }) })
+    const down = topic('lockDown', { gatewayId, lockId: storeRoom })
+    const sendUp = (frame: Uint8Array) => publish(client, 'lockUp', { gatewayId, lockId: storeRoom }, frame)
+    const onMessage = (name: string, payload: Buffer) => {
+      if (name !== down) return
+      const reply = lock.receiveFrame(new Uint8Array(payload))
+      if (reply !== null) void sendUp(reply)
+    }
+    client.on('message', onMessage)
+    await client.subscribeAsync(down, { qos: 1 })
+    try {
+      await publish(
+        client,
+        'gatewayStatus',
+        { gatewayId },
+        { online: true, at: Date.now(), locks: [lockId, storeRoom] },
+      )
+      await publish(
+        client,
+        'lockLink',
+        { gatewayId, lockId: storeRoom },
+        { inRange: true, battery: 90, at: 0 },
+      )
+      const code = await owner.api.expect(201, 'POST', `/api/v1/locks/${storeRoom}/access-codes`, {
+        name: 'Courier',
+        kind: 'one_time',
+        code: '583049',
+        delivery: 'synced',
+      })
+      await eventually('the code on the lock', async () => {
+        const body = await owner.api.expect(200, 'GET', `/api/v1/access-codes/${code.id}`)
+        return body.status === 'set' ? body : null
+      })
+
+      // the PIN typed at the same instant (the lock's clock stands still): it opens once
+      expect([lock.keypad('583049'), lock.keypad('583049')]).toEqual([
+        { result: 'unlocked' },
+        { result: 'denied', reason: 'already_used' },
+      ])
+      // the report twice over at once: the same frame (a gateway repeating it) and the batch sealed
+      // anew (the lock's resend when the acknowledgement is late)
+      const frame = lock.pendingEvents()!
+      const resent = lock.pendingEvents()!
+      await Promise.all([sendUp(frame), sendUp(frame), sendUp(resent)])
+      await eventually('the events acknowledged', () => (lock.view().events.unacked === 0 ? true : null))
+
+      const events = (
+        await owner.api.expect(200, 'GET', `/api/v1/events?accessCodeId=${code.id}&order=asc&limit=500`)
+      ).items as Array<{ type: string; data: Record<string, unknown> }>
+      const opened = events.filter((e) => e.type === 'lock.unlocked')
+      expect(opened).toHaveLength(1)
+      expect(opened[0]!.data).toMatchObject({ method: 'keypad' })
+      const refused = events.filter((e) => e.type === 'lock.access_denied')
+      expect(refused.map((e) => e.data.reason)).toEqual(['already_used'])
+      const used = await eventually('the use counted', async () => {
+        const body = await owner.api.expect(200, 'GET', `/api/v1/access-codes/${code.id}`)
+        return body.uses > 0 ? body : null
+      })
+      expect(used.uses).toBe(1)
+      // and the lock's whole log is stored once: each seq one event
+      const seqs = (
+        await owner.api.expect(200, 'GET', `/api/v1/events?lockId=${storeRoom}&order=asc&limit=500`)
+      ).items.flatMap((e: { data: { lockSeq?: number } }) =>
+        e.data.lockSeq === undefined ? [] : [e.data.lockSeq],
+      )
+      expect(seqs).toEqual(Array.from({ length: lock.view().events.lastSeq }, (_, i) => i + 1))
+    } finally {
+      client.off('message', onMessage)
+      await client.unsubscribeAsync(down)
     }
   })
 })

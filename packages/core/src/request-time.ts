@@ -27,6 +27,23 @@ export interface WallTime {
 export const REQUEST_TIME_FORMATS =
   'RFC 3339 with an offset (`2026-12-03T10:00:00+11:00`, `2026-12-02T23:00:00Z`, fractional seconds allowed), or a local date-time without offset (`2026-12-03T10:00`, `2026-12-03T10:00:00`) read in the lock’s time zone'
 
+/**
+ * The instants a request may name: from 1970 to the end of 9999 (UTC). The store keeps no year 0 and
+ * no year past 9999, and a lock counts its time from 1970; a time outside is refused as no time.
+ */
+export const REQUEST_INSTANT_MIN_MS = 0
+export const REQUEST_INSTANT_MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
+export function isRequestInstant(ms: number): boolean {
+  return Number.isFinite(ms) && ms >= REQUEST_INSTANT_MIN_MS && ms <= REQUEST_INSTANT_MAX_MS
+}
+
+/** Throws `validation_failed` (naming `field`) for an instant outside what a request may name. */
+export function checkRequestInstant(ms: number, field: string): number {
+  if (!isRequestInstant(ms)) throw invalid(field, `${field} must lie between 1970 and 9999`)
+  return ms
+}
+
 /** Parses the text of a request time; null when it is not one (or names no real date and time). */
 export function parseRequestTime(text: string): RequestTime | null {
   const m = REQUEST_TIME.exec(text)
@@ -45,11 +62,12 @@ export function parseRequestTime(text: string): RequestTime | null {
       m[9] === undefined ? 0 : (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]))
     if (Math.abs(offsetMinutes) >= 24 * 60 || Number(m[11]) >= 60) return null
     const at = DateTime.fromObject(wall, { zone: FixedOffsetZone.instance(offsetMinutes) })
-    if (!at.isValid || !sameWall(at, wall)) return null
+    if (!at.isValid || !sameWall(at, wall) || !isRequestInstant(at.toMillis())) return null
     return { kind: 'instant', ms: at.toMillis() }
   }
   const check = DateTime.fromObject(wall, { zone: 'UTC' })
-  if (!check.isValid || !sameWall(check, wall)) return null
+  // the zone decides the instant at the edges of the range: resolveRequestTime checks it
+  if (!check.isValid || !sameWall(check, wall) || wall.year < 1970) return null
   return { kind: 'local', wall, text }
 }
 
@@ -84,7 +102,7 @@ export function resolveRequestTime(text: string, timezone: string, field = 'time
   // the zone's offsets around that wall time: one, or two across a DST change
   const offsets = [...new Set([zone.offset(wallMs - 86_400_000), zone.offset(wallMs + 86_400_000)])]
   const readings = offsets.filter((offset) => zone.offset(wallMs - offset * 60_000) === offset)
-  if (readings.length === 1) return wallMs - readings[0]! * 60_000
+  if (readings.length === 1) return checkRequestInstant(wallMs - readings[0]! * 60_000, field)
   const shown = wallText(wall)
   const clock = shown.slice(11)
   const [first, second] = [...offsets].sort((a, b) => b - a).map((o) => `${clock}${offsetText(o)}`)

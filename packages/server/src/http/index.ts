@@ -37,6 +37,7 @@ export {
   ZPassword,
   ZRole,
   ZTimestamp,
+  ZTimestampQuery,
 } from './schemas.ts'
 export { bearerMatches, registerSystemRoutes, sendMetrics } from './system.ts'
 export { registerWeb } from './web.ts'

@@ -1,10 +1,15 @@
 /** Schemas and helpers shared by the route schema files. */
-import { isRequestTime, localIso, REQUEST_TIME_FORMATS } from '@latchkey/core'
+import { isRequestInstant, isRequestTime, localIso, REQUEST_TIME_FORMATS } from '@latchkey/core'
 import { z } from 'zod'
 import { PROBLEM_CONTENT_TYPE, ZProblem } from './errors.ts'
 
 /** ISO-8601 UTC instant, as every time in the API. */
 export const ZTimestamp = z.iso.datetime()
+
+/** A UTC instant in a query: one a request may name (1970 to 9999). */
+export const ZTimestampQuery = ZTimestamp.refine((text) => isRequestInstant(Date.parse(text)), {
+  message: 'must lie between 1970 and 9999',
+})
 
 /**
  * A time in a request (SPEC §3): RFC 3339 with any offset, or a local date-time without offset that

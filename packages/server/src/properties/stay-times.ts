@@ -4,7 +4,7 @@
  * property's zone) or with an offset. The code opens `bufferBeforeMinutes` before check-in and closes
  * `bufferAfterMinutes` after check-out. Local times go through core's DST-aware mapping.
  */
-import { LatchkeyError, localToInstant, parseLocalDate, zoneOf } from '@latchkey/core'
+import { checkRequestInstant, LatchkeyError, localToInstant, parseLocalDate, zoneOf } from '@latchkey/core'
 import type { Property } from '../store/index.ts'
 
 const MINUTE_MS = 60_000
@@ -15,6 +15,10 @@ const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.
 
 /** The instant of a check-in or check-out as given; `defaultTime` is the property's "HH:MM". */
 export function stayInstant(value: string, timezone: string, defaultTime: string, field: string): number {
+  return checkRequestInstant(givenInstant(value, timezone, defaultTime, field), field)
+}
+
+function givenInstant(value: string, timezone: string, defaultTime: string, field: string): number {
   const zone = zoneOf(timezone)
   if (zone === null) throw new LatchkeyError('invalid_timezone', `unknown time zone ${timezone}`)
   const date = parseLocalDate(value)

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { list, ZTimestamp } from '../http/index.ts'
+import { list, ZTimestamp, ZTimestampQuery } from '../http/index.ts'
 
 const ZId = z.string().max(64)
 
@@ -16,8 +16,8 @@ export const ZEventFilterQuery = z.strictObject({
     .max(500)
     .optional()
     .describe('One event type, or several separated by commas (e.g. `lock.unlocked,lock.access_denied`).'),
-  from: ZTimestamp.optional().describe('Only events that occurred at or after this instant.'),
-  to: ZTimestamp.optional().describe('Only events that occurred before this instant.'),
+  from: ZTimestampQuery.optional().describe('Only events that occurred at or after this instant.'),
+  to: ZTimestampQuery.optional().describe('Only events that occurred before this instant.'),
 })
 
 export const ZListEventsQuery = ZEventFilterQuery.extend({

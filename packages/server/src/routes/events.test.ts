@@ -374,3 +374,38 @@ describe('events of a property', () => {
     ).toEqual([7])
   })
 })
+
+describe('GET /events.csv when the store fails mid-download', () => {
+  it('breaks the download off and keeps serving: the error is logged, not thrown out of the process', async () => {
+    const broken = await signupOwner(t.app)
+    // more than one page (1,000 rows), so the second page is read after the first bytes are sent
+    await t.store.db.execute(
+      sql`insert into events (organization_id, type, data, occurred_at, recorded_at)
+          select ${broken.organizationId}::uuid, 'lock.unlocked', jsonb_build_object('n', n),
+                 to_timestamp(${TEST_EPOCH / 1000} + n), to_timestamp(${TEST_EPOCH / 1000} + n)
+          from generate_series(1, 1500) as n`,
+    )
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/events.csv',
+      headers: broken.headers,
+      payloadAsStream: true,
+    })
+    expect(response.statusCode).toBe(200)
+    // the store loses the table before the second page is read
+    await t.store.db.execute(sql`alter table events rename to events_away`)
+    let text = ''
+    let broke = false
+    try {
+      for await (const chunk of response.stream()) text += String(chunk)
+    } catch {
+      broke = true
+    } finally {
+      await t.store.db.execute(sql`alter table events_away rename to events`)
+    }
+    const lines = text.split('\r\n')
+    expect(broke || lines.length < 1_502).toBe(true)
+    expect(lines.length).toBeGreaterThan(1)
+    expect((await get(broken, '/api/v1/events?limit=1')).statusCode).toBe(200)
+  })
+})

@@ -117,6 +117,46 @@ describe('times of access codes', () => {
       expect(response.json().code).toBe('validation_failed')
     }
   })
+
+  it('refuses a time before 1970 or past 9999, in a code, a stay and an events filter', async () => {
+    // the store keeps no year 0 and none past 9999: each was a 500 before
+    for (const [startsAt, endsAt] of [
+      ['0000-01-01T00:00:00Z', '2030-12-31T10:00'],
+      ['1969-12-31T23:00', '2030-12-31T10:00'],
+      ['2030-12-03T10:00', '9999-12-31T23:30-10:00'],
+    ]) {
+      const response = await createCode(f, berlin, timed(startsAt!, endsAt!))
+      expect([response.statusCode, response.json().code]).toEqual([400, 'validation_failed'])
+    }
+    const call = caller(f.app)
+    const property = await call(f.owner, 'POST', '/properties', {
+      name: 'Ancient flat',
+      timezone: 'Europe/Berlin',
+      lockIds: [berlin],
+    })
+    expect(property.statusCode).toBe(201)
+    for (const [checkIn, checkOut] of [
+      ['0000-01-01', '2030-02-01'],
+      ['2030-01-16T00:00', '9999-12-31T23:30-10:00'],
+    ]) {
+      const stay = await call(f.owner, 'POST', '/stays', {
+        propertyId: property.json().id,
+        guestName: 'Guest',
+        checkIn,
+        checkOut,
+      })
+      expect([stay.statusCode, stay.json().code]).toEqual([400, 'validation_failed'])
+    }
+    for (const query of ['from=0000-01-01T00:00:00Z', 'to=0000-01-01T00:00:00Z']) {
+      for (const path of ['/events', '/events.csv']) {
+        const response = await call(f.owner, 'GET', `${path}?${query}`)
+        expect([response.statusCode, response.json().errors[0].message]).toEqual([
+          400,
+          'must lie between 1970 and 9999',
+        ])
+      }
+    }
+  })
 })
 
 describe('times of shares', () => {
