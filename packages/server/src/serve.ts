@@ -164,13 +164,19 @@ async function forgetOnlineState(deps: ServerDeps): Promise<void> {
   for (const lock of still) await setLockOnline(deps.db, lock.id, false, now, 'server_restarted')
 }
 
-function runReconciler(deps: ServerDeps, channel: LockChannel, log: FastifyBaseLogger): Reconciler {
+function runReconciler(
+  deps: ServerDeps,
+  channel: LockChannel,
+  log: FastifyBaseLogger,
+  ownsStore: boolean,
+): Reconciler {
   return startReconciler(
     { db: deps.db, secrets: deps.secrets, clock: deps.clock, metrics: deps.metrics },
     channel,
     {
       // eKeys revoked on the server go onto each lock's revocation list
       revocations: (db, lockId, nowMs) => revokedShares(db, lockId, nowMs),
+      releaseClaimsAtStart: ownsStore,
       onError: (error, lockId) => log.error({ err: error, lockId }, 'reconciling a lock failed'),
     },
   )
@@ -282,7 +288,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const deps = app.deps
 
     if (options.reconciler ?? true) {
-      const reconciler = runReconciler(deps, drivers, log)
+      // one PGlite process owns its store: a claim or a lease left by a killed run is stale
+      const reconciler = runReconciler(deps, drivers, log, store.kind === 'pglite')
       shutdown.add('the reconciler', () => reconciler.stop())
       // booking calendars and the stays' code confirmation
       const scheduler = startPropertyScheduler(deps, {
@@ -290,7 +297,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         onError: (error) => log.error({ err: error }, 'the properties scheduler failed'),
       })
       shutdown.add('the properties scheduler', () => scheduler.stop())
-      // webhook deliveries (one PGlite process owns its store: a lease left by a killed run is stale)
+      // webhook deliveries
       const webhookWorker = startWebhookWorker(deps, {
         allowPrivate: allowPrivateTargets(env),
         releaseLeasesAtStart: store.kind === 'pglite',

@@ -34,6 +34,11 @@ export interface ReconcilerOptions {
   claimTtlMs?: number
   /** Locks looked at per tick. Default 25. */
   batchSize?: number
+  /**
+   * This process alone works on the store (PGlite: one process owns its data directory), so a claim
+   * found at start was left by a run that was killed: it is given back at once instead of running out.
+   */
+  releaseClaimsAtStart?: boolean
   /** Names this process in `locks.claimed_by`; default host, pid and a random suffix. */
   processId?: string
   /**
@@ -71,6 +76,7 @@ export function resolveOptions(options: ReconcilerOptions, processId: string): R
     usedUpRetentionMs: options.usedUpRetentionMs ?? 24 * HOUR,
     claimTtlMs: options.claimTtlMs ?? MINUTE,
     batchSize: options.batchSize ?? 25,
+    releaseClaimsAtStart: options.releaseClaimsAtStart ?? false,
     processId: options.processId ?? processId,
     revocations: options.revocations,
     manual: options.manual ?? false,

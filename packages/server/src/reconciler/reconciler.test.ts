@@ -595,6 +595,28 @@ describe('restarts and claims', () => {
     expect((await getCode(f, code.id)).status).toBe('set')
   })
 
+  it('a process that alone works on its store (PGlite) takes over at once the claims a killed run left', async () => {
+    const lock = await addLock(f)
+    await settle(f)
+    const created = await createCode(f, lock.id, { name: 'Window cleaner', kind: 'permanent', code: '519264' })
+    expect(created.statusCode, created.body).toBe(201)
+    const code = created.json()
+    // The previous run claimed the lock and was killed (kill -9) before it gave it back.
+    await f.t.store.db
+      .update(locks)
+      .set({ claimedBy: 'killed-run', claimedUntil: new Date(now() + 60_000) })
+      .where(eq(locks.id, lock.id))
+    await f.reconciler.stop()
+    f.reconciler = startReconciler(f.t.app.deps, f.channel, { manual: true, releaseClaimsAtStart: true })
+    await settle(f)
+    expect((await getCode(f, code.id)).status).toBe('set')
+    const [row] = await f.t.store.db
+      .select({ claimedBy: locks.claimedBy })
+      .from(locks)
+      .where(eq(locks.id, lock.id))
+    expect(row!.claimedBy).toBeNull()
+  })
+
   it('two reconcilers on the same store never both claim a lock', async () => {
     const lockIds: string[] = []
     for (let i = 0; i < 12; i++) lockIds.push((await addLock(f, { name: `Unit ${i}` })).id)

@@ -18,7 +18,7 @@ import type { MetricsRegistry } from '../http/index.ts'
 import type { Secrets } from '../secrets.ts'
 import type { Db } from '../store/index.ts'
 import { lockSync, locks } from '../store/index.ts'
-import { claimDueLocks, claimLock, releaseLock } from './claim.ts'
+import { claimDueLocks, claimLock, releaseAllLocks, releaseLock } from './claim.ts'
 import { tableDigester } from './digest.ts'
 import { followLinks, markAllStale, markDue } from './lock-sync.ts'
 import { type ReconcilerOptions, type ResolvedOptions, resolveOptions } from './options.ts'
@@ -183,6 +183,7 @@ export function startReconciler(
     if (!restarted) {
       // What the locks hold may have changed while no server watched: read every table again.
       await markAllStale(deps.db, nowMs)
+      if (resolved.releaseClaimsAtStart) await releaseAllLocks(deps.db)
       restarted = true
     }
     await followLinks(deps.db, nowMs)
