@@ -287,6 +287,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     const deps = app.deps
 
+    await options.register?.({ app, deps, mqtt, log })
+    // Every route is compiled before the background work starts: on a restart with many locks due,
+    // the reconciler's first passes would otherwise hold up the app's start past its plugin timeout.
+    await app.ready()
+
     if (options.reconciler ?? true) {
       // one PGlite process owns its store: a claim or a lease left by a killed run is stale
       const reconciler = runReconciler(deps, drivers, log, store.kind === 'pglite')
@@ -305,7 +310,6 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       })
       shutdown.add('the webhook worker', () => webhookWorker.stop())
     }
-    await options.register?.({ app, deps, mqtt, log })
 
     progress(`listening on ${host}:${options.port ?? DEFAULT_PORT}`)
     try {
@@ -316,7 +320,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         'service_unavailable',
         inUse
           ? `cannot listen on ${host}:${options.port ?? DEFAULT_PORT}: the port is in use (choose another with --port)`
-          : `cannot listen on ${host}:${options.port ?? DEFAULT_PORT}`,
+          : `cannot listen on ${host}:${options.port ?? DEFAULT_PORT}: ${(cause as Error).message}`,
         { cause },
       )
     }
