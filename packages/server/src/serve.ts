@@ -176,7 +176,7 @@ function runReconciler(
     {
       // eKeys revoked on the server go onto each lock's revocation list
       revocations: (db, lockId, nowMs) => revokedShares(db, lockId, nowMs),
-      releaseClaimsAtStart: ownsStore,
+      soleProcess: ownsStore,
       onError: (error, lockId) => log.error({ err: error, lockId }, 'reconciling a lock failed'),
     },
   )

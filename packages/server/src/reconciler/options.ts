@@ -35,10 +35,12 @@ export interface ReconcilerOptions {
   /** Locks looked at per tick. Default 25. */
   batchSize?: number
   /**
-   * This process alone works on the store (PGlite: one process owns its data directory), so a claim
-   * found at start was left by a run that was killed: it is given back at once instead of running out.
+   * This process alone works on the store (PGlite: one process owns its data directory), so what it
+   * finds at start was left by a run that was killed: its claims are given back at once instead of
+   * running out, and its commands in flight are sent again at once instead of after the command
+   * timeout (their replies, if any, went to a broker that is gone; every table is read again anyway).
    */
-  releaseClaimsAtStart?: boolean
+  soleProcess?: boolean
   /** Names this process in `locks.claimed_by`; default host, pid and a random suffix. */
   processId?: string
   /**
@@ -76,7 +78,7 @@ export function resolveOptions(options: ReconcilerOptions, processId: string): R
     usedUpRetentionMs: options.usedUpRetentionMs ?? 24 * HOUR,
     claimTtlMs: options.claimTtlMs ?? MINUTE,
     batchSize: options.batchSize ?? 25,
-    releaseClaimsAtStart: options.releaseClaimsAtStart ?? false,
+    soleProcess: options.soleProcess ?? false,
     processId: options.processId ?? processId,
     revocations: options.revocations,
     manual: options.manual ?? false,

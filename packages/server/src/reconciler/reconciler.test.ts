@@ -607,7 +607,7 @@ describe('restarts and claims', () => {
       .set({ claimedBy: 'killed-run', claimedUntil: new Date(now() + 60_000) })
       .where(eq(locks.id, lock.id))
     await f.reconciler.stop()
-    f.reconciler = startReconciler(f.t.app.deps, f.channel, { manual: true, releaseClaimsAtStart: true })
+    f.reconciler = startReconciler(f.t.app.deps, f.channel, { manual: true, soleProcess: true })
     await settle(f)
     expect((await getCode(f, code.id)).status).toBe('set')
     const [row] = await f.t.store.db
@@ -615,6 +615,24 @@ describe('restarts and claims', () => {
       .from(locks)
       .where(eq(locks.id, lock.id))
     expect(row!.claimedBy).toBeNull()
+  })
+
+  it('a process that alone works on its store sends again at once the commands a killed run left in flight', async () => {
+    const lock = await addLock(f)
+    await settle(f)
+    // The killed run sent set_code; the lock never got it (the frame was lost with the run).
+    f.channel.lock(lock.id).silent = true
+    const created = await createCode(f, lock.id, { name: 'Plumber', kind: 'permanent', code: '406271' })
+    expect(created.statusCode, created.body).toBe(201)
+    const code = created.json()
+    await settle(f)
+    expect(sentTo(lock.id).some((c) => c.type === 'set_code')).toBe(true)
+    f.channel.lock(lock.id).silent = false
+    await f.reconciler.stop()
+    f.reconciler = startReconciler(f.t.app.deps, f.channel, { manual: true, soleProcess: true })
+    await settle(f)
+    expect((await getCode(f, code.id)).status).toBe('set')
+    expect(f.channel.lock(lock.id).codes.map((c) => c.codeId)).toEqual([code.id])
   })
 
   it('two reconcilers on the same store never both claim a lock', async () => {

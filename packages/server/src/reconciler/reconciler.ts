@@ -20,7 +20,7 @@ import type { Db } from '../store/index.ts'
 import { lockSync, locks } from '../store/index.ts'
 import { claimDueLocks, claimLock, releaseAllLocks, releaseLock } from './claim.ts'
 import { tableDigester } from './digest.ts'
-import { followLinks, markAllStale, markDue } from './lock-sync.ts'
+import { followLinks, forgetPending, markAllStale, markDue } from './lock-sync.ts'
 import { type ReconcilerOptions, type ResolvedOptions, resolveOptions } from './options.ts'
 import { type ReconcileContext, reconcileLock } from './pass.ts'
 import { handleLockEvents, handleReply } from './replies.ts'
@@ -183,7 +183,10 @@ export function startReconciler(
     if (!restarted) {
       // What the locks hold may have changed while no server watched: read every table again.
       await markAllStale(deps.db, nowMs)
-      if (resolved.releaseClaimsAtStart) await releaseAllLocks(deps.db)
+      if (resolved.soleProcess) {
+        await releaseAllLocks(deps.db)
+        await forgetPending(deps.db, nowMs)
+      }
       restarted = true
     }
     await followLinks(deps.db, nowMs)
