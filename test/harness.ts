@@ -265,7 +265,7 @@ function exited(child: ChildProcess): Promise<void> {
  * `latchkey <args>` as a process of its own, up once its output shows the control API (`ready`'s
  * first group); stopped with a signal, then SIGKILL if it has not exited within `stopGraceMs`.
  */
-async function startLatchkeyProcess(options: {
+export async function startLatchkeyProcess(options: {
   args: string[]
   env?: Record<string, string>
   ready: RegExp
@@ -350,6 +350,16 @@ export interface SimMatterProcess extends SimProcess {
   readonly port: number
   readonly passcode: number
   readonly discriminator: number
+}
+
+/** A free TCP port on loopback, asked of the system (for a process that must come back on it). */
+export async function freeTcpPort(): Promise<number> {
+  const { createServer } = await import('node:net')
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return typeof address === 'object' && address !== null ? address.port : 0
 }
 
 /** A free UDP port on loopback (the lock's Matter port), asked of the system. */

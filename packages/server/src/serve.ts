@@ -165,7 +165,12 @@ async function forgetOnlineState(deps: ServerDeps): Promise<void> {
   for (const lock of still) await setLockOnline(deps.db, lock.id, false, now, 'server_restarted')
 }
 
-function runReconciler(deps: ServerDeps, channel: LockChannel, log: FastifyBaseLogger): Reconciler {
+function runReconciler(
+  deps: ServerDeps,
+  channel: LockChannel,
+  log: FastifyBaseLogger,
+  ownsStore: boolean,
+): Reconciler {
   return startReconciler(
     { db: deps.db, secrets: deps.secrets, clock: deps.clock, metrics: deps.metrics },
     channel,
@@ -173,6 +178,7 @@ function runReconciler(deps: ServerDeps, channel: LockChannel, log: FastifyBaseL
       // eKeys revoked on the server go onto each lock's revocation list
       revocations: (db, lockId, nowMs) => revokedShares(db, lockId, nowMs),
       ...(deps.matter === undefined ? {} : { matterController: deps.matter.controllerId }),
+      soleProcess: ownsStore,
       onError: (error, lockId) => log.error({ err: error, lockId }, 'reconciling a lock failed'),
     },
   )
@@ -285,8 +291,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     const deps = app.deps
 
+    await options.register?.({ app, deps, mqtt, log })
+    // Every route is compiled before the background work starts: on a restart with many locks due,
+    // the reconciler's first passes would otherwise hold up the app's start past its plugin timeout.
+    await app.ready()
+
     if (options.reconciler ?? true) {
-      const reconciler = runReconciler(deps, drivers, log)
+      // one PGlite process owns its store: a claim or a lease left by a killed run is stale
+      const reconciler = runReconciler(deps, drivers, log, store.kind === 'pglite')
       shutdown.add('the reconciler', () => reconciler.stop())
       // booking calendars and the stays' code confirmation
       const scheduler = startPropertyScheduler(deps, {
@@ -294,7 +306,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         onError: (error) => log.error({ err: error }, 'the properties scheduler failed'),
       })
       shutdown.add('the properties scheduler', () => scheduler.stop())
-      // webhook deliveries (one PGlite process owns its store: a lease left by a killed run is stale)
+      // webhook deliveries
       const webhookWorker = startWebhookWorker(deps, {
         allowPrivate: allowPrivateTargets(env),
         releaseLeasesAtStart: store.kind === 'pglite',
@@ -302,7 +314,6 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       })
       shutdown.add('the webhook worker', () => webhookWorker.stop())
     }
-    await options.register?.({ app, deps, mqtt, log })
 
     progress(`listening on ${host}:${options.port ?? DEFAULT_PORT}`)
     try {
@@ -313,7 +324,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         'service_unavailable',
         inUse
           ? `cannot listen on ${host}:${options.port ?? DEFAULT_PORT}: the port is in use (choose another with --port)`
-          : `cannot listen on ${host}:${options.port ?? DEFAULT_PORT}`,
+          : `cannot listen on ${host}:${options.port ?? DEFAULT_PORT}: ${(cause as Error).message}`,
         { cause },
       )
     }

@@ -3,7 +3,7 @@
  * lease on the lock's row (`claimed_by`, `claimed_until`), taken in one conditional UPDATE, so of
  * two processes asking at once only one gets it; a process that dies leaves a lease that runs out.
  */
-import { and, asc, eq, inArray, isNull, lt, lte, or } from 'drizzle-orm'
+import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, or } from 'drizzle-orm'
 import { drivenHere } from '../devices/index.ts'
 import type { Db } from '../store/index.ts'
 import { lockSync, locks } from '../store/index.ts'
@@ -62,6 +62,14 @@ export async function claimLock(
     )
     .returning({ id: locks.id })
   return claimed.length === 1
+}
+
+/** Gives back every claim (at the start of the one process working on the store: they are a killed run's). */
+export async function releaseAllLocks(db: Db): Promise<void> {
+  await db
+    .update(locks)
+    .set({ claimedBy: null, claimedUntil: null })
+    .where(isNotNull(locks.claimedBy))
 }
 
 /** Gives the lock back (only if this owner still holds it). */

@@ -216,6 +216,14 @@ export async function followLinks(db: Db, nowMs: number): Promise<void> {
       and ${lockSync.dueAt} > ${now} and ${reachable}`)
 }
 
+/** Forgets every command in flight (at the start of the one process working on the store). */
+export async function forgetPending(db: Db, nowMs: number): Promise<void> {
+  await db
+    .update(lockSync)
+    .set({ pending: {}, updatedAt: new Date(nowMs) })
+    .where(sql`${lockSync.pending} <> '{}'::jsonb`)
+}
+
 /** After a restart of the server, every lock's table is read again. */
 export async function markAllStale(db: Db, nowMs: number): Promise<void> {
   const now = new Date(nowMs)

@@ -34,6 +34,13 @@ export interface ReconcilerOptions {
   claimTtlMs?: number
   /** Locks looked at per tick. Default 25. */
   batchSize?: number
+  /**
+   * This process alone works on the store (PGlite: one process owns its data directory), so what it
+   * finds at start was left by a run that was killed: its claims are given back at once instead of
+   * running out, and its commands in flight are sent again at once instead of after the command
+   * timeout (their replies, if any, went to a broker that is gone; every table is read again anyway).
+   */
+  soleProcess?: boolean
   /** Names this process in `locks.claimed_by`; default host, pid and a random suffix. */
   processId?: string
   /**
@@ -73,6 +80,7 @@ export function resolveOptions(options: ReconcilerOptions, processId: string): R
     usedUpRetentionMs: options.usedUpRetentionMs ?? 24 * HOUR,
     claimTtlMs: options.claimTtlMs ?? MINUTE,
     batchSize: options.batchSize ?? 25,
+    soleProcess: options.soleProcess ?? false,
     processId: options.processId ?? processId,
     revocations: options.revocations,
     matterController: options.matterController,

@@ -595,6 +595,46 @@ describe('restarts and claims', () => {
     expect((await getCode(f, code.id)).status).toBe('set')
   })
 
+  it('a process that alone works on its store (PGlite) takes over at once the claims a killed run left', async () => {
+    const lock = await addLock(f)
+    await settle(f)
+    const created = await createCode(f, lock.id, { name: 'Window cleaner', kind: 'permanent', code: '519264' })
+    expect(created.statusCode, created.body).toBe(201)
+    const code = created.json()
+    // The previous run claimed the lock and was killed (kill -9) before it gave it back.
+    await f.t.store.db
+      .update(locks)
+      .set({ claimedBy: 'killed-run', claimedUntil: new Date(now() + 60_000) })
+      .where(eq(locks.id, lock.id))
+    await f.reconciler.stop()
+    f.reconciler = startReconciler(f.t.app.deps, f.channel, { manual: true, soleProcess: true })
+    await settle(f)
+    expect((await getCode(f, code.id)).status).toBe('set')
+    const [row] = await f.t.store.db
+      .select({ claimedBy: locks.claimedBy })
+      .from(locks)
+      .where(eq(locks.id, lock.id))
+    expect(row!.claimedBy).toBeNull()
+  })
+
+  it('a process that alone works on its store sends again at once the commands a killed run left in flight', async () => {
+    const lock = await addLock(f)
+    await settle(f)
+    // The killed run sent set_code; the lock never got it (the frame was lost with the run).
+    f.channel.lock(lock.id).silent = true
+    const created = await createCode(f, lock.id, { name: 'Plumber', kind: 'permanent', code: '406271' })
+    expect(created.statusCode, created.body).toBe(201)
+    const code = created.json()
+    await settle(f)
+    expect(sentTo(lock.id).some((c) => c.type === 'set_code')).toBe(true)
+    f.channel.lock(lock.id).silent = false
+    await f.reconciler.stop()
+    f.reconciler = startReconciler(f.t.app.deps, f.channel, { manual: true, soleProcess: true })
+    await settle(f)
+    expect((await getCode(f, code.id)).status).toBe('set')
+    expect(f.channel.lock(lock.id).codes.map((c) => c.codeId)).toEqual([code.id])
+  })
+
   it('two reconcilers on the same store never both claim a lock', async () => {
     const lockIds: string[] = []
     for (let i = 0; i < 12; i++) lockIds.push((await addLock(f, { name: `Unit ${i}` })).id)

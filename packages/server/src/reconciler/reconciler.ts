@@ -18,9 +18,9 @@ import type { MetricsRegistry } from '../http/index.ts'
 import type { Secrets } from '../secrets.ts'
 import type { Db } from '../store/index.ts'
 import { lockSync, locks } from '../store/index.ts'
-import { claimDueLocks, claimLock, releaseLock } from './claim.ts'
+import { claimDueLocks, claimLock, releaseAllLocks, releaseLock } from './claim.ts'
 import { tableDigester } from './digest.ts'
-import { followLinks, markAllStale, markDue } from './lock-sync.ts'
+import { followLinks, forgetPending, markAllStale, markDue } from './lock-sync.ts'
 import { type ReconcilerOptions, type ResolvedOptions, resolveOptions } from './options.ts'
 import { type ReconcileContext, reconcileLock } from './pass.ts'
 import { handleLockEvents, handleReply } from './replies.ts'
@@ -184,6 +184,10 @@ export function startReconciler(
     if (!restarted) {
       // What the locks hold may have changed while no server watched: read every table again.
       await markAllStale(deps.db, nowMs)
+      if (resolved.soleProcess) {
+        await releaseAllLocks(deps.db)
+        await forgetPending(deps.db, nowMs)
+      }
       restarted = true
     }
     await followLinks(deps.db, nowMs)

@@ -1,0 +1,454 @@
+/**
+ * A rig for faults (docs/RELIABILITY.md): `latchkey serve` and several `latchkey sim` gateways, each a
+ * process of its own on loopback, with locks spread over the gateways; a churn of codes created and
+ * deleted through the API; and the checks after a fault: every lock's own table against the codes
+ * the API holds, and every event a lock recorded against what the server stored (by the lock's seq).
+ * Used by `test/faults.e2e.test.ts` (correctness) and `bench/faults.bench.ts` (the figures).
+ * Every loop is bounded in count and in time.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  ApiClient,
+  type Body,
+  eventually,
+  freeTcpPort,
+  type SimProcess,
+  sleep,
+  startLatchkeyProcess,
+  startSim,
+} from './harness.ts'
+
+export interface RigOptions {
+  locks: number
+  gateways: number
+  /** More of the server's environment (DATABASE_URL and MQTT_URL for PostgreSQL and Mosquitto). */
+  env?: Record<string, string>
+  /** Output of the processes while they start (the bench's progress). */
+  log?: (message: string) => void
+}
+
+interface SimSlot {
+  gatewayId: string
+  token: string
+  stateDir: string
+  process: SimProcess | null
+}
+
+export interface Rig {
+  readonly url: string
+  readonly owner: ApiClient
+  readonly lockIds: readonly string[]
+  readonly sims: readonly SimSlot[]
+  /** Which sim holds a lock (index into `sims`). */
+  simOf(lockId: string): number
+  /** SIGKILL of the server process: gone at once, mid-request. */
+  killServer(): Promise<void>
+  /** Ctrl-C: the server stops in order. */
+  stopServer(): Promise<void>
+  /** The server again, on the same data directory and ports; resolves at its ready line (Date.now()). */
+  startServer(): Promise<number>
+  killSim(index: number): Promise<void>
+  startSim(index: number): Promise<void>
+  /** Output of the server and the sims (for a failing test's message). */
+  output(): string
+  close(): Promise<void>
+}
+
+const READY = /Latchkey is running at (http:\/\/\S+)/
+
+export async function startRig(options: RigOptions): Promise<Rig> {
+  const dirs: string[] = []
+  const tempDir = (prefix: string) => {
+    const dir = mkdtempSync(join(tmpdir(), prefix))
+    dirs.push(dir)
+    return dir
+  }
+  const dataDir = tempDir('latchkey-faults-')
+  const [port, mqttPort] = [await freeTcpPort(), await freeTcpPort()]
+  const env = {
+    LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'),
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: '',
+    MQTT_URL: '',
+    ...options.env,
+  }
+  let server: SimProcess | null = null
+  const serverOutputs: string[] = []
+  const startServer = async (): Promise<number> => {
+    if (server !== null) serverOutputs.push(server.output())
+    server = await startLatchkeyProcess({
+      args: ['serve', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', dataDir],
+      env,
+      ready: READY,
+      stateDir: dataDir,
+      startTimeoutMs: 60_000,
+      stopGraceMs: 15_000,
+    })
+    return Date.now()
+  }
+  const sims: SimSlot[] = []
+  const lockIds: string[] = []
+  const holder = new Map<string, number>()
+  const url = `http://127.0.0.1:${port}`
+  let owner = new ApiClient(url)
+  const rig: Rig = {
+    url,
+    get owner() {
+      return owner
+    },
+    lockIds,
+    sims,
+    simOf: (lockId) => holder.get(lockId) ?? -1,
+    killServer: async () => {
+      await server?.kill()
+    },
+    stopServer: async () => {
+      await server?.stop()
+    },
+    startServer,
+    async killSim(index) {
+      await sims[index]?.process?.kill()
+    },
+    async startSim(index) {
+      const slot = sims[index]!
+      slot.process = await startSim({
+        serverUrl: url,
+        gatewayId: slot.gatewayId,
+        gatewayToken: slot.token,
+        stateDir: slot.stateDir,
+      })
+    },
+    output: () =>
+      [
+        ...serverOutputs.map((o, i) => `--- server, run ${i + 1}\n${o}`),
+        `--- server, now\n${server?.output() ?? ''}`,
+        ...sims.map((s, i) => `--- sim ${i}\n${s.process?.output().slice(-4000) ?? ''}`),
+      ].join('\n'),
+    async close() {
+      for (const slot of sims) await slot.process?.stop()
+      await server?.kill()
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  try {
+    await startServer()
+    const signup = await rig.owner.expect(201, 'POST', '/api/v1/auth/signup', {
+      email: `faults-${process.pid}@example.test`,
+      password: 'correct horse battery',
+      organizationName: 'Faults Pty',
+    })
+    owner = owner.withToken(signup.token)
+    for (let g = 0; g < options.gateways; g++) {
+      const gateway = await rig.owner.expect(201, 'POST', '/api/v1/gateways', { name: `Gateway ${g + 1}` })
+      sims.push({
+        gatewayId: gateway.id,
+        token: gateway.mqtt.password,
+        stateDir: tempDir('latchkey-faults-sim-'),
+        process: null,
+      })
+      await rig.startSim(g)
+    }
+    for (let i = 0; i < options.locks; i++) {
+      const g = i % options.gateways
+      const lock = await rig.owner.expect(201, 'POST', '/api/v1/locks', {
+        name: `Door ${i + 1}`,
+        timezone: 'Australia/Sydney',
+        gatewayId: sims[g]!.gatewayId,
+      })
+      await sims[g]!.process!.api.expect(201, 'POST', '/sim/locks', { bundle: lock.bundle })
+      lockIds.push(lock.id)
+      holder.set(lock.id, g)
+    }
+    options.log?.(`${options.locks} locks on ${options.gateways} gateways`)
+    await eventually(
+      'every lock online',
+      async () => {
+        const online = (await allPages(rig.owner, '/api/v1/locks')).filter((l) => l.online).length
+        return online === options.locks
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    )
+    return rig
+  } catch (error) {
+    const said = rig.output()
+    await rig.close()
+    throw new Error(`${(error as Error).message}\n${said}`)
+  }
+}
+
+/** Every item of a list route (cursor paging), at most 100 pages. */
+async function allPages(api: ApiClient, path: string): Promise<Body[]> {
+  const items: Body[] = []
+  let cursor: string | undefined
+  const sep = path.includes('?') ? '&' : '?'
+  for (let page = 0; page < 100; page++) {
+    const body = await api.expect(
+      200,
+      'GET',
+      `${path}${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    )
+    items.push(...body.items)
+    cursor = body.nextCursor ?? undefined
+    if (!cursor) break
+  }
+  return items
+}
+
+// ------------------------------------------------------------------------------------------ churn
+
+export interface ChurnCounts {
+  /** Creates and deletes the API acknowledged (201 / 200). */
+  created: number
+  deleted: number
+  /** Requests cut off without an answer (the server died under them): their outcome is the API's. */
+  unanswered: number
+  /** Answers other than 201 / 200 (a server starting, a lock gone). */
+  refused: number
+}
+
+/**
+ * Codes created and deleted on random locks by `workers` clients at once, each lock kept at
+ * `perLock` codes or fewer; what the API acknowledged is remembered, to be found again after a fault.
+ */
+export class Churn {
+  readonly created = new Map<string, string>()
+  readonly deleted = new Set<string>()
+  /** Codes whose delete got no answer: deleted or not, as the API says. */
+  readonly uncertain = new Set<string>()
+  unanswered = 0
+  refused = 0
+  readonly #live = new Map<string, string[]>()
+  #stopped = true
+  #running: Promise<void>[] = []
+  readonly #rig: Rig
+  readonly #perLock: number
+
+  constructor(rig: Rig, perLock = 4) {
+    this.#rig = rig
+    this.#perLock = perLock
+  }
+
+  counts(): ChurnCounts {
+    return {
+      created: this.created.size,
+      deleted: this.deleted.size,
+      unanswered: this.unanswered,
+      refused: this.refused,
+    }
+  }
+
+  /** Starts `workers` clients; each stops after `maxOps` requests or `maxMs`, or at stop(). */
+  start(workers: number, { maxOps = 100_000, maxMs = 600_000 } = {}): void {
+    this.#stopped = false
+    const deadline = Date.now() + maxMs
+    for (let w = 0; w < workers; w++) {
+      this.#running.push(
+        (async () => {
+          for (let i = 0; i < maxOps && !this.#stopped && Date.now() < deadline; i++) await this.#step()
+        })(),
+      )
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    await Promise.all(this.#running)
+    this.#running = []
+  }
+
+  async #step(): Promise<void> {
+    const ids = this.#rig.lockIds
+    const lockId = ids[Math.floor(Math.random() * ids.length)]!
+    const live = this.#live.get(lockId) ?? []
+    this.#live.set(lockId, live)
+    const api = this.#rig.owner
+    if (live.length >= this.#perLock) {
+      const [codeId] = live.splice(Math.floor(Math.random() * live.length), 1)
+      try {
+        const response = await api.delete(`/api/v1/access-codes/${codeId}`)
+        if (response.status === 200) this.deleted.add(codeId!)
+        else {
+          this.refused += 1
+          live.push(codeId!)
+        }
+      } catch {
+        this.unanswered += 1
+        this.uncertain.add(codeId!)
+        await sleep(100)
+      }
+      return
+    }
+    try {
+      const response = await api.post(`/api/v1/locks/${lockId}/access-codes`, {
+        name: `Churn ${this.created.size + 1}`,
+        kind: 'permanent',
+        delivery: 'synced',
+      })
+      if (response.status === 201) {
+        this.created.set(response.body.id, lockId)
+        live.push(response.body.id)
+      } else this.refused += 1
+    } catch {
+      this.unanswered += 1
+      await sleep(100)
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------ checks
+
+/** Each lock's desired table: the API's codes that are not deleted, by lock. */
+export async function desiredTables(rig: Rig): Promise<Map<string, string[]>> {
+  const tables = new Map<string, string[]>(rig.lockIds.map((id) => [id, []]))
+  for (const code of await allPages(rig.owner, '/api/v1/access-codes')) {
+    if (code.deletedAt === null && code.delivery === 'synced') tables.get(code.lockId)?.push(code.id)
+  }
+  for (const list of tables.values()) list.sort()
+  return tables
+}
+
+interface LockView {
+  codes: string[]
+  lastSeq: number
+  unacked: number
+  lost: number
+}
+
+/** Each lock's own state, as its gateway's simulator shows it. */
+export async function lockViews(rig: Rig): Promise<Map<string, LockView>> {
+  const views = new Map<string, LockView>()
+  for (const slot of rig.sims) {
+    if (slot.process === null) continue
+    const body = await slot.process.api.expect(200, 'GET', '/sim/locks')
+    for (const lock of body.items) {
+      views.set(lock.id, {
+        codes: (lock.codes as { codeId: string }[]).map((c) => c.codeId).sort(),
+        lastSeq: lock.events.lastSeq,
+        unacked: lock.events.unacked,
+        lost: lock.events.notYetReportedLost,
+      })
+    }
+  }
+  return views
+}
+
+/** The locks whose own table differs from the desired one. */
+export function tablesApart(desired: Map<string, string[]>, views: Map<string, LockView>): string[] {
+  const apart: string[] = []
+  for (const [lockId, want] of desired) {
+    const have = views.get(lockId)?.codes ?? null
+    if (have === null || have.length !== want.length || have.some((id, i) => id !== want[i]))
+      apart.push(lockId)
+  }
+  return apart
+}
+
+export interface Convergence {
+  /** From `fromMs` to every lock's table matching the API's codes. */
+  tablesMs: number
+  /** From `fromMs` to that and no code waiting (`setting`, `removing`, `failed`) in the API. */
+  settledMs: number
+}
+
+/**
+ * Waits (polling every `intervalMs`, at most `timeoutMs`) until every lock's table is the desired
+ * one and the API has no code waiting; the desired tables are read once (no churn meanwhile).
+ */
+export async function waitConverged(
+  rig: Rig,
+  fromMs: number,
+  { timeoutMs = 120_000, intervalMs = 100 } = {},
+): Promise<Convergence> {
+  const desired = await eventually('the API answering', () => desiredTables(rig), { timeoutMs: 30_000 })
+  let tablesMs: number | null = null
+  let apart: string[] = []
+  let waiting = 0
+  for (let attempt = 0; attempt <= timeoutMs / intervalMs; attempt++) {
+    const views = await lockViews(rig).catch(() => null)
+    if (views !== null) {
+      apart = tablesApart(desired, views)
+      if (apart.length === 0) {
+        tablesMs ??= Date.now() - fromMs
+        const body = await rig.owner
+          .get('/api/v1/access-codes?status=setting,removing,failed&limit=1')
+          .catch(() => null)
+        waiting = body?.status === 200 ? body.body.items.length : 1
+        if (waiting === 0) return { tablesMs, settledMs: Date.now() - fromMs }
+      }
+    }
+    if (Date.now() - fromMs > timeoutMs) break
+    await sleep(intervalMs)
+  }
+  throw new Error(
+    `not converged after ${timeoutMs} ms: ${apart.length} lock table(s) apart (${apart.slice(0, 3).join(', ')}), tables matched at ${tablesMs ?? 'never'}, codes waiting ${waiting}`,
+  )
+}
+
+export interface Accounts {
+  /** Acknowledged creates the API no longer has, or acknowledged deletes it still has as live. */
+  lostCodes: string[]
+  /** Lock events recorded by the locks (sum of their seq) and stored by the server. */
+  lockEvents: number
+  storedEvents: number
+  /** Seqs a lock recorded that the server never stored (after every lock had them acknowledged). */
+  lostEvents: number
+  /** (lock, seq) stored more than once. */
+  duplicatedEvents: number
+}
+
+/**
+ * Counts what the churn was acknowledged against what the API holds, and every lock event against
+ * the locks' own seq; waits (bounded) until no lock holds an event unacknowledged.
+ */
+export async function account(rig: Rig, churn: Churn): Promise<Accounts> {
+  const desired = await desiredTables(rig)
+  const live = new Set([...desired.values()].flat())
+  const lostCodes: string[] = []
+  for (const [codeId] of churn.created) {
+    const wasDeleted = churn.deleted.has(codeId) || churn.uncertain.has(codeId)
+    if (!wasDeleted && !live.has(codeId)) lostCodes.push(codeId)
+  }
+  for (const codeId of churn.deleted) if (live.has(codeId)) lostCodes.push(codeId)
+
+  const views = await eventually(
+    'every lock event acknowledged',
+    async () => {
+      const v = await lockViews(rig)
+      return [...v.values()].every((l) => l.unacked === 0) ? v : null
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  )
+  const stored = new Map<string, Map<number, number>>()
+  let after: string | undefined
+  let storedEvents = 0
+  for (let page = 0; page < 10_000; page++) {
+    const body = await rig.owner.expect(
+      200,
+      'GET',
+      `/api/v1/events?order=asc&limit=500${after ? `&after=${after}` : ''}`,
+    )
+    for (const event of body.items) {
+      const seq = event.data?.lockSeq
+      if (typeof seq !== 'number' || typeof event.lockId !== 'string') continue
+      storedEvents += 1
+      const seqs = stored.get(event.lockId) ?? new Map<number, number>()
+      stored.set(event.lockId, seqs)
+      seqs.set(seq, (seqs.get(seq) ?? 0) + 1)
+    }
+    if (!body.nextCursor) break
+    after = body.nextCursor
+  }
+  let lockEvents = 0
+  let lostEvents = 0
+  let duplicatedEvents = 0
+  for (const [lockId, view] of views) {
+    lockEvents += view.lastSeq
+    const seqs = stored.get(lockId) ?? new Map<number, number>()
+    for (let seq = 1; seq <= view.lastSeq; seq++) if (!seqs.has(seq)) lostEvents += 1
+    for (const n of seqs.values()) duplicatedEvents += Math.max(0, n - 1)
+  }
+  return { lostCodes, lockEvents, storedEvents, lostEvents, duplicatedEvents }
+}
