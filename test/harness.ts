@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Clock } from '@latchkey/core'
+import { freeUdpPort } from '@latchkey/matter'
 import { type RunningServer, startServer } from '@latchkey/server'
 
 /** The bearer `/metrics` of the servers this harness starts answer to. */
@@ -350,16 +351,6 @@ export interface SimMatterProcess extends SimProcess {
   readonly port: number
   readonly passcode: number
   readonly discriminator: number
-}
-
-/** A free UDP port on loopback (the lock's Matter port), asked of the system. */
-export async function freeUdpPort(): Promise<number> {
-  const { createSocket } = await import('node:dgram')
-  const socket = createSocket('udp4')
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
-  const { port } = socket.address()
-  await new Promise<void>((resolve) => socket.close(() => resolve()))
-  return port
 }
 
 export async function startSimMatter(options: {

@@ -176,6 +176,14 @@ function runReconciler(deps: ServerDeps, channel: LockChannel, log: FastifyBaseL
   )
 }
 
+/**
+ * Where the server's Matter controller keeps its fabric: one storage path per process (matter.js), so
+ * a Matter node run beside the server in its process (the demo's virtual lock) keeps its state there too.
+ */
+export function matterStoragePath(dataDir: string): string {
+  return join(dataDir, 'matter')
+}
+
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const env = options.env ?? process.env
   // a wrong mode is refused before anything is created
@@ -249,7 +257,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // The Matter controller keeps its fabric in the data directory (docs/ARCHITECTURE.md says why).
     const matter = lazyMatterChannel({
       deps: { db: store.db, secrets, clock, metrics },
-      storagePath: join(options.dataDir, 'matter'),
+      storagePath: matterStoragePath(options.dataDir),
       log: channelLog,
     })
     shutdown.add('the Matter controller', () => matter.close())
