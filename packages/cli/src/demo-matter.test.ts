@@ -87,6 +87,29 @@ describe('the demo with its virtual Matter lock', () => {
       true,
       null,
     ])
+    // heard from when commissioned; it keeps its own time, which the server does not set
+    expect([typeof lock.lastSeenAt, lock.clockSet]).toEqual(['string', true])
+    const diagnosis = (await api(running, `/locks/${lockId}/diagnosis`)) as unknown as {
+      checks: { check: string; result: string; message: string }[]
+    }
+    expect(diagnosis.checks.filter((c) => c.check === 'link' || c.check === 'clock')).toEqual([
+      {
+        check: 'link',
+        result: 'pass',
+        message: expect.stringMatching(
+          /^The server’s Matter controller reaches the lock \(last heard from on /,
+        ),
+      },
+      {
+        check: 'clock',
+        result: 'pass',
+        message: 'The Matter lock keeps its own time: the server neither sets nor reads it.',
+      },
+    ])
+    const sync = await api(running, `/locks/${lockId}/sync-time`, { method: 'POST' })
+    expect(sync.detail).toBe(
+      'a lock on the matter driver has no clock sync: clock sync is a feature of the latchkey driver',
+    )
 
     // a code made through the API reaches the lock and opens it at its keypad, as on a simulated lock
     const code = await api(running, `/locks/${lockId}/access-codes`, {
