@@ -19,9 +19,10 @@ export function useGateways() {
   return useQuery({ queryKey: ['gateways'], queryFn: () => ok(api.GET('/api/v1/gateways')) })
 }
 
-/** Online, or offline and why: the gateway's own status says which. */
+/** Online, or offline and why: the gateway's own status says which (a Matter lock has none). */
 export function reachWords(lock: Lock, gatewayOnline: (id: string) => boolean | undefined): string {
   if (lock.online) return 'Online'
+  if (lock.driver === 'matter') return 'Offline: the lock does not answer'
   if (lock.gatewayId === null) return 'Offline: no gateway'
   return gatewayOnline(lock.gatewayId) === false
     ? 'Offline: its gateway is offline'
@@ -29,6 +30,8 @@ export function reachWords(lock: Lock, gatewayOnline: (id: string) => boolean | 
 }
 
 export function clockWords(lock: Lock): string {
+  // the server never sets a Matter lock's clock
+  if (lock.driver === 'matter') return 'Clock kept by the lock'
   if (!lock.clockSet) return 'Clock not set'
   if (lock.clockOffsetMs === null)
     return lock.clockSyncedAt === null ? 'Clock not synced yet' : 'Clock synced'
