@@ -4,11 +4,11 @@ import { type AccessCode, type Lock, ok } from '../../api/client.ts'
 import { pickedLocal } from '../../time.ts'
 import { Checks, ErrorNotice, Field, InputField, Notice, RadioGroup } from '../../ui/kit.tsx'
 import { formatLocalWindow, formatSchedule } from '../../wall-clock.ts'
-import { denialWords, KIND_WORDS, STATUS_WORDS } from '../../words.ts'
+import { clockWords, denialWords, KIND_WORDS, reachWords, STATUS_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
 import { simPost, useDemo } from '../demo.ts'
 import { DEFAULT_SLOT, scheduleOf, WeeklySchedule, type WeeklySlot } from '../weekly-schedule.tsx'
-import { clockWords, reachWords, useGateways } from './LocksPage.tsx'
+import { useGateways } from './LocksPage.tsx'
 
 export function LockPage(props: { lockId: string }) {
   const lock = useQuery({
