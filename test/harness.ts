@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Clock } from '@latchkey/core'
+import { freeUdpPort } from '@latchkey/matter'
 import { type RunningServer, startServer } from '@latchkey/server'
 
 /** The bearer `/metrics` of the servers this harness starts answer to. */
@@ -360,16 +361,6 @@ export async function freeTcpPort(): Promise<number> {
   const address = server.address()
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return typeof address === 'object' && address !== null ? address.port : 0
-}
-
-/** A free UDP port on loopback (the lock's Matter port), asked of the system. */
-export async function freeUdpPort(): Promise<number> {
-  const { createSocket } = await import('node:dgram')
-  const socket = createSocket('udp4')
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
-  const { port } = socket.address()
-  await new Promise<void>((resolve) => socket.close(() => resolve()))
-  return port
 }
 
 export async function startSimMatter(options: {

@@ -27,6 +27,8 @@ export const ENVIRONMENT = {
   LATCHKEY_DEMO_EMAIL: '--demo: the owner’s e-mail (default demo@latchkey.local)',
   LATCHKEY_DEMO_PASSWORD: '--demo: the owner’s password (default: generated once and printed at start)',
   LATCHKEY_DEMO_TIMEZONE: '--demo: the locks’ time zone (default: this host’s, else Australia/Sydney)',
+  LATCHKEY_DEMO_MATTER:
+    '--demo: 1 adds a virtual Matter lock, “Side gate”, as --demo-matter does (default 0)',
   LATCHKEY_SERVER: 'import: the Latchkey server when --server is not given (default http://127.0.0.1:8080)',
   LATCHKEY_API_KEY:
     'import: the API key when --api-key is not given (safer: other users of the host can see options)',

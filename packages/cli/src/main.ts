@@ -43,6 +43,7 @@ const SERVE_ENV: EnvName[] = [
   'LATCHKEY_DEMO_EMAIL',
   'LATCHKEY_DEMO_PASSWORD',
   'LATCHKEY_DEMO_TIMEZONE',
+  'LATCHKEY_DEMO_MATTER',
 ]
 const SIM_ENV: EnvName[] = ['LATCHKEY_GATEWAY_ID', 'LATCHKEY_GATEWAY_TOKEN', 'LATCHKEY_MQTT_CA']
 const ADMIN_ENV: EnvName[] = ['LATCHKEY_DATA_DIR', 'DATABASE_URL']
@@ -119,8 +120,8 @@ function serverBanner(server: RunningServer): string[] {
 }
 
 function demoBanner(demo: RunningDemo): string[] {
-  const { data, server, onlineLocks } = demo
-  const total = data.locks.length
+  const { data, server, onlineLocks, matterLock } = demo
+  const total = data.locks.length + (matterLock === undefined ? 0 : 1)
   return [
     ...serverBanner(server),
     '',
@@ -132,6 +133,9 @@ function demoBanner(demo: RunningDemo): string[] {
       ? `${total} locks online: ${onlineLocks.join(', ')} (time zone ${demo.timezone})`
       : `${onlineLocks.length} of ${total} locks online so far: ${onlineLocks.join(', ') || 'none'}`,
     `  Simulator:    ${server.url}/sim/locks   (type a PIN: POST /sim/locks/{id}/keypad {"digits":"…"})`,
+    ...(matterLock === undefined
+      ? []
+      : [`  Matter lock:  ${matterLock.name}, a virtual Matter lock at ${matterLock.virtual.address} (UDP)`]),
     `  Time:         POST ${server.url}/sim/clock {"advanceMs":…} moves the server and the locks together`,
     '',
     'Ctrl-C stops everything.',
@@ -171,6 +175,7 @@ export function buildProgram(): Command {
       '--demo',
       'a demo organization, a gateway and three simulated locks in this process, simulated time',
     )
+    .option('--demo-matter', 'with --demo: a virtual Matter lock too, "Side gate" (LATCHKEY_DEMO_MATTER=1)')
     .option(
       '--metrics-port <port>',
       'serve /metrics on a listener of its own (no token), on --host, instead of on --port',
@@ -196,6 +201,7 @@ export function buildProgram(): Command {
         mqttTlsCert?: string
         mqttTlsKey?: string
         demo?: boolean
+        demoMatter?: boolean
         metricsPort?: number
         trustProxy?: string
         signup?: string
@@ -238,6 +244,7 @@ export function buildProgram(): Command {
             const demoEnv = { LOG_LEVEL: 'warn', ...env }
             const demo = await startDemo({
               ...common,
+              ...(options.demoMatter ? { matter: true } : {}),
               env: demoEnv,
               logger: process.stdout.isTTY ? humanLogger(demoEnv.LOG_LEVEL) : true,
             })

@@ -7,5 +7,5 @@ export {
   type GatewayStatus,
 } from './gateway.ts'
 export { discoverBroker, type RunningSim, type RunSimOptions, runSim } from './sim.ts'
-export { problemOf, type SimRoutesOptions, simRoutes } from './sim-routes.ts'
+export { type KeypadAnswer, problemOf, type SimRoutesOptions, simRoutes } from './sim-routes.ts'
 export * from './sim-routes.types.ts'

@@ -5,6 +5,7 @@
  * `enterPin`; `changePinLocally` and `removeUserLocally` change it as a person at the lock (or another
  * app) would, for read-back tests.
  */
+import { createSocket, type SocketType } from 'node:dgram'
 import { Bytes, Endpoint, ServerNode, VendorId } from '@matter/main'
 import { DoorLock } from '@matter/main/clusters/door-lock'
 import { DoorLockDevice } from '@matter/main/devices/door-lock'
@@ -50,6 +51,29 @@ export interface VirtualLockUser {
   userType: number
   userStatus: number
   hasPin: boolean
+}
+
+/** A free UDP port on loopback (a lock's Matter port), asked of the system. */
+export async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4')
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
+  const { port } = socket.address()
+  await new Promise<void>((resolve) => socket.close(() => resolve()))
+  return port
+}
+
+/** Whether UDP `port` is free on 127.0.0.1 and ::1, where a virtual lock listens. */
+export async function udpPortFree(port: number): Promise<boolean> {
+  const free = (type: SocketType, host: string) =>
+    new Promise<boolean>((resolve) => {
+      const socket = createSocket(type)
+      socket.once('error', () => {
+        socket.close()
+        resolve(false)
+      })
+      socket.bind(port, host, () => socket.close(() => resolve(true)))
+    })
+  return (await free('udp4', '127.0.0.1')) && (await free('udp6', '::1'))
 }
 
 export async function startVirtualLock(options: VirtualLockOptions): Promise<VirtualLock> {

@@ -13,12 +13,15 @@ export {
   DEMO_CALENDAR_PATH,
   DEMO_EMAIL,
   DEMO_LOCKS,
+  DEMO_MATTER_LOCK,
   type DemoData,
   type DemoLock,
+  type DemoMatterLockInput,
   type DemoSeedOptions,
   demoCalendarFeed,
   replaceDemoLock,
   seedDemo,
+  seedDemoMatterLock,
   seedDemoProperty,
 } from './demo/index.ts'
 export type { LockChannel, LockReply, SendOptions, StoredLockEvents } from './devices/index.ts'
@@ -30,6 +33,7 @@ export { createSecrets, loadSecrets, type Secrets } from './secrets.ts'
 export {
   DEFAULT_HOST,
   DEFAULT_PORT,
+  matterStoragePath,
   type RunningServer,
   type StartedParts,
   type StartServerOptions,

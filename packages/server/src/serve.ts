@@ -184,6 +184,14 @@ function runReconciler(
   )
 }
 
+/**
+ * Where the server's Matter controller keeps its fabric: one storage path per process (matter.js), so
+ * a Matter node run beside the server in its process (the demo's virtual lock) keeps its state there too.
+ */
+export function matterStoragePath(dataDir: string): string {
+  return join(dataDir, 'matter')
+}
+
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const env = options.env ?? process.env
   // a wrong mode is refused before anything is created
@@ -258,7 +266,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // The Matter controller keeps its fabric in the data directory (docs/ARCHITECTURE.md says why).
     const matter = lazyMatterChannel({
       deps: { db: store.db, secrets, clock, metrics },
-      storagePath: join(options.dataDir, 'matter'),
+      storagePath: matterStoragePath(options.dataDir),
       limits: matterLimits,
       log: channelLog,
     })

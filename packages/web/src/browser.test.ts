@@ -1,7 +1,8 @@
 /**
  * The portal and the Code Login app in chromium, against a real demo server (the composition
- * `npm start` runs: server, in-process gateway with three simulated locks, /sim, simulated time),
- * following both help articles click by click. Every main screen is checked with axe (no serious
+ * `npm start` runs: server, in-process gateway with three simulated locks, /sim, simulated time,
+ * here with the demo's virtual Matter lock too), following both help articles click by click; the
+ * AUSLOCK path runs on a simulated lock and on the Matter lock, the same steps. Every main screen is checked with axe (no serious
  * or critical violation); with LATCHKEY_SCREENSHOTS=1 (`npm run screenshots`) the main screens are
  * also written to docs/screenshots, so a plain test run leaves the checkout as it was.
  */
@@ -54,6 +55,8 @@ beforeAll(async () => {
       LATCHKEY_DEMO_PASSWORD: PASSWORD,
       // the booking calendar of the Properties step is served on this machine
       LATCHKEY_WEBHOOK_ALLOW_PRIVATE: '1',
+      // AUSLOCK runs on the demo's virtual Matter lock too
+      LATCHKEY_DEMO_MATTER: '1',
     },
   })
   url = demo.server.url
@@ -132,56 +135,175 @@ async function forwardHours(page: Page, hours: number): Promise<void> {
   }
 }
 
+/** A lock the AUSLOCK path runs on, and what differs by its driver. */
+interface AuslockLock {
+  name: string
+  /** The latchkey driver's controls: a time sync, and a choice of delivery (offline codes). */
+  latchkey: boolean
+  /** Its clock in the lock's status line. */
+  clock: RegExp
+  /** What its own diagnosis says of how it is reached, and of its clock. */
+  reached: RegExp
+  clockCheck: RegExp
+  /** The title of the demo's keypad panel. */
+  demoPanel: string
+}
+
+const FRONT_DOOR: AuslockLock = {
+  name: 'Front door',
+  latchkey: true,
+  clock: / · Clock (synced|on time) · /,
+  reached: /^✓ The lock is in range of the gateway “Demo gateway”, which is online \(last heard from on /,
+  clockCheck: /^✓ The lock’s clock is /,
+  demoPanel: 'Demo: try it on the simulated lock',
+}
+const SIDE_GATE: AuslockLock = {
+  name: 'Side gate',
+  latchkey: false,
+  clock: / · Clock kept by the lock · /,
+  reached: /^✓ The server’s Matter controller reaches the lock \(last heard from on /,
+  clockCheck: /^✓ The Matter lock keeps its own time: the server neither sets nor reads it\.$/,
+  demoPanel: 'Demo: try it on the virtual Matter lock',
+}
+
+/** The lock's page, with the controls of its driver and none of another's. */
+async function openLock(page: Page, lock: AuslockLock): Promise<void> {
+  await page.getByRole('link', { name: 'My Locks' }).click()
+  await page.getByRole('link', { name: lock.name }).click()
+  await page.getByRole('heading', { name: 'Passcodes' }).waitFor()
+  await page.getByText(lock.clock).waitFor()
+  await page.getByRole('heading', { name: lock.demoPanel }).waitFor()
+  const shown = lock.latchkey ? 1 : 0
+  expect(await page.getByRole('button', { name: 'Sync time' }).count()).toBe(shown)
+  expect(await page.getByRole('group', { name: 'Delivery' }).count()).toBe(shown)
+}
+
+/** AUSLOCK, on the lock's page: a one-time code reaches the lock, opens once, and says why it no longer does. */
+async function oneTimeCodeOpensOnce(page: Page, lock: AuslockLock, screen = async () => {}): Promise<void> {
+  await page.getByLabel('Name').fill('Cleaner – Tuesday')
+  await page.getByRole('radio', { name: 'One-Time', exact: true }).check()
+  await page.getByRole('button', { name: 'Generate' }).click()
+  const pin = (await page.getByTestId('new-code').textContent())?.trim() ?? ''
+  expect(pin).toMatch(/^\d{4,10}$/)
+  await expect
+    .poll(() => page.getByTestId('share-text').textContent())
+    .toBe(`Your code for ${lock.name}: ${pin}, valid once`)
+  // live status: setting → set without a reload
+  // (the demo's stay may have its code on this lock too, depending on when its check-in falls)
+  await page
+    .getByRole('table', { name: 'Passcodes' })
+    .getByRole('row')
+    .filter({ hasText: 'Cleaner – Tuesday' })
+    .getByText('Set on the lock')
+    .waitFor()
+  await axe(page, 'Passcodes')
+  await screen()
+
+  expect(await typeOnKeypad(page, pin)).toBe('Unlocked')
+  expect(await typeOnKeypad(page, pin)).toBe('Refused: the code was already used')
+  // why it no longer works, check by check
+  await page.getByRole('button', { name: "Why doesn't this code work? Cleaner – Tuesday" }).click()
+  const codeChecks = page.getByRole('list', { name: 'Checks of Cleaner – Tuesday' })
+  await codeChecks.getByText(/^✗ It is a one-time code and was used already/).waitFor()
+  await codeChecks.getByText(`✓ The code is for the lock “${lock.name}” only`, { exact: false }).waitFor()
+  await codeChecks
+    .getByText(
+      /^! The lock refused this code recently \(latest first\) — .*: it had been used already \(one-time\)\.$/,
+    )
+    .waitFor()
+}
+
+/** Activity shows the one-time code's open and refusal, with its label. */
+async function activityShowsOneTimeCode(page: Page, lock: AuslockLock): Promise<void> {
+  await page.getByRole('link', { name: 'Activity' }).click()
+  const activity = page.getByRole('table', { name: 'Activity' })
+  await activity.getByText(`Cleaner – Tuesday opened ${lock.name} with the keypad`).waitFor()
+  await activity.getByText(`${lock.name} refused “Cleaner – Tuesday”: the code was already used`).waitFor()
+}
+
+/** The lock's own diagnosis, check by check: it is reached, and it refused the used code. */
+async function lockIsChecked(page: Page, lock: AuslockLock): Promise<void> {
+  await openLock(page, lock)
+  await page.getByRole('button', { name: 'Check this lock' }).click()
+  const lockChecks = page.getByRole('list', { name: `Checks of ${lock.name}` })
+  await lockChecks.getByText(lock.reached).waitFor()
+  await lockChecks.getByText(lock.clockCheck).waitFor()
+  // in words, no raw reason code
+  await lockChecks
+    .getByText(
+      /^! The lock refused recently \(latest first\) — .*: a one-time code used already “Cleaner – Tuesday”\.$/,
+    )
+    .waitFor()
+  await axe(page, 'Lock checks')
+}
+
+/** AUSLOCK, on the lock's page: a timed code 10:00–12:00 opens only inside its window; deleted, its activity stays. */
+async function timedCodeOpensInItsWindow(page: Page, lock: AuslockLock): Promise<void> {
+  // a timed code 10:00–12:00 at the lock, the next such window to come; just before 10:00 that is
+  // tomorrow's, beyond the 24 h lead (the code would wait, scheduled), so the clock goes an hour on first
+  let simNow = DateTime.fromMillis(demo.clock.now(), { zone: ZONE })
+  if (simNow.hour === 9 && simNow.minute >= 55) {
+    await forwardHours(page, 1)
+    simNow = DateTime.fromMillis(demo.clock.now(), { zone: ZONE })
+  }
+  let start = simNow.set({ hour: 10, minute: 0, second: 0, millisecond: 0 })
+  if (start <= simNow.plus({ minutes: 5 })) start = start.plus({ days: 1 })
+  const day = start.toFormat('yyyy-LL-dd')
+  await page.getByLabel('Name').fill('Plumber – Wednesday')
+  await page.getByRole('radio', { name: 'Timed', exact: true }).check()
+  await page.getByLabel(`Starts (${ZONE})`).fill(`${day}T10:00`)
+  await page.getByLabel(`Ends (${ZONE})`).fill(`${day}T12:00`)
+  // the picked times go out as the lock's own clock reads them: the server puts them in its zone
+  const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/access-codes'))
+  await page.getByRole('button', { name: 'Generate' }).click()
+  expect((await sent).postDataJSON()).toMatchObject({ startsAt: `${day}T10:00`, endsAt: `${day}T12:00` })
+  const timedPin = (await page.getByTestId('new-code').textContent())?.trim() ?? ''
+  expect(await page.getByTestId('share-text').textContent()).toBe(
+    `Your code for ${lock.name}: ${timedPin}, valid ${start.toFormat('ccc')} 10:00–12:00`,
+  )
+  const row = page.getByRole('row').filter({ hasText: 'Plumber – Wednesday' })
+  await row.getByText('Set on the lock').waitFor({ timeout: 20_000 })
+
+  expect(await typeOnKeypad(page, timedPin)).toBe('Refused: outside its window')
+  const hoursToStart = Math.ceil(start.diff(DateTime.fromMillis(demo.clock.now())).as('hours'))
+  await forwardHours(page, hoursToStart)
+  expect(await typeOnKeypad(page, timedPin)).toBe('Unlocked')
+  await forwardHours(page, 3)
+  expect(await typeOnKeypad(page, timedPin)).toMatch(/^Refused: /)
+
+  await row.getByRole('button', { name: 'Delete Plumber – Wednesday' }).click()
+  await expect.poll(() => row.count()).toBe(0)
+  // a deleted code's activity stays in the log, and the code can still be picked to see it
+  await page.getByRole('link', { name: 'Activity' }).click()
+  await page
+    .getByRole('form', { name: 'Filters' })
+    .getByLabel('Code', { exact: true })
+    .selectOption({ label: `Plumber – Wednesday — ${lock.name} (deleted)` })
+  const activity = page.getByRole('table', { name: 'Activity' })
+  await activity.getByText(`Plumber – Wednesday opened ${lock.name} with the keypad`).waitFor()
+  await activity.getByText('Code “Plumber – Wednesday” was deleted').waitFor()
+}
+
+async function newPage(): Promise<{ page: Page; close(): Promise<void> }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  context.setDefaultTimeout(20_000)
+  return { page: await context.newPage(), close: () => context.close() }
+}
+
 describe('the portal, following AUSLOCK: one-time and timed codes', () => {
-  it('a one-time code opens once; a timed code opens only inside 10:00–12:00 in the lock’s zone', {
+  it('a one-time code opens once; a timed code opens only inside 10:00–12:00 in the lock’s zone (a simulated lock)', {
     timeout: 180_000,
   }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-    context.setDefaultTimeout(20_000)
-    const page = await context.newPage()
+    const { page, close } = await newPage()
     await logIn(page)
     await page.getByRole('table', { name: 'My Locks' }).getByText('Online').first().waitFor()
     await axe(page, 'My Locks')
     await shot(page, 'my-locks')
 
-    await page.getByRole('link', { name: 'Front door' }).click()
-    await page.getByRole('heading', { name: 'Passcodes' }).waitFor()
-    await page.getByLabel('Name').fill('Cleaner – Tuesday')
-    await page.getByRole('radio', { name: 'One-Time', exact: true }).check()
-    await page.getByRole('button', { name: 'Generate' }).click()
-    const pin = (await page.getByTestId('new-code').textContent())?.trim() ?? ''
-    expect(pin).toMatch(/^\d{4,10}$/)
-    await expect
-      .poll(() => page.getByTestId('share-text').textContent())
-      .toBe(`Your code for Front door: ${pin}, valid once`)
-    // live status: setting → set without a reload
-    // (the demo's stay may have its code on this lock too, depending on when its check-in falls)
-    await page
-      .getByRole('table', { name: 'Passcodes' })
-      .getByRole('row')
-      .filter({ hasText: 'Cleaner – Tuesday' })
-      .getByText('Set on the lock')
-      .waitFor()
-    await axe(page, 'Passcodes')
-    await shot(page, 'passcodes')
-
-    expect(await typeOnKeypad(page, pin)).toBe('Unlocked')
-    expect(await typeOnKeypad(page, pin)).toBe('Refused: the code was already used')
-    // why it no longer works, check by check
-    await page.getByRole('button', { name: "Why doesn't this code work? Cleaner – Tuesday" }).click()
-    const codeChecks = page.getByRole('list', { name: 'Checks of Cleaner – Tuesday' })
-    await codeChecks.getByText(/^✗ It is a one-time code and was used already/).waitFor()
-    await codeChecks.getByText(/^✓ The code is for the lock “Front door” only/).waitFor()
-    await codeChecks
-      .getByText(
-        /^! The lock refused this code recently \(latest first\) — .*: it had been used already \(one-time\)\.$/,
-      )
-      .waitFor()
-
-    await page.getByRole('link', { name: 'Activity' }).click()
+    await openLock(page, FRONT_DOOR)
+    await oneTimeCodeOpensOnce(page, FRONT_DOOR, () => shot(page, 'passcodes'))
+    await activityShowsOneTimeCode(page, FRONT_DOOR)
     const activity = page.getByRole('table', { name: 'Activity' })
-    await activity.getByText('Cleaner – Tuesday opened Front door with the keypad').waitFor()
-    await activity.getByText('Front door refused “Cleaner – Tuesday”: the code was already used').waitFor()
     await axe(page, 'Activity')
     await shot(page, 'activity')
 
@@ -236,64 +358,37 @@ describe('the portal, following AUSLOCK: one-time and timed codes', () => {
     await page.getByRole('table', { name: 'Members' }).getByText('demo@latchkey.local').waitFor()
     await axe(page, 'Members')
 
-    await page.getByRole('link', { name: 'My Locks' }).click()
-    await page.getByRole('link', { name: 'Front door' }).click()
-    // the lock's own diagnosis, check by check: it is reached, and it refused the used code
-    await page.getByRole('button', { name: 'Check this lock' }).click()
-    const lockChecks = page.getByRole('list', { name: 'Checks of Front door' })
-    await lockChecks
-      .getByText(/^✓ The lock is in range of the gateway “Demo gateway”, which is online/)
-      .waitFor()
-    // in words, no raw reason code
-    await lockChecks
-      .getByText(
-        /^! The lock refused recently \(latest first\) — .*: a one-time code used already “Cleaner – Tuesday”\.$/,
-      )
-      .waitFor()
-    await axe(page, 'Lock checks')
-    // a timed code 10:00–12:00 at the lock, the next such window to come; just before 10:00 that is
-    // tomorrow's, beyond the 24 h lead (the code would wait, scheduled), so the clock goes an hour on first
-    let simNow = DateTime.fromMillis(demo.clock.now(), { zone: ZONE })
-    if (simNow.hour === 9 && simNow.minute >= 55) {
-      await forwardHours(page, 1)
-      simNow = DateTime.fromMillis(demo.clock.now(), { zone: ZONE })
-    }
-    let start = simNow.set({ hour: 10, minute: 0, second: 0, millisecond: 0 })
-    if (start <= simNow.plus({ minutes: 5 })) start = start.plus({ days: 1 })
-    const day = start.toFormat('yyyy-LL-dd')
-    await page.getByLabel('Name').fill('Plumber – Wednesday')
-    await page.getByRole('radio', { name: 'Timed', exact: true }).check()
-    await page.getByLabel(`Starts (${ZONE})`).fill(`${day}T10:00`)
-    await page.getByLabel(`Ends (${ZONE})`).fill(`${day}T12:00`)
-    // the picked times go out as the lock's own clock reads them: the server puts them in its zone
-    const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/access-codes'))
-    await page.getByRole('button', { name: 'Generate' }).click()
-    expect((await sent).postDataJSON()).toMatchObject({ startsAt: `${day}T10:00`, endsAt: `${day}T12:00` })
-    const timedPin = (await page.getByTestId('new-code').textContent())?.trim() ?? ''
-    expect(await page.getByTestId('share-text').textContent()).toBe(
-      `Your code for Front door: ${timedPin}, valid ${start.toFormat('ccc')} 10:00–12:00`,
-    )
-    const row = page.getByRole('row').filter({ hasText: 'Plumber – Wednesday' })
-    await row.getByText('Set on the lock').waitFor({ timeout: 20_000 })
+    await lockIsChecked(page, FRONT_DOOR)
+    await timedCodeOpensInItsWindow(page, FRONT_DOOR)
+    await close()
+  })
 
-    expect(await typeOnKeypad(page, timedPin)).toBe('Refused: outside its window')
-    const hoursToStart = Math.ceil(start.diff(DateTime.fromMillis(demo.clock.now())).as('hours'))
-    await forwardHours(page, hoursToStart)
-    expect(await typeOnKeypad(page, timedPin)).toBe('Unlocked')
-    await forwardHours(page, 3)
-    expect(await typeOnKeypad(page, timedPin)).toMatch(/^Refused: /)
-
-    await row.getByRole('button', { name: 'Delete Plumber – Wednesday' }).click()
-    await expect.poll(() => row.count()).toBe(0)
-    // a deleted code's activity stays in the log, and the code can still be picked to see it
-    await page.getByRole('link', { name: 'Activity' }).click()
-    await page
-      .getByRole('form', { name: 'Filters' })
-      .getByLabel('Code', { exact: true })
-      .selectOption({ label: 'Plumber – Wednesday — Front door (deleted)' })
-    await activity.getByText('Plumber – Wednesday opened Front door with the keypad').waitFor()
-    await activity.getByText('Code “Plumber – Wednesday” was deleted').waitFor()
-    await context.close()
+  it('the same on a Matter lock (the demo’s virtual Matter lock, Side gate)', {
+    timeout: 180_000,
+  }, async () => {
+    const { page, close } = await newPage()
+    await logIn(page)
+    // no gateway and a clock of its own: no warning that its clock is not set
+    const row = page
+      .getByRole('table', { name: 'My Locks' })
+      .getByRole('row')
+      .filter({ hasText: 'Side gate' })
+    await row.getByText('Clock kept by the lock').waitFor()
+    expect(await row.getByRole('cell').allTextContents()).toEqual([
+      '',
+      'Side gateAustralia/Sydney',
+      'Online',
+      'Unknown',
+      'Clock kept by the lock',
+      expect.stringMatching(/^\d+ of 20 used$/),
+      'None',
+    ])
+    await openLock(page, SIDE_GATE)
+    await oneTimeCodeOpensOnce(page, SIDE_GATE)
+    await activityShowsOneTimeCode(page, SIDE_GATE)
+    await lockIsChecked(page, SIDE_GATE)
+    await timedCodeOpensInItsWindow(page, SIDE_GATE)
+    await close()
   })
 })
 

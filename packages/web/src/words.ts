@@ -1,5 +1,5 @@
 /** The product's words for what the API says in codes (SPEC §7, §14): a person never reads a raw code. */
-import type { ApiEvent } from './api/client.ts'
+import type { ApiEvent, Lock } from './api/client.ts'
 
 export const DENIAL_WORDS: Record<string, string> = {
   unknown_code: 'this code is not known to the lock',
@@ -134,4 +134,24 @@ export function eventWords(event: ApiEvent, lockName: (id: string | null) => str
     default:
       return `Something happened (${event.type.split('.')[0]?.replaceAll('_', ' ')})`
   }
+}
+
+/** Online, or offline and why: the gateway's own status says which (a Matter lock has none). */
+export function reachWords(lock: Lock, gatewayOnline: (id: string) => boolean | undefined): string {
+  if (lock.online) return 'Online'
+  if (lock.driver === 'matter') return 'Offline: the lock does not answer'
+  if (lock.gatewayId === null) return 'Offline: no gateway'
+  return gatewayOnline(lock.gatewayId) === false
+    ? 'Offline: its gateway is offline'
+    : "Offline: out of its gateway's range"
+}
+
+export function clockWords(lock: Lock): string {
+  // the server never sets a Matter lock's clock
+  if (lock.driver === 'matter') return 'Clock kept by the lock'
+  if (!lock.clockSet) return 'Clock not set'
+  if (lock.clockOffsetMs === null)
+    return lock.clockSyncedAt === null ? 'Clock not synced yet' : 'Clock synced'
+  const seconds = Math.round(lock.clockOffsetMs / 1000)
+  return seconds === 0 ? 'Clock on time' : `Clock ${Math.abs(seconds)} s ${seconds > 0 ? 'fast' : 'slow'}`
 }

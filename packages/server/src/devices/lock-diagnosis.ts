@@ -165,6 +165,13 @@ export async function readLockClock(db: Db, lock: Lock): Promise<LockClock> {
 
 /** `timeBound`: whether the thing diagnosed needs the lock's clock (a code with dates or times). */
 export function clockCheck(lock: Lock, clock: LockClock, timeBound: boolean): Check<'clock'> {
+  if (lock.driver === 'matter') {
+    return {
+      check: 'clock',
+      result: 'pass',
+      message: 'The Matter lock keeps its own time: the server neither sets nor reads it.',
+    }
+  }
   if (lock.lastSeenAt === null) {
     return {
       check: 'clock',

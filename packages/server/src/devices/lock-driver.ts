@@ -21,10 +21,11 @@ const FEATURES: Record<LockDriverName, readonly DriverFeature[]> = {
   matter: [],
 }
 
-const FEATURE_WORDS: Record<DriverFeature, string> = {
-  offline_codes: 'offline codes',
-  ekeys: 'eKeys',
-  clock_sync: 'clock sync',
+/** The feature in words, and the verb that goes with them. */
+const FEATURE_WORDS: Record<DriverFeature, [string, 'is' | 'are']> = {
+  offline_codes: ['offline codes', 'are'],
+  ekeys: ['eKeys', 'are'],
+  clock_sync: ['clock sync', 'is'],
 }
 
 export function driverHas(driver: LockDriverName, feature: DriverFeature): boolean {
@@ -34,10 +35,10 @@ export function driverHas(driver: LockDriverName, feature: DriverFeature): boole
 /** Throws `not_supported_by_driver` when the lock's driver lacks `feature`. */
 export function requireDriverFeature(driver: LockDriverName, feature: DriverFeature): void {
   if (driverHas(driver, feature)) return
-  const word = FEATURE_WORDS[feature]
+  const [word, verb] = FEATURE_WORDS[feature]
   throw new LatchkeyError(
     'not_supported_by_driver',
-    `a lock on the ${driver} driver has no ${word}: ${word} are a feature of the latchkey driver`,
+    `a lock on the ${driver} driver has no ${word}: ${word} ${verb} a feature of the latchkey driver`,
   )
 }
 

@@ -260,6 +260,9 @@ export async function createMatterLock(
       model: MATTER_LOCK_MODEL,
       driver: 'matter',
       matter: { nodeId: commissioned.nodeId, controller: matter.controllerId, users: {} },
+      // Heard from just now; it keeps its own time (the server never sets a Matter lock's clock).
+      lastSeenAt: new Date(nowMs),
+      clockSet: true,
       capacity: Math.min(
         commissioned.capacity.users,
         commissioned.capacity.pinUsers || commissioned.capacity.users,

@@ -204,6 +204,12 @@ export async function startMatterChannel(options: {
   async function onReachable(nodeId: string, reachable: boolean): Promise<void> {
     const lock = await loadByNode(nodeId)
     if (lock === undefined) return
+    // Each report and keep-alive of its subscription is the lock heard from.
+    if (reachable)
+      await db
+        .update(locks)
+        .set({ lastSeenAt: new Date(clock.now()) })
+        .where(eq(locks.id, lock.id))
     await setLockOnline(
       db,
       lock.id,

@@ -4,11 +4,11 @@ import { type AccessCode, type Lock, ok } from '../../api/client.ts'
 import { pickedLocal } from '../../time.ts'
 import { Checks, ErrorNotice, Field, InputField, Notice, RadioGroup } from '../../ui/kit.tsx'
 import { formatLocalWindow, formatSchedule } from '../../wall-clock.ts'
-import { denialWords, KIND_WORDS, STATUS_WORDS } from '../../words.ts'
+import { clockWords, denialWords, KIND_WORDS, reachWords, STATUS_WORDS } from '../../words.ts'
 import { api } from '../api.ts'
 import { simPost, useDemo } from '../demo.ts'
 import { DEFAULT_SLOT, scheduleOf, WeeklySchedule, type WeeklySlot } from '../weekly-schedule.tsx'
-import { clockWords, reachWords, useGateways } from './LocksPage.tsx'
+import { useGateways } from './LocksPage.tsx'
 
 export function LockPage(props: { lockId: string }) {
   const lock = useQuery({
@@ -62,9 +62,12 @@ function LockActions(props: { lock: Lock }) {
         <button type="button" onClick={() => unlock.mutate()} disabled={unlock.isPending}>
           Unlock now
         </button>
-        <button type="button" className="secondary" onClick={() => sync.mutate()} disabled={sync.isPending}>
-          Sync time
-        </button>
+        {/* a time sync is the latchkey driver's: a Matter lock keeps its own time */}
+        {props.lock.driver === 'latchkey' && (
+          <button type="button" className="secondary" onClick={() => sync.mutate()} disabled={sync.isPending}>
+            Sync time
+          </button>
+        )}
         <button
           type="button"
           className="secondary"
@@ -117,7 +120,9 @@ function DemoPanel(props: { lock: Lock }) {
   }
   return (
     <section className="card" aria-labelledby="demo-title">
-      <h2 id="demo-title">Demo: try it on the simulated lock</h2>
+      <h2 id="demo-title">
+        Demo: try it on the {props.lock.driver === 'matter' ? 'virtual Matter lock' : 'simulated lock'}
+      </h2>
       <div className="row" style={{ alignItems: 'flex-start', gap: '2rem' }}>
         <form onSubmit={submit} aria-label="Virtual keypad">
           <Field label="Keypad">
@@ -451,20 +456,23 @@ function GenerateForm(props: { lock: Lock; onCreated: (code: AccessCode) => void
           onValue={setPin}
         />
       </div>
-      <RadioGroup
-        legend="Delivery"
-        name="delivery"
-        value={delivery}
-        options={[
-          ['auto', 'Automatic: through the gateway when the lock is reachable, else an offline code'],
-          ['synced', 'Through the gateway: to the minute, revocable at once, takes one slot on the lock'],
-          [
-            'offline',
-            'Offline code: works with no gateway, to the hour; must first be used within 24 hours of its start (one-time: 6 hours); can be revoked only once the lock is reached again',
-          ],
-        ]}
-        onChange={setDelivery}
-      />
+      {/* offline codes and gateways are the latchkey driver's: a Matter lock takes its codes over IP */}
+      {props.lock.driver === 'latchkey' && (
+        <RadioGroup
+          legend="Delivery"
+          name="delivery"
+          value={delivery}
+          options={[
+            ['auto', 'Automatic: through the gateway when the lock is reachable, else an offline code'],
+            ['synced', 'Through the gateway: to the minute, revocable at once, takes one slot on the lock'],
+            [
+              'offline',
+              'Offline code: works with no gateway, to the hour; must first be used within 24 hours of its start (one-time: 6 hours); can be revoked only once the lock is reached again',
+            ],
+          ]}
+          onChange={setDelivery}
+        />
+      )}
       {localError && (
         <div className="notice bad" role="alert">
           {localError}

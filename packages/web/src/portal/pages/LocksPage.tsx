@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react'
 import { type Lock, ok } from '../../api/client.ts'
 import { pickedLocal } from '../../time.ts'
 import { ErrorNotice, Field, InputField, Notice, RadioGroup } from '../../ui/kit.tsx'
-import { LEVEL_WORDS } from '../../words.ts'
+import { clockWords, LEVEL_WORDS, reachWords } from '../../words.ts'
 import { api } from '../api.ts'
 import { Link } from '../router.tsx'
 import { DEFAULT_SLOT, scheduleOf, WeeklySchedule, type WeeklySlot } from '../weekly-schedule.tsx'
@@ -17,23 +17,6 @@ export function useLocks() {
 
 export function useGateways() {
   return useQuery({ queryKey: ['gateways'], queryFn: () => ok(api.GET('/api/v1/gateways')) })
-}
-
-/** Online, or offline and why: the gateway's own status says which. */
-export function reachWords(lock: Lock, gatewayOnline: (id: string) => boolean | undefined): string {
-  if (lock.online) return 'Online'
-  if (lock.gatewayId === null) return 'Offline: no gateway'
-  return gatewayOnline(lock.gatewayId) === false
-    ? 'Offline: its gateway is offline'
-    : "Offline: out of its gateway's range"
-}
-
-export function clockWords(lock: Lock): string {
-  if (!lock.clockSet) return 'Clock not set'
-  if (lock.clockOffsetMs === null)
-    return lock.clockSyncedAt === null ? 'Clock not synced yet' : 'Clock synced'
-  const seconds = Math.round(lock.clockOffsetMs / 1000)
-  return seconds === 0 ? 'Clock on time' : `Clock ${Math.abs(seconds)} s ${seconds > 0 ? 'fast' : 'slow'}`
 }
 
 export function LocksPage() {
