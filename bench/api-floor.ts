@@ -76,10 +76,12 @@ function postgresRunner(pool: pg.Pool): Runner {
           if (step === 'begin') {
             client = await pool.connect()
             await client.query('begin')
-          } else if (step === 'commit' && client !== null) {
-            await client.query('commit')
-            client.release()
-            client = null
+          } else if (step === 'commit') {
+            if (client !== null) {
+              await client.query('commit')
+              client.release()
+              client = null
+            }
           } else out.push(await query(client ?? pool, step))
         }
       } catch (error) {

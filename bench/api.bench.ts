@@ -17,7 +17,8 @@
  *
  * Creates go round CREATE_LOCKS locks (each holds a few codes); the reads all ask about the lock of
  * 250 codes. LATCHKEY_BENCH_API_PROFILE=1 also runs each route alone against a server under
- * `node --cpu-prof` and prints the functions with the most self time.
+ * `node --cpu-prof` and prints the functions with the most self time (`only`: no measurement;
+ * LATCHKEY_BENCH_API_PROFILE_DIR keeps the profiles).
  * LATCHKEY_BENCH_API_STORES=pglite (or postgres) runs one store; LATCHKEY_BENCH_API_SECONDS sets each run's
  * length (default 5); LATCHKEY_BENCH_API_RECORDING=<path> keeps the recorded statements in <path>.<store>.json. PostgreSQL: a database of its own
  * (DATABASE_NAME) on 127.0.0.1:5432, made and dropped by the run.
@@ -53,6 +54,7 @@ const FLOOR = join(ROOT, 'bench/api-floor.ts')
 const API = '/api/v1'
 
 type Store = 'pglite' | 'postgres'
+type Who = 'server' | 'floor'
 
 interface Process {
   url: string
@@ -153,7 +155,11 @@ const CODE_BODY = { name: 'Bench code', kind: 'permanent', delivery: 'synced' }
 interface Seeded {
   token: string
   listLockId: string
-  createLockIds: string[]
+  /**
+   * Where the server's creates go, and the floor's: on PostgreSQL the floor writes into the same
+   * database, and its codes (PINs encrypted for the recorded row) must not be among those the server reads.
+   */
+  createLockIds: { server: string[]; floor: string[] }
 }
 
 /** An organization, its owner's session, a lock with 250 codes (and their events), CREATE_LOCKS more locks. */
@@ -170,8 +176,11 @@ async function seed(base: string): Promise<Seeded> {
   const rows = Array.from({ length: LIST_CODES }, (_, i) => ({ ...CODE_BODY, name: `Guest ${i + 1}` }))
   const imported = await call(base, 'POST', `/locks/${listLockId}/access-codes/import`, token, { rows })
   if (imported.created !== LIST_CODES) throw new Error(`seeding made ${String(imported.created)} codes`)
-  const createLockIds: string[] = []
-  for (let i = 0; i < CREATE_LOCKS; i++) createLockIds.push(await lock(`Room ${i + 1}`))
+  const createLockIds = { server: [] as string[], floor: [] as string[] }
+  for (let i = 0; i < CREATE_LOCKS; i++) {
+    createLockIds.server.push(await lock(`Room ${i + 1}`))
+    createLockIds.floor.push(await lock(`Floor room ${i + 1}`))
+  }
   return { token, listLockId, createLockIds }
 }
 
@@ -180,7 +189,7 @@ interface Route {
   method: 'GET' | 'POST'
   pattern: string
   /** The path of the i-th request. */
-  path(i: number): string
+  path(i: number, who: Who): string
   body?: unknown
   /** The read aim (0.5) or the create aim (0.3), as a share of the floor's throughput. */
   aim: number
@@ -192,7 +201,7 @@ function routesOf(seeded: Seeded): Route[] {
       name: 'create-code',
       method: 'POST',
       pattern: `${API}/locks/:lockId/access-codes`,
-      path: (i) => `${API}/locks/${seeded.createLockIds[i % seeded.createLockIds.length]}/access-codes`,
+      path: (i, who) => `${API}/locks/${seeded.createLockIds[who][i % CREATE_LOCKS]}/access-codes`,
       body: CODE_BODY,
       aim: 0.3,
     },
@@ -270,7 +279,7 @@ async function record(setup: ServerSetup, seeded: Seeded, routes: Route[]): Prom
         steps = []
         const response = await server.app.inject({
           method: route.method,
-          url: route.path(0),
+          url: route.path(0, 'server'),
           headers: { authorization: `Bearer ${seeded.token}` },
           ...(route.body === undefined ? {} : { payload: route.body as Record<string, unknown> }),
         })
@@ -285,7 +294,7 @@ async function record(setup: ServerSetup, seeded: Seeded, routes: Route[]): Prom
         method: route.method,
         pattern: route.pattern,
         steps: shortest!.steps,
-        lockId: /\/locks\/([0-9a-f-]{36})/.exec(route.path(0))?.[1] ?? seeded.listLockId,
+        lockId: /\/locks\/([0-9a-f-]{36})/.exec(route.path(0, 'server'))?.[1] ?? seeded.listLockId,
       }
       if (route.method === 'POST') entry.createdId = shortest!.createdId
       recording[route.name] = entry
@@ -308,10 +317,12 @@ interface Run {
   p99: number
   requests: number
   failed: number
+  firstFailure: string | undefined
 }
 
-async function load(base: string, token: string, route: Route, durationS: number): Promise<Run> {
+async function load(base: string, who: Who, token: string, route: Route, durationS: number): Promise<Run> {
   let i = 0
+  let firstFailure: string | undefined
   const result = await autocannon({
     url: base,
     connections: CONNECTIONS,
@@ -324,7 +335,11 @@ async function load(base: string, token: string, route: Route, durationS: number
           ...(route.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(route.body === undefined ? {} : { body: JSON.stringify(route.body) }),
-        setupRequest: (request) => ({ ...request, path: route.path(i++) }),
+        setupRequest: (request) => ({ ...request, path: route.path(i++, who) }),
+        onResponse: (status, body) => {
+          if ((status < 200 || status >= 300) && firstFailure === undefined)
+            firstFailure = `${status} ${String(body).slice(0, 300)}`
+        },
       },
     ],
   })
@@ -334,6 +349,7 @@ async function load(base: string, token: string, route: Route, durationS: number
     p99: result.latency.p99,
     requests: result.requests.total,
     failed: result.non2xx + result.errors + result.timeouts,
+    firstFailure,
   }
 }
 
@@ -346,14 +362,15 @@ function summary(runs: Run[]) {
     p99: mean(runs.map((r) => r.p99)),
     requests: runs.reduce((a, r) => a + r.requests, 0),
     failed: runs.reduce((a, r) => a + r.failed, 0),
+    firstFailure: runs.find((r) => r.firstFailure !== undefined)?.firstFailure,
   }
 }
 
 async function measure(store: Store, token: string, routes: Route[], server: Process, floor: Process) {
   const runs = new Map<string, { server: Run[]; floor: Run[] }>()
   for (const route of routes) {
-    await load(server.url, token, route, WARMUP_S)
-    await load(floor.url, token, route, WARMUP_S)
+    await load(server.url, 'server', token, route, WARMUP_S)
+    await load(floor.url, 'floor', token, route, WARMUP_S)
     runs.set(route.name, { server: [], floor: [] })
   }
   for (let round = 0; round < ROUNDS; round++) {
@@ -362,7 +379,7 @@ async function measure(store: Store, token: string, routes: Route[], server: Pro
       // which goes first alternates, so neither always runs on a fuller table
       const order = round % 2 === 0 ? (['server', 'floor'] as const) : (['floor', 'server'] as const)
       for (const who of order)
-        r[who].push(await load((who === 'server' ? server : floor).url, token, route, DURATION_S))
+        r[who].push(await load((who === 'server' ? server : floor).url, who, token, route, DURATION_S))
     }
   }
   const rows: BenchRow[] = []
@@ -374,7 +391,7 @@ async function measure(store: Store, token: string, routes: Route[], server: Pro
       name: `${store} ${route.name}: ${who}`,
       value: formatNumber(m.rps),
       unit: 'req/s',
-      note: `p50 ${formatNumber(m.p50)} ms, p99 ${formatNumber(m.p99)} ms; ${m.requests.toLocaleString('en-US')} requests${m.failed > 0 ? `, ${m.failed} FAILED` : ''}`,
+      note: `p50 ${formatNumber(m.p50)} ms, p99 ${formatNumber(m.p99)} ms; ${m.requests.toLocaleString('en-US')} requests${m.failed > 0 ? `, ${m.failed} FAILED (first: ${m.firstFailure ?? 'no answer'})` : ''}`,
     })
     const ratio = s.rps / f.rps
     rows.push(line('Latchkey', s), line('floor', f), {
@@ -395,18 +412,19 @@ interface ProfileNode {
 }
 interface CpuProfile {
   nodes: ProfileNode[]
+  startTime: number
   samples: number[]
   timeDeltas: number[]
 }
 
-/** The bundle's `// packages/…/file.ts` comments: which source file a line of the bundle is in. */
+/** The bundle's `// ../server/src/….ts` comments: which source file a line of the bundle is in. */
 function bundleFiles(): { line: number; file: string }[] {
   const marks: { line: number; file: string }[] = []
   readFileSync(BUNDLE, 'utf8')
     .split('\n')
     .forEach((text, line) => {
-      const match = /^\/\/ ((?:packages|node_modules)\/\S+)$/.exec(text)
-      if (match) marks.push({ line, file: match[1]! })
+      const match = /^\/\/ (\S+\.ts)$/.exec(text)
+      if (match) marks.push({ line, file: match[1]!.replace(/^\.\.\//, '') })
     })
   return marks
 }
@@ -426,14 +444,18 @@ function placeOf(marks: { line: number; file: string }[], frame: ProfileNode['ca
 function topSelfTime(
   profile: CpuProfile,
   marks: { line: number; file: string }[],
+  window: { from: bigint; to: bigint },
 ): { label: string; share: number }[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const self = new Map<string, number>()
   let total = 0
+  let at = profile.startTime
   profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0
+    at += dt
+    if (BigInt(at) < window.from || BigInt(at) > window.to) return
     const frame = byId.get(id)!.callFrame
     if (frame.functionName === '(idle)') return
-    const dt = profile.timeDeltas[i] ?? 0
     total += dt
     const label = `${frame.functionName || '(anonymous)'} ${placeOf(marks, frame)}`
     self.set(label, (self.get(label) ?? 0) + dt)
@@ -455,16 +477,23 @@ async function profileRoutes(
   for (const route of routes) {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-api-profile-'))
     try {
+      // samples are stamped in µs of the monotonic clock, as process.hrtime is: only the load's are kept
+      const window = { from: 0n, to: 0n }
       const server = await startLatchkey(setup, ['--cpu-prof', '--cpu-prof-dir', dir])
       try {
-        await load(server.url, token, route, WARMUP_S)
-        await load(server.url, token, route, DURATION_S)
+        await load(server.url, 'server', token, route, WARMUP_S)
+        window.from = process.hrtime.bigint() / 1000n
+        await load(server.url, 'server', token, route, DURATION_S)
+        window.to = process.hrtime.bigint() / 1000n
       } finally {
         await server.stop()
       }
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
       if (file === undefined) throw new Error('the server wrote no profile')
-      const top = topSelfTime(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, marks)
+      const keep = process.env.LATCHKEY_BENCH_API_PROFILE_DIR
+      if (keep !== undefined)
+        cpSync(join(dir, file), join(keep, `${store}-${route.name.replace(/\W+/g, '-')}.cpuprofile`))
+      const top = topSelfTime(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, marks, window)
       rows.push({
         name: `${store} ${route.name}: profile, top self time`,
         value: top.map((t) => `${(t.share * 100).toFixed(1)} % ${t.label}`).join('; '),
@@ -538,13 +567,14 @@ async function benchStore(store: Store): Promise<BenchRow[]> {
     const statements = routes
       .map((r) => `${r.name} ${recording[r.name]!.steps.filter((s) => typeof s !== 'string').length}`)
       .join(', ')
-    const rows = await measure(store, seeded.token, routes, server, floor)
+    const profileOnly = process.env.LATCHKEY_BENCH_API_PROFILE === 'only'
+    const rows = profileOnly ? [] : await measure(store, seeded.token, routes, server, floor)
     rows.push({
       name: `${store}: statements per request (recorded)`,
       value: statements,
       unit: 'SQL statements',
     })
-    if (process.env.LATCHKEY_BENCH_API_PROFILE === '1') {
+    if (profileOnly || process.env.LATCHKEY_BENCH_API_PROFILE === '1') {
       await floor.stop()
       await server.stop()
       rows.push(...(await profileRoutes(store, setup, seeded.token, routes)))

@@ -66,10 +66,7 @@ export async function claimLock(
 
 /** Gives back every claim (at the start of the one process working on the store: they are a killed run's). */
 export async function releaseAllLocks(db: Db): Promise<void> {
-  await db
-    .update(locks)
-    .set({ claimedBy: null, claimedUntil: null })
-    .where(isNotNull(locks.claimedBy))
+  await db.update(locks).set({ claimedBy: null, claimedUntil: null }).where(isNotNull(locks.claimedBy))
 }
 
 /** Gives the lock back (only if this owner still holds it). */

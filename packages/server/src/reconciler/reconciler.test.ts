@@ -598,7 +598,11 @@ describe('restarts and claims', () => {
   it('a process that alone works on its store (PGlite) takes over at once the claims a killed run left', async () => {
     const lock = await addLock(f)
     await settle(f)
-    const created = await createCode(f, lock.id, { name: 'Window cleaner', kind: 'permanent', code: '519264' })
+    const created = await createCode(f, lock.id, {
+      name: 'Window cleaner',
+      kind: 'permanent',
+      code: '519264',
+    })
     expect(created.statusCode, created.body).toBe(201)
     const code = created.json()
     // The previous run claimed the lock and was killed (kill -9) before it gave it back.
