@@ -19,7 +19,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ConnectionOptions } from 'node:tls'
-import { type Clock, LatchkeyError } from '@latchkey/core'
+import { type Clock, LatchkeyError, withinTimeLimit } from '@latchkey/core'
 import { EVENT_BATCH_LIMIT, Lock, writeFileAtomic } from '@latchkey/lock'
 import {
   decodePayload,
@@ -145,13 +145,13 @@ export class Gateway {
     this.#client = null
     if (!client) return
     if (client.connected) {
-      await withTimeout(
+      await withinTimeLimit(
         client.publishAsync(
           ...this.#message('gatewayStatus', { gatewayId: this.gatewayId }, this.#statusPayload(false), true),
         ),
         5000,
       ).catch(() => {})
-      await withTimeout(client.endAsync(), 5000).catch(() => client.end(true))
+      await withinTimeLimit(client.endAsync(), 5000).catch(() => client.end(true))
     } else {
       client.end(true)
     }
@@ -528,20 +528,4 @@ export class Gateway {
       for (const hosted of this.#locks.values()) this.#uploadEvents(hosted, true)
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timed out')), ms)
-    promise.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
 }

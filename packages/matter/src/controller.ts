@@ -5,6 +5,7 @@
  * Day and Week Day schedules, DisposableUser for one-time codes, read-back of users and credential
  * status, remote unlock, capacity from the lock's attributes.
  */
+import { withinTimeLimit } from '@latchkey/core'
 import { Bytes, ControllerBehavior, ServerNode } from '@matter/main'
 import { DoorLockClient } from '@matter/main/behaviors/door-lock'
 import { DoorLock } from '@matter/main/clusters/door-lock'
@@ -362,18 +363,10 @@ export class MatterController {
     const peer = this.#node.peers.get(nodeId)
     if (peer === undefined) return
     this.#watched.delete(nodeId)
-    let timer: NodeJS.Timeout | undefined
     try {
-      await Promise.race([
-        peer.decommission(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('no answer')), answerWithinMs)
-        }),
-      ])
+      await withinTimeLimit(peer.decommission(), answerWithinMs)
     } catch {
       // an unreachable lock keeps the fabric until it is reset; we forget it anyway
-    } finally {
-      clearTimeout(timer)
     }
     // A decommissioned node is closed and gone from the peers already; one that was not is deleted.
     const still = this.#node.peers.get(nodeId)

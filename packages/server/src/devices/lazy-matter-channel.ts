@@ -106,11 +106,8 @@ export function lazyMatterChannel(options: {
     },
     drivenElsewhere,
     send: async (lockId, command, sendOptions) => {
-      if (started === null) {
-        throw (await drivenElsewhere(lockId))
-          ? drivenElsewhereError()
-          : new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
-      }
+      if (await drivenElsewhere(lockId)) throw drivenElsewhereError()
+      if (started === null) throw new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
       return (await started).send(lockId, command, sendOptions)
     },
     onReply: (handler) => {

@@ -23,7 +23,7 @@
  * setup of several server processes, the one whose data directory commissioned it.
  */
 import { randomUUID } from 'node:crypto'
-import { type AccessRule, type DenyReason, LatchkeyError } from '@latchkey/core'
+import { type AccessRule, type DenyReason, LatchkeyError, withinTimeLimit } from '@latchkey/core'
 import {
   type CommissionTarget,
   DoorLock,
@@ -47,12 +47,12 @@ import {
   silentLogger,
 } from './channel-context.ts'
 import {
-  drivenElsewhereError,
   MATTER_COMMAND_TIME_LIMIT_MS,
   MATTER_COMMANDS_PER_HOUR,
   type MatterChannelLimits,
 } from './lazy-matter-channel.ts'
 import type { LockChannel, LockEventsHandler, ReplyHandler, SendOptions } from './lock-channel.ts'
+import { drivenHere } from './lock-driver.ts'
 import { LockKeyCache } from './lock-keys.ts'
 import { commandPinContext, handleEventBatch, handleReply, pendingCommandRow } from './lock-up.ts'
 import { KeyedQueue } from './mqtt-lock-channel.ts'
@@ -72,15 +72,6 @@ export interface RunningMatterChannel extends LockChannel {
 }
 
 /** A refusal of the lock, answered as a reply error (the reconciler's words for it). */
-/** `work`, or an error when it takes longer than `ms` (the work itself goes on, unheard). */
-function withinTimeLimit<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms)
-  })
-  return Promise.race([work, late]).finally(() => clearTimeout(timer))
-}
-
 class Refused extends Error {
   readonly code: 'lock_full' | 'duplicate_code_on_lock' | 'invalid_command'
   constructor(code: Refused['code'], message: string) {
@@ -139,21 +130,29 @@ export async function startMatterChannel(options: {
       .select(matterLockColumns)
       .from(locks)
       .where(
-        and(eq(locks.driver, 'matter'), sql`${locks.matter}->>'nodeId' = ${nodeId}`, isNull(locks.deletedAt)),
+        and(
+          eq(locks.driver, 'matter'),
+          sql`${locks.matter}->>'nodeId' = ${nodeId}`,
+          isNull(locks.deletedAt),
+          drivenHere(controllerId),
+        ),
       )
     return row?.matter == null ? undefined : (row as MatterLock)
   }
-
-  /** Whether this controller drives the lock (one commissioned before controllers were named: yes). */
-  const ownLock = (lock: MatterLock) =>
-    lock.matter.controller === undefined || lock.matter.controller === controllerId
 
   async function load(lockId: string): Promise<MatterLock | undefined> {
     if (!isUuid(lockId)) return undefined
     const [row] = await db
       .select(matterLockColumns)
       .from(locks)
-      .where(and(eq(locks.id, lockId), eq(locks.driver, 'matter'), isNull(locks.deletedAt)))
+      .where(
+        and(
+          eq(locks.id, lockId),
+          eq(locks.driver, 'matter'),
+          isNull(locks.deletedAt),
+          drivenHere(controllerId),
+        ),
+      )
     return row?.matter == null ? undefined : (row as MatterLock)
   }
 
@@ -347,7 +346,11 @@ export async function startMatterChannel(options: {
     if (lock === undefined) return
     let reply: Reply
     try {
-      const data = await withinTimeLimit(execute(lock, commandId, command), timeLimitMs)
+      const data = await withinTimeLimit(
+        execute(lock, commandId, command),
+        timeLimitMs,
+        `no answer within ${timeLimitMs / 1000} s`,
+      )
       reply = { kind: 'reply', id: commandId, status: 'ok', ...(data === undefined ? {} : { data }) }
     } catch (error) {
       if (!(error instanceof Refused)) {
@@ -371,7 +374,6 @@ export async function startMatterChannel(options: {
     if (closed) throw new LatchkeyError('service_unavailable', 'the server is shutting down')
     const lock = await load(lockId)
     if (lock === undefined) throw new LatchkeyError('not_found', `no lock ${lockId}`)
-    if (!ownLock(lock)) throw drivenElsewhereError()
     if (!lock.online || !controller.isReachable(lock.matter.nodeId))
       throw new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
     const nowMs = clock.now()
@@ -413,7 +415,6 @@ export async function startMatterChannel(options: {
       const lock = await load(lockId)
       return (
         lock !== undefined &&
-        ownLock(lock) &&
         lock.online &&
         controller.isReachable(lock.matter.nodeId) &&
         restingUntil(lockId, clock.now()) === null
