@@ -125,7 +125,10 @@ export async function runSimMatter(options: SimMatterOptions): Promise<RunningSi
     return refuse(res, 'not_found', `no route ${req.method} ${req.url}`)
   }
   const control = createServer((req, res) => {
-    handle(req, res).catch(() => send(res, 500, problem('internal', 'internal error'), PROBLEM_CONTENT_TYPE))
+    handle(req, res).catch((error: unknown) => {
+      process.stderr.write(`${req.method} ${req.url} failed: ${(error as Error).stack ?? String(error)}\n`)
+      send(res, 500, problem('internal', 'internal error'), PROBLEM_CONTENT_TYPE)
+    })
   })
   try {
     await new Promise<void>((resolve, reject) => {

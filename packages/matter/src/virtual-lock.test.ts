@@ -61,4 +61,24 @@ describe('virtual Matter lock keypad', () => {
       userIndex: 2,
     })
   })
+  it('judges a PIN typed while its users are being written, after the write', async () => {
+    // A keypad press and a change to the lock's users at the same moment: the press waits for the
+    // write instead of failing, every time.
+    nowMs = Date.parse('2026-12-03T10:00:00Z')
+    const results = await Promise.all(
+      Array.from({ length: 5 }, async (_, i) => {
+        const typed = lock.enterPin('000000')
+        await lock.addUserLocally({
+          userIndex: 10 + i,
+          pin: `90871${i}`,
+          userType: DoorLock.UserType.UnrestrictedUser,
+        })
+        return [await typed, await lock.enterPin(`90871${i}`)]
+      }),
+    )
+    for (const [i, [wrong, right]] of results.entries()) {
+      expect(wrong).toEqual({ result: 'denied', reason: 'unknown_code', userIndex: null })
+      expect(right).toEqual({ result: 'unlocked', userIndex: 10 + i })
+    }
+  })
 })

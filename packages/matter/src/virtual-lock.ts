@@ -118,6 +118,17 @@ export async function startVirtualLock(options: VirtualLockOptions): Promise<Vir
   await node.add(lock)
   await node.start()
   const pairingCode = node.state.commissioning.pairingCodes.manualPairingCode
+  /**
+   * A change made at the lock itself (its keypad, its own menu). It waits for the state's lock, as
+   * a command from a controller may hold it; a synchronous write would fail while one is committed.
+   */
+  const atTheLock = <T>(purpose: string, change: (server: KeypadLockServer) => T) =>
+    lock.act(purpose, async (agent) => {
+      const server = agent.get(KeypadLockServer)
+      await agent.context.transaction.addResources(server)
+      await agent.context.transaction.begin()
+      return change(server)
+    })
 
   return {
     port: options.port,
@@ -125,8 +136,7 @@ export async function startVirtualLock(options: VirtualLockOptions): Promise<Vir
     get commissioned() {
       return node.state.commissioning.commissioned
     },
-    enterPin: async (pin) =>
-      lock.act('keypad', (agent) => agent.get(KeypadLockServer).enterPin(pin, clock(), timezone)),
+    enterPin: async (pin) => atTheLock('keypad', (server) => server.enterPin(pin, clock(), timezone)),
     users: async () =>
       lock.act('users', (agent) => {
         const server = agent.get(KeypadLockServer)
@@ -139,8 +149,7 @@ export async function startVirtualLock(options: VirtualLockOptions): Promise<Vir
         }))
       }),
     addUserLocally: async (user) => {
-      await lock.act('local-add', (agent) => {
-        const server = agent.get(KeypadLockServer)
+      await atTheLock('local-add', (server) => {
         const local = FabricIndex(0)
         server.auth.addUser({
           userIndex: user.userIndex,
@@ -173,8 +182,7 @@ export async function startVirtualLock(options: VirtualLockOptions): Promise<Vir
       })
     },
     changePinLocally: async (userIndex, pin) => {
-      await lock.act('local-change', (agent) => {
-        const auth = agent.get(KeypadLockServer).auth
+      await atTheLock('local-change', ({ auth }) => {
         const user = auth.findUser(userIndex)
         const cred = user?.credentials.find((c) => c.credentialType === DoorLock.CredentialType.Pin)
         if (user === undefined || cred === undefined) throw new Error(`no PIN user ${userIndex}`)
@@ -189,8 +197,7 @@ export async function startVirtualLock(options: VirtualLockOptions): Promise<Vir
       })
     },
     removeUserLocally: async (userIndex) => {
-      await lock.act('local-remove', (agent) => {
-        const server = agent.get(KeypadLockServer)
+      await atTheLock('local-remove', (server) => {
         const user = server.auth.findUser(userIndex)
         for (const c of user?.credentials ?? [])
           server.auth.removeCredential(c.credentialType, c.credentialIndex)

@@ -121,6 +121,8 @@ async function logIn(page: Page): Promise<void> {
 async function typeOnKeypad(page: Page, digits: string): Promise<string> {
   const result = page.getByTestId('keypad-result')
   await page.getByLabel('Keypad', { exact: true }).fill(digits)
+  // typing clears the last answer: what shows next is this PIN's
+  await expect.poll(() => result.textContent()).toBe('')
   await page.getByRole('button', { name: 'Enter' }).click()
   await result.getByText(/Unlocked|Refused/).waitFor()
   const text = (await result.textContent()) ?? ''

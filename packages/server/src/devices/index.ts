@@ -62,4 +62,4 @@ export {
   type ServerMqtt,
   startEmbeddedMqtt,
 } from './server-mqtt.ts'
-export { unreachableCause } from './unreachable-cause.ts'
+export { linkReachable, unreachableCause } from './unreachable-cause.ts'

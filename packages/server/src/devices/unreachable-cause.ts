@@ -4,7 +4,7 @@
  * or its gateway reports it out of range, or it rests (it took its commands of this hour). Null while
  * the lock channel can reach it.
  */
-import { eq } from 'drizzle-orm'
+import { eq, type SQL, sql } from 'drizzle-orm'
 import type { ServerDeps } from '../context.ts'
 import type { Unreachable } from '../reconciler/index.ts'
 import { type Gateway, gateways, type Lock, locks } from '../store/index.ts'
@@ -23,6 +23,12 @@ export function linkCause(
   if (!lock.inRange) return 'out_of_range'
   return null
 }
+
+/**
+ * In SQL over `locks`, whether the lock is in reach by its link: online (for a latchkey lock, in
+ * range of its gateway) and, but for a Matter lock, which has none, its gateway online.
+ */
+export const linkReachable: SQL = sql`(${locks.online} and (${locks.driver} = 'matter' or exists (select 1 from ${gateways} where ${gateways.id} = ${locks.gatewayId} and ${gateways.online} and ${gateways.deletedAt} is null)))`
 
 export async function unreachableCause(
   deps: Pick<ServerDeps, 'db' | 'channel'>,

@@ -4,15 +4,9 @@
  * receives them while another process may be working on the lock.
  */
 import { and, eq, lt, sql } from 'drizzle-orm'
+import { linkReachable } from '../devices/index.ts'
 import type { Db } from '../store/index.ts'
-import {
-  gateways,
-  type LockSync,
-  lockSync,
-  locks,
-  type PendingOp,
-  type ReportedCode,
-} from '../store/index.ts'
+import { type LockSync, lockSync, locks, type PendingOp, type ReportedCode } from '../store/index.ts'
 
 /** The key of the revocation list's command in `pending`. */
 export const REVOCATIONS_KEY = ':revocations'
@@ -193,12 +187,12 @@ export async function markStale(
 
 /**
  * Follows the links of locks (SPEC §5: the table is read when a lock comes online): a lock that is
- * out of reach is marked stale, and a stale lock that is back in reach (lock online, its gateway
- * online) is due now for a table read. Locks that come online for the first time get a state row.
+ * out of reach is marked stale, and a stale lock that is back in reach (linkReachable: online, and
+ * its gateway online; a Matter lock has no gateway) is due now for a table read. Locks that come online for the first time get a state row.
  */
 export async function followLinks(db: Db, nowMs: number): Promise<void> {
   const now = new Date(nowMs)
-  const reachable = sql`(${locks.online} and exists (select 1 from ${gateways} where ${gateways.id} = ${locks.gatewayId} and ${gateways.online} and ${gateways.deletedAt} is null))`
+  const reachable = linkReachable
   await db.execute(sql`
     insert into ${lockSync} (lock_id, organization_id, due_at, updated_at)
     select ${locks.id}, ${locks.organizationId}, ${now}, ${now} from ${locks}

@@ -114,6 +114,11 @@ function DemoPanel(props: { lock: Lock }) {
         minute: '2-digit',
       }).format(demo.data.nowMs)
     : ''
+  // A new PIN being typed: the last answer goes, so what shows is always this PIN's.
+  const type = (next: string) => {
+    setDigits(next)
+    if (press.data !== undefined || press.error !== null) press.reset()
+  }
   const submit = (event: FormEvent) => {
     event.preventDefault()
     press.mutate(digits)
@@ -131,20 +136,20 @@ function DemoPanel(props: { lock: Lock }) {
                 id={id}
                 inputMode="numeric"
                 value={digits}
-                onChange={(e) => setDigits(e.target.value.replace(/\D/g, ''))}
+                onChange={(e) => type(e.target.value.replace(/\D/g, ''))}
               />
             )}
           </Field>
           <div className="keypad">
             {['1', '2', '3', '4', '5', '6', '7', '8', '9'].map((d) => (
-              <button key={d} type="button" className="secondary" onClick={() => setDigits(digits + d)}>
+              <button key={d} type="button" className="secondary" onClick={() => type(digits + d)}>
                 {d}
               </button>
             ))}
-            <button type="button" className="secondary" aria-label="Clear" onClick={() => setDigits('')}>
+            <button type="button" className="secondary" aria-label="Clear" onClick={() => type('')}>
               C
             </button>
-            <button type="button" className="secondary" onClick={() => setDigits(`${digits}0`)}>
+            <button type="button" className="secondary" onClick={() => type(`${digits}0`)}>
               0
             </button>
             <button type="submit" aria-label="Enter">
@@ -152,6 +157,7 @@ function DemoPanel(props: { lock: Lock }) {
             </button>
           </div>
           <div aria-live="polite" data-testid="keypad-result">
+            {press.isPending && <Notice>Waiting for the lock…</Notice>}
             {press.data?.result === 'unlocked' && <Notice tone="ok">Unlocked</Notice>}
             {press.data?.result === 'denied' && (
               <Notice tone="bad">Refused: {denialWords(press.data.reason)}</Notice>
