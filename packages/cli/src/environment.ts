@@ -23,7 +23,10 @@ export const ENVIRONMENT = {
     '1: webhooks and booking calendars may reach loopback, link-local and private addresses (refused otherwise)',
   LATCHKEY_MATTER_COMMANDS_PER_HOUR:
     'the commands a Matter lock takes in any hour, retries included (default 120; a battery lock is spared)',
+  LATCHKEY_MATTER_INTERFACE:
+    'the network interface (e.g. eth0) on which the server finds and reaches Matter locks (default: loopback only)',
   LOG_LEVEL: 'log level: trace, debug, info (default), warn, error, silent',
+  MATTER_LOG_LEVEL: 'log level of the Matter stack: debug, info, notice, warn, error (default), fatal',
   LATCHKEY_DEMO_EMAIL: '--demo: the owner’s e-mail (default demo@latchkey.local)',
   LATCHKEY_DEMO_PASSWORD: '--demo: the owner’s password (default: generated once and printed at start)',
   LATCHKEY_DEMO_TIMEZONE: '--demo: the locks’ time zone (default: this host’s, else Australia/Sydney)',

@@ -1,10 +1,17 @@
+import { createSocket } from 'node:dgram'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DoorLock } from '@matter/main/clusters/door-lock'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LockActivity, MatterController } from './controller.ts'
 import { startVirtualLock, type VirtualLock } from './virtual-lock.ts'
+
+const CONTROLLER_PORT = 18621
+/** An IPv4 address of this machine off loopback, if it has one. */
+const external = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address
 
 describe('MatterController against the virtual lock', () => {
   let lock: VirtualLock
@@ -14,8 +21,12 @@ describe('MatterController against the virtual lock', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'latchkey-mctl-'))
     lock = await startVirtualLock({ port: 18620, passcode: 20202021, discriminator: 3851, storagePath: dir })
+    // Given an interface (here loopback's, so nothing is announced on a real network), the
+    // controller listens on every address, as it must to reach a lock on the premises' network.
     controller = await MatterController.start({
       storagePath: dir,
+      port: CONTROLLER_PORT,
+      networkInterface: 'lo',
       events: { activity: (_node, a) => activity.push(a) },
     })
   })
@@ -51,4 +62,21 @@ describe('MatterController against the virtual lock', () => {
     expect(await controller.users(nodeId)).toEqual([])
     expect(await lock.enterPin('482913')).toMatchObject({ result: 'denied' })
   })
+
+  it.skipIf(external === undefined)(
+    'listens on every address when given an interface (no packet sent)',
+    async () => {
+      const socket = createSocket('udp4')
+      const bound = await new Promise<string>((resolve) => {
+        socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'))
+        socket.bind(CONTROLLER_PORT, external, () => resolve('bound'))
+      })
+      try {
+        socket.close()
+      } catch {
+        // a socket whose bind failed is closed already
+      }
+      expect(bound).toBe('EADDRINUSE')
+    },
+  )
 })

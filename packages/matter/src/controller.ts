@@ -95,11 +95,27 @@ export class MatterController {
     this.#events = events
   }
 
-  static async start(options: { storagePath: string; port?: number; events?: ControllerEvents }) {
-    configureMatterEnvironment({ storagePath: options.storagePath })
+  /**
+   * `networkInterface`: where locks are found (mDNS) and reached (UDP on every address); without it,
+   * loopback only, so the demo and tests never speak on a real network.
+   */
+  static async start(options: {
+    storagePath: string
+    port?: number
+    networkInterface?: string
+    events?: ControllerEvents
+  }) {
+    const { networkInterface } = options
+    configureMatterEnvironment({
+      storagePath: options.storagePath,
+      ...(networkInterface === undefined ? {} : { mdnsInterface: networkInterface }),
+    })
     const node = await ServerNode.create(controllerNode, {
       id: 'latchkey-controller',
-      network: { port: options.port ?? 0, listeningAddressIpv4: '127.0.0.1', listeningAddressIpv6: '::1' },
+      network:
+        networkInterface === undefined
+          ? { port: options.port ?? 0, listeningAddressIpv4: '127.0.0.1', listeningAddressIpv6: '::1' }
+          : { port: options.port ?? 0 },
       commissioning: { enabled: false },
     })
     await node.start()

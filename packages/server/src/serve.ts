@@ -24,7 +24,7 @@ import {
   connectExternalMqtt,
   type LockChannel,
   lazyMatterChannel,
-  matterLimitsFrom,
+  matterSettingsFrom,
   type RunningLockChannel,
   routedChannel,
   type ServerMqtt,
@@ -196,7 +196,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const env = options.env ?? process.env
   // a wrong mode is refused before anything is created
   const signupMode = options.signup ?? parseSignupMode(env.LATCHKEY_SIGNUP)
-  const matterLimits = matterLimitsFrom(env)
+  const matterSettings = matterSettingsFrom(env)
   const log = makeLogger(options.logger, env)
   const channelLog = log as unknown as ChannelLogger
   const clock = options.clock ?? systemClock
@@ -267,7 +267,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const matter = lazyMatterChannel({
       deps: { db: store.db, secrets, clock, metrics },
       storagePath: matterStoragePath(options.dataDir),
-      limits: matterLimits,
+      settings: matterSettings,
       log: channelLog,
     })
     shutdown.add('the Matter controller', () => matter.close())

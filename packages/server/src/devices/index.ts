@@ -11,7 +11,7 @@ export {
   type RetiredGateway,
   rotateGatewayToken,
 } from './gateways.ts'
-export { drivenElsewhereError, lazyMatterChannel, matterLimitsFrom } from './lazy-matter-channel.ts'
+export { drivenElsewhereError, lazyMatterChannel, matterSettingsFrom } from './lazy-matter-channel.ts'
 export {
   disconnectedChannel,
   type LockChannel,

@@ -3,6 +3,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { LatchkeyError } from '@latchkey/core'
 import { and, eq, isNull, not } from 'drizzle-orm'
@@ -17,9 +18,14 @@ export const MATTER_COMMAND_TIME_LIMIT_MS = 15_000
 /** The commands a Matter lock takes in any hour (LATCHKEY_MATTER_COMMANDS_PER_HOUR). */
 export const MATTER_COMMANDS_PER_HOUR = 120
 
-export interface MatterChannelLimits {
+export interface MatterSettings {
   commandTimeLimitMs?: number
   commandsPerHour?: number
+  /**
+   * The network interface on which the controller finds and reaches locks (LATCHKEY_MATTER_INTERFACE,
+   * e.g. `eth0`): mDNS there, UDP on every address. Unset: loopback only, for the demo and tests.
+   */
+  networkInterface?: string
 }
 
 /** A command for a Matter lock of another server process's fabric. */
@@ -30,17 +36,33 @@ export function drivenElsewhereError(): LatchkeyError {
   )
 }
 
-/** LATCHKEY_MATTER_COMMANDS_PER_HOUR: a whole number from 1; anything else stops the start. */
-export function matterLimitsFrom(env: Record<string, string | undefined>): MatterChannelLimits {
+/**
+ * The Matter settings of the environment: LATCHKEY_MATTER_COMMANDS_PER_HOUR, a whole number from 1,
+ * and LATCHKEY_MATTER_INTERFACE, an interface of this machine; anything else stops the start.
+ */
+export function matterSettingsFrom(env: Record<string, string | undefined>): MatterSettings {
+  const settings: MatterSettings = {}
   const raw = env.LATCHKEY_MATTER_COMMANDS_PER_HOUR
-  if (raw === undefined || raw === '') return {}
-  const perHour = Number(raw)
-  if (!Number.isInteger(perHour) || perHour < 1)
-    throw new LatchkeyError(
-      'validation_failed',
-      `LATCHKEY_MATTER_COMMANDS_PER_HOUR must be a whole number from 1, not “${raw}”`,
-    )
-  return { commandsPerHour: perHour }
+  if (raw !== undefined && raw !== '') {
+    const perHour = Number(raw)
+    if (!Number.isInteger(perHour) || perHour < 1)
+      throw new LatchkeyError(
+        'validation_failed',
+        `LATCHKEY_MATTER_COMMANDS_PER_HOUR must be a whole number from 1, not “${raw}”`,
+      )
+    settings.commandsPerHour = perHour
+  }
+  const networkInterface = env.LATCHKEY_MATTER_INTERFACE
+  if (networkInterface !== undefined && networkInterface !== '') {
+    const known = Object.keys(networkInterfaces())
+    if (!known.includes(networkInterface))
+      throw new LatchkeyError(
+        'validation_failed',
+        `LATCHKEY_MATTER_INTERFACE must be a network interface of this machine (${known.join(', ')}), not “${networkInterface}”`,
+      )
+    settings.networkInterface = networkInterface
+  }
+  return settings
 }
 
 /**
@@ -67,7 +89,7 @@ export function matterControllerId(storagePath: string): string {
 export function lazyMatterChannel(options: {
   deps: LockChannelDeps
   storagePath: string
-  limits?: MatterChannelLimits
+  settings?: MatterSettings
   log?: ChannelLogger
 }): RunningMatterChannel & { startIfNeeded(): Promise<void> } {
   const controllerId = matterControllerId(options.storagePath)

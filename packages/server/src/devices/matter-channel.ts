@@ -49,7 +49,7 @@ import {
 import {
   MATTER_COMMAND_TIME_LIMIT_MS,
   MATTER_COMMANDS_PER_HOUR,
-  type MatterChannelLimits,
+  type MatterSettings,
 } from './lazy-matter-channel.ts'
 import type { LockChannel, LockEventsHandler, ReplyHandler, SendOptions } from './lock-channel.ts'
 import { drivenHere } from './lock-driver.ts'
@@ -104,14 +104,14 @@ export async function startMatterChannel(options: {
   storagePath: string
   /** The id locks commissioned here carry (`locks.matter.controller`). */
   controllerId: string
-  limits?: MatterChannelLimits
+  settings?: MatterSettings
   log?: ChannelLogger
 }): Promise<RunningMatterChannel> {
   const { deps, controllerId } = options
   const { db, secrets, clock } = deps
   const log = options.log ?? silentLogger
-  const timeLimitMs = options.limits?.commandTimeLimitMs ?? MATTER_COMMAND_TIME_LIMIT_MS
-  const perHour = options.limits?.commandsPerHour ?? MATTER_COMMANDS_PER_HOUR
+  const timeLimitMs = options.settings?.commandTimeLimitMs ?? MATTER_COMMAND_TIME_LIMIT_MS
+  const perHour = options.settings?.commandsPerHour ?? MATTER_COMMANDS_PER_HOUR
   /** When each lock was sent its commands of the last hour (server clock), oldest first. */
   const sentAt = new Map<string, number[]>()
   /** Until when the lock rests (its hour's commands are spent), or null. */
@@ -220,6 +220,9 @@ export async function startMatterChannel(options: {
 
   const controller = await MatterController.start({
     storagePath: options.storagePath,
+    ...(options.settings?.networkInterface === undefined
+      ? {}
+      : { networkInterface: options.settings.networkInterface }),
     events: {
       reachable: (nodeId, reachable) =>
         void queue
