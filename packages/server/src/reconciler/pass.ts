@@ -335,37 +335,40 @@ export async function applyStatus(
   ) {
     return false
   }
-  const [updated] = await ctx.db
-    .update(accessCodes)
-    .set({
-      status: outcome.status,
-      errors: outcome.errors,
-      warnings: outcome.warnings,
-      pendingSince,
-      ...(outcome.status === 'set' && code.status !== 'set'
-        ? { setOnLockAt: new Date(nowMs), attempts: 0 }
-        : {}),
-    })
-    .where(
-      and(
-        eq(accessCodes.id, code.id),
-        eq(accessCodes.status, code.status),
-        eq(accessCodes.updatedAt, code.updatedAt),
-      ),
-    )
-    .returning({ id: accessCodes.id })
-  if (updated === undefined || outcome.status === code.status) return updated !== undefined
-  const failedError = outcome.errors.find((e) => e.code !== 'lock_offline')
-  if (outcome.status === 'set') await recordCodeEvent(ctx.db, code, 'access_code.set_on_lock', { nowMs })
-  else if (outcome.status === 'failed' && failedError !== undefined) {
-    await recordCodeEvent(ctx.db, code, 'access_code.failed_to_set', {
-      nowMs,
-      data: { error: failedError.code },
-    })
-  } else if (outcome.status === 'removed' && code.status === 'removing' && removedFromLock) {
-    await recordCodeEvent(ctx.db, code, 'access_code.removed_from_lock', { nowMs, data })
-  }
-  return true
+  // The status and the event of its transition are one write: none is seen (or lost) without the other.
+  return ctx.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(accessCodes)
+      .set({
+        status: outcome.status,
+        errors: outcome.errors,
+        warnings: outcome.warnings,
+        pendingSince,
+        ...(outcome.status === 'set' && code.status !== 'set'
+          ? { setOnLockAt: new Date(nowMs), attempts: 0 }
+          : {}),
+      })
+      .where(
+        and(
+          eq(accessCodes.id, code.id),
+          eq(accessCodes.status, code.status),
+          eq(accessCodes.updatedAt, code.updatedAt),
+        ),
+      )
+      .returning({ id: accessCodes.id })
+    if (updated === undefined || outcome.status === code.status) return updated !== undefined
+    const failedError = outcome.errors.find((e) => e.code !== 'lock_offline')
+    if (outcome.status === 'set') await recordCodeEvent(tx, code, 'access_code.set_on_lock', { nowMs })
+    else if (outcome.status === 'failed' && failedError !== undefined) {
+      await recordCodeEvent(tx, code, 'access_code.failed_to_set', {
+        nowMs,
+        data: { error: failedError.code },
+      })
+    } else if (outcome.status === 'removed' && code.status === 'removing' && removedFromLock) {
+      await recordCodeEvent(tx, code, 'access_code.removed_from_lock', { nowMs, data })
+    }
+    return true
+  })
 }
 
 interface Sent {
