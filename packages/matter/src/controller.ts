@@ -102,14 +102,11 @@ export class MatterController {
   static async start(options: {
     storagePath: string
     port?: number
-    networkInterface?: string
+    networkInterface?: string | undefined
     events?: ControllerEvents
   }) {
     const { networkInterface } = options
-    configureMatterEnvironment({
-      storagePath: options.storagePath,
-      ...(networkInterface === undefined ? {} : { mdnsInterface: networkInterface }),
-    })
+    configureMatterEnvironment({ storagePath: options.storagePath, mdnsInterface: networkInterface })
     const node = await ServerNode.create(controllerNode, {
       id: 'latchkey-controller',
       network:

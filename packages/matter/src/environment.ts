@@ -12,7 +12,7 @@ export interface MatterEnvironmentOptions {
   /** Where the node's fabric, keys and state live (a directory; created when missing). */
   storagePath: string
   /** The network interface for mDNS (default `lo`). */
-  mdnsInterface?: string
+  mdnsInterface?: string | undefined
 }
 
 export function configureMatterEnvironment(options: MatterEnvironmentOptions): Environment {

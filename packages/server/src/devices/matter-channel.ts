@@ -220,9 +220,7 @@ export async function startMatterChannel(options: {
 
   const controller = await MatterController.start({
     storagePath: options.storagePath,
-    ...(options.settings?.networkInterface === undefined
-      ? {}
-      : { networkInterface: options.settings.networkInterface }),
+    networkInterface: options.settings?.networkInterface,
     events: {
       reachable: (nodeId, reachable) =>
         void queue

@@ -188,26 +188,26 @@ export async function markStale(
 /**
  * Follows the links of locks (SPEC §5: the table is read when a lock comes online): a lock that is
  * out of reach is marked stale, and a stale lock that is back in reach (linkReachable: online, and
- * its gateway online; a Matter lock has no gateway) is due now for a table read. Locks that come online for the first time get a state row.
+ * its gateway online; a Matter lock has no gateway) is due now for a table read. Locks that come
+ * online for the first time get a state row.
  */
 export async function followLinks(db: Db, nowMs: number): Promise<void> {
   const now = new Date(nowMs)
-  const reachable = linkReachable
   await db.execute(sql`
     insert into ${lockSync} (lock_id, organization_id, due_at, updated_at)
     select ${locks.id}, ${locks.organizationId}, ${now}, ${now} from ${locks}
-    where ${locks.deletedAt} is null and ${reachable}
+    where ${locks.deletedAt} is null and ${linkReachable}
       and not exists (select 1 from ${lockSync} where ${lockSync.lockId} = ${locks.id})
     on conflict (lock_id) do nothing`)
   await db.execute(sql`
     update ${lockSync} set stale = true, read_requested_at = null
     from ${locks}
-    where ${locks.id} = ${lockSync.lockId} and not ${lockSync.stale} and not ${reachable}`)
+    where ${locks.id} = ${lockSync.lockId} and not ${lockSync.stale} and not ${linkReachable}`)
   await db.execute(sql`
     update ${lockSync} set due_at = ${now}
     from ${locks}
     where ${locks.id} = ${lockSync.lockId} and ${lockSync.stale} and ${lockSync.readRequestedAt} is null
-      and ${lockSync.dueAt} > ${now} and ${reachable}`)
+      and ${lockSync.dueAt} > ${now} and ${linkReachable}`)
 }
 
 /** Forgets every command in flight (at the start of the one process working on the store). */

@@ -2,6 +2,7 @@
 
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
+import { expect } from 'vitest'
 import { gateways } from '../store/schema.ts'
 import { buildTestApp, openTestStore, signupOwner, type TestAccount, type TestApp } from '../testing.ts'
 import type { ReconcilerOptions } from './options.ts'
@@ -133,4 +134,14 @@ export async function codeEvents(
   return response
     .json()
     .items.map((e: { type: string; data: Record<string, unknown> }) => ({ type: e.type, data: e.data }))
+}
+
+/** The code is set on its lock, its audit says so once after its creation, and the pass logged no error. */
+export async function expectSetWithItsEvent(f: Fixture, codeId: string): Promise<void> {
+  expect((await getCode(f, codeId)).status).toBe('set')
+  expect((await codeEvents(f, codeId)).map((e) => e.type)).toEqual([
+    'access_code.created',
+    'access_code.set_on_lock',
+  ])
+  expect(f.errors).toEqual([])
 }
