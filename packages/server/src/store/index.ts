@@ -1,4 +1,11 @@
-export { isUniqueViolation, isUuid, sqlState } from './db-errors.ts'
+export {
+  isDatabaseUnreachable,
+  isTransactionConflict,
+  isUniqueViolation,
+  isUuid,
+  retryOnConflict,
+  sqlState,
+} from './db-errors.ts'
 export { acquireDataDirLock, type DataDirLock } from './lockfile.ts'
 export { MIGRATIONS_FOLDER } from './migrate.ts'
 export { type Db, type OpenStoreOptions, openStore, type Schema, type Store } from './open-store.ts'

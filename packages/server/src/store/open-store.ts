@@ -10,10 +10,8 @@ import { join, resolve } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { LatchkeyError } from '@latchkey/core'
 import { sql } from 'drizzle-orm'
-import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
-import pg from 'pg'
 import { acquireDataDirLock } from './lockfile.ts'
 import { migratePgliteStore, migratePostgresStore } from './migrate.ts'
 import * as schema from './schema.ts'
@@ -90,9 +88,17 @@ async function openPostgres(options: {
   poolSize?: number
   onPoolError?: (error: Error) => void
 }): Promise<Store> {
+  // Loaded only for PostgreSQL: a start on the embedded store does not pay for it.
+  const [{ default: pg }, { drizzle: drizzleNodePg }] = await Promise.all([
+    import('pg'),
+    import('drizzle-orm/node-postgres'),
+  ])
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 })
-  // An idle client that loses its connection emits here; without a listener the process would crash.
+  // An idle client that loses its connection emits on the pool; a client in use (a transaction
+  // between two statements) emits on itself, and the pool listens only while it is idle: without a
+  // listener of its own, a database restart would end the process.
   pool.on('error', (error) => options.onPoolError?.(error))
+  pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)))
   try {
     await migratePostgresStore(pool)
   } catch (cause) {

@@ -266,7 +266,13 @@ export const locks = pgTable(
     updatedAt: at('updated_at').notNull(),
     deletedAt: at('deleted_at'),
   },
-  (t) => [index('locks_org_idx').on(t.organizationId), index('locks_gateway_idx').on(t.gatewayId)],
+  (t) => [
+    index('locks_org_idx').on(t.organizationId),
+    index('locks_gateway_idx').on(t.gatewayId),
+    // The locks in reach (reconciler followLinks, at every tick): few while gateways are offline,
+    // and then found without reading every lock.
+    index('locks_online_idx').on(t.id).where(sql`${t.online}`),
+  ],
 )
 
 export const LOCK_DRIVERS = ['latchkey', 'matter'] as const
@@ -400,7 +406,13 @@ export const accessCodes = pgTable(
     deletedAt: at('deleted_at'),
   },
   (t) => [
-    index('access_codes_org_idx').on(t.organizationId),
+    // The organization's codes oldest first (GET /access-codes), by status, and those with errors
+    // (status=errors): a page is read from the cursor on, in the index's order.
+    index('access_codes_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    index('access_codes_org_status_created_idx').on(t.organizationId, t.status, t.createdAt, t.id),
+    index('access_codes_org_errors_created_idx')
+      .on(t.organizationId, t.createdAt, t.id)
+      .where(sql`jsonb_array_length(${t.errors}) > 0`),
     index('access_codes_stay_idx').on(t.stayId).where(sql`${t.stayId} is not null`),
     index('access_codes_lock_idx').on(t.lockId),
     index('access_codes_lock_pin_idx').on(t.lockId, t.pinHash),
@@ -426,6 +438,8 @@ export interface PendingOp {
   at: number
   /** Attempts so far for this change (backoff grows with it). */
   attempts: number
+  /** The server process that sent it (`server_processes.id`): if it dies, its commands go again at once. */
+  by?: string
 }
 
 /**
@@ -450,6 +464,8 @@ export const lockSync = pgTable(
     revocations: jsonb('revocations').$type<string[]>(),
     /** When a read_table was last sent (waiting for its reply). */
     readRequestedAt: at('read_requested_at'),
+    /** The server process that sent it. */
+    readRequestedBy: text('read_requested_by'),
     /**
      * Counter of the lock's frame of the whole table report in `reported`: a reply to set_code or
      * remove_code from before it is already in it.
@@ -466,8 +482,24 @@ export const lockSync = pgTable(
     dueAt: at('due_at').notNull(),
     updatedAt: at('updated_at').notNull(),
   },
-  (t) => [index('lock_sync_due_idx').on(t.dueAt)],
+  (t) => [
+    index('lock_sync_due_idx').on(t.dueAt),
+    // The tables not stale (followLinks marks those of locks out of reach stale at every tick): none
+    // after a restart or while gateways are offline, and then nothing to read.
+    index('lock_sync_fresh_idx').on(t.lockId).where(sql`not ${t.stale}`),
+  ],
 )
+
+/**
+ * The server processes working on the store, each with the last time its reconciler ticked. One that
+ * has not ticked for a claim's lease has died: another process takes it off the list and sends again
+ * at once what it left in flight (reconciler/processes.ts), rather than after the command timeout.
+ */
+export const serverProcesses = pgTable('server_processes', {
+  /** As in `locks.claimed_by`. */
+  id: text('id').primaryKey(),
+  seenAt: at('seen_at').notNull(),
+})
 
 // ---------------------------------------------------------------- unique codes and permissions
 

@@ -1,0 +1,1 @@
+CREATE INDEX "locks_online_idx" ON "locks" USING btree ("id") WHERE "locks"."online";

@@ -1,0 +1,1 @@
+CREATE INDEX "lock_sync_fresh_idx" ON "lock_sync" USING btree ("lock_id") WHERE not "lock_sync"."stale";
