@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto'
 import type { AccessRule } from '@latchkey/core'
+import { stableJson } from '../stable-json.ts'
 
 /** The rule as the lock keeps it (packages/lock cleanRule), with keys in a fixed order. */
 export function canonicalRule(rule: AccessRule): string {
@@ -15,16 +16,6 @@ export function canonicalRule(rule: AccessRule): string {
     schedule: rule.schedule,
     maxUses: rule.maxUses,
   })
-}
-
-/** JSON with object keys sorted and undefined members left out, so equal values give equal text. */
-export function stableJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`
 }
 
 export type TableDigest = (pin: string, rule: AccessRule) => string

@@ -199,8 +199,10 @@ export async function followLinks(db: Db, nowMs: number): Promise<void> {
     where ${locks.deletedAt} is null and ${linkReachable}
       and not exists (select 1 from ${lockSync} where ${lockSync.lockId} = ${locks.id})
     on conflict (lock_id) do nothing`)
+  // Out of reach: what it holds is read again when it is back, and the commands in flight are
+  // forgotten (their answers will not come), so they go again at once then, not after their timeout.
   await db.execute(sql`
-    update ${lockSync} set stale = true, read_requested_at = null
+    update ${lockSync} set stale = true, read_requested_at = null, pending = '{}'::jsonb
     from ${locks}
     where ${locks.id} = ${lockSync.lockId} and not ${lockSync.stale} and not ${linkReachable}`)
   await db.execute(sql`

@@ -30,7 +30,10 @@ export interface ReconcilerOptions {
   unreachableRecheckMs?: number
   /** How long a used-up code stays on the lock after its last use (so it answers `already_used`). Default 24 h. */
   usedUpRetentionMs?: number
-  /** The lease on a lock while this process works on it. Default 60 s. */
+  /**
+   * The lease on a lock while this process works on it (a look takes well under a second; a process
+   * that dies in the middle of one leaves the lock to the others when it runs out). Default 5 s.
+   */
   claimTtlMs?: number
   /** Locks looked at per tick. Default 25. */
   batchSize?: number
@@ -78,7 +81,7 @@ export function resolveOptions(options: ReconcilerOptions, processId: string): R
     refreshMs: options.refreshMs ?? 6 * HOUR,
     unreachableRecheckMs: options.unreachableRecheckMs ?? 60_000,
     usedUpRetentionMs: options.usedUpRetentionMs ?? 24 * HOUR,
-    claimTtlMs: options.claimTtlMs ?? MINUTE,
+    claimTtlMs: options.claimTtlMs ?? 5_000,
     batchSize: options.batchSize ?? 25,
     soleProcess: options.soleProcess ?? false,
     processId: options.processId ?? processId,

@@ -49,8 +49,9 @@ export interface ReconcileContext {
 export async function reconcileLock(ctx: ReconcileContext, lockId: string): Promise<void> {
   const { db, options } = ctx
   const nowMs = ctx.clock.now()
-  // Take the due time: a reply handled meanwhile moves it back to now, and the end keeps that.
-  const provisional = new Date(nowMs + 2 * options.claimTtlMs + 1)
+  // Take the due time: a reply handled meanwhile moves it back to now, and the end keeps that. Should
+  // this process die before the end, the lock is due again when its claim runs out.
+  const provisional = new Date(nowMs + options.claimTtlMs + 1)
   await db.update(lockSync).set({ dueAt: provisional }).where(eq(lockSync.lockId, lockId))
   const read = await readLockState(db, lockId, nowMs)
   if (read === null) return
@@ -395,7 +396,7 @@ async function sendCommands(
     if (requested === null || nowMs - requested >= options.commandTimeoutMs) {
       await db
         .update(lockSync)
-        .set({ readRequestedAt: new Date(nowMs) })
+        .set({ readRequestedAt: new Date(nowMs), readRequestedBy: options.processId })
         .where(eq(lockSync.lockId, lock.id))
       await send(ctx, lock.id, { type: 'read_table' })
       times.push(nowMs + options.commandTimeoutMs)
@@ -409,6 +410,14 @@ async function sendCommands(
   const wanted: { key: string; op: PendingOp['op']; command: Command }[] = []
   for (const codeId of plan.diff.remove)
     wanted.push({ key: codeId, op: 'remove', command: { type: 'remove_code', codeId } })
+  // A code whose set_code got no answer may be on the lock all the same (the answer was lost, or is
+  // still on its way): once it is no longer wanted there (deleted, ended), it is taken off as if the
+  // lock had confirmed it, not forgotten with the command.
+  const kept = new Set([...plan.diff.admitted, ...plan.diff.full, ...plan.diff.remove])
+  for (const [codeId, op] of Object.entries(pending)) {
+    if (op.op === 'set' && !kept.has(codeId))
+      wanted.push({ key: codeId, op: 'remove', command: { type: 'remove_code', codeId } })
+  }
   for (const codeId of plan.diff.set) {
     const pin = pins.get(codeId)
     const rule = rules.get(codeId)
@@ -440,7 +449,8 @@ async function sendCommands(
   const ops: Record<string, PendingOp> = {}
   for (const w of wanted) {
     const previous = pending[w.key]
-    if (previous !== undefined) {
+    // the same command again waits its turn; another one (a set that is now a remove) goes at once
+    if (previous !== undefined && previous.op === w.op) {
       const again = retryAt(options, previous.at, previous.attempts)
       if (nowMs < again) {
         times.push(again)
@@ -448,7 +458,7 @@ async function sendCommands(
       }
     }
     const attempts = previous?.op === w.op ? previous.attempts + 1 : 1
-    ops[w.key] = { op: w.op, at: nowMs, attempts }
+    ops[w.key] = { op: w.op, at: nowMs, attempts, by: options.processId }
     toSend.push(w)
     times.push(retryAt(options, nowMs, attempts))
   }

@@ -255,6 +255,42 @@ describe('deleting', () => {
     ])
   })
 
+  it('a code deleted while its set_code went unanswered is taken off the lock, which may hold it all the same', async () => {
+    const lock = await addLock(f)
+    await settle(f)
+    const code = (await createCode(f, lock.id, { name: 'Plumber', kind: 'permanent', code: '528193' })).json()
+    await f.reconciler.runOnce()
+    // the lock puts the code on; its answer is lost on the way
+    await f.channel.deliver({ repliesLost: true })
+    expect(f.channel.lock(lock.id).codes.map((c) => c.codeId)).toEqual([code.id])
+    await deleteCode(code.id)
+    f.channel.sent.length = 0
+    await settle(f)
+    expect(sentTo(lock.id)).toEqual([{ type: 'remove_code', codeId: code.id }])
+    expect(f.channel.lock(lock.id).codes).toEqual([])
+    expect((await getCode(f, code.id)).status).toBe('removed')
+  })
+
+  it('a lock out of reach for a moment gets its commands in flight again as soon as it is back, not after their timeout', async () => {
+    const lock = await addLock(f)
+    await settle(f)
+    f.channel.lock(lock.id).silent = true
+    const code = (
+      await createCode(f, lock.id, { name: 'Locksmith', kind: 'permanent', code: '905138' })
+    ).json()
+    await settle(f)
+    expect(sentTo(lock.id).at(-1)).toMatchObject({ type: 'set_code', codeId: code.id })
+    // its gateway drops off and comes back (a restart): the set_code's answer will never come
+    await f.channel.setReachable(lock.id, false)
+    await settle(f)
+    await f.channel.setReachable(lock.id, true)
+    f.channel.lock(lock.id).silent = false
+    f.channel.sent.length = 0
+    await settle(f)
+    expect(sentTo(lock.id).map((c) => c.type)).toEqual(['read_table', 'set_code'])
+    expect((await getCode(f, code.id)).status).toBe('set')
+  })
+
   it('a code the lock never got is removed at once', async () => {
     const lock = await addLock(f)
     const code = (
@@ -526,6 +562,39 @@ describe('uses', () => {
   })
 })
 
+describe('uses in a batch', () => {
+  it('counts every opening of a batch of events, per code, with the first and the last time', async () => {
+    const lock = await addLock(f)
+    const cleaner = (
+      await createCode(f, lock.id, { name: 'Cleaner', kind: 'permanent', code: '640172' })
+    ).json()
+    const gardener = (
+      await createCode(f, lock.id, { name: 'Gardener', kind: 'permanent', code: '731904' })
+    ).json()
+    await settle(f)
+    const t0 = now() + MINUTE
+    const seq = f.channel.lock(lock.id).seq
+    f.channel.lock(lock.id).seq += 5
+    await f.channel.emit(lock.id, [
+      { seq: seq + 1, at: t0 + 2 * MINUTE, type: 'unlocked', method: 'keypad', codeId: cleaner.id },
+      { seq: seq + 2, at: t0, type: 'unlocked', method: 'keypad', codeId: cleaner.id },
+      { seq: seq + 3, at: t0 + MINUTE, type: 'unlocked', method: 'keypad', codeId: gardener.id },
+      { seq: seq + 4, at: t0 + 3 * MINUTE, type: 'unlocked', method: 'keypad', codeId: cleaner.id },
+      // a code of another lock (or none known here) counts for nothing
+      {
+        seq: seq + 5,
+        at: t0,
+        type: 'unlocked',
+        method: 'keypad',
+        codeId: '00000000-0000-4000-8000-000000000000',
+      },
+    ])
+    const [c, g] = [await getCode(f, cleaner.id), await getCode(f, gardener.id)]
+    expect([c.uses, c.firstUsedAt, c.lastUsedAt]).toEqual([3, iso(t0), iso(t0 + 3 * MINUTE)])
+    expect([g.uses, g.firstUsedAt, g.lastUsedAt]).toEqual([1, iso(t0 + MINUTE), iso(t0 + MINUTE)])
+  })
+})
+
 describe('the lock’s clock', () => {
   it('a time-bound code says when the lock’s clock is unset or was far off; a permanent one does not mind', async () => {
     const lock = await addLock(f)
@@ -595,6 +664,32 @@ describe('restarts and claims', () => {
     expect((await getCode(f, code.id)).status).toBe('set')
   })
 
+  it('a process that dies in the middle of a look leaves the lock to another within its 5 s lease', async () => {
+    const lock = await addLock(f)
+    await settle(f)
+    const code = (await createCode(f, lock.id, { name: 'Courier', kind: 'permanent', code: '274615' })).json()
+    // The look has taken the lock and its due time when the process dies: its claim and that due
+    // time stay as it left them.
+    const reachable = f.channel.reachable
+    f.channel.reachable = async () => {
+      throw new Error('the process died')
+    }
+    await f.reconciler.runOnce()
+    f.channel.reachable = reachable
+    f.errors.length = 0
+    await f.t.store.db
+      .update(locks)
+      .set({ claimedBy: 'dead-process', claimedUntil: new Date(now() + 5_000) })
+      .where(eq(locks.id, lock.id))
+    await f.reconciler.stop()
+    f.reconciler = startReconciler(f.t.app.deps, f.channel, { manual: true })
+    await settle(f)
+    expect((await getCode(f, code.id)).status).toBe('setting')
+    f.t.clock.advance(5_001)
+    await settle(f)
+    expect((await getCode(f, code.id)).status).toBe('set')
+  })
+
   it('a process that alone works on its store (PGlite) takes over at once the claims a killed run left', async () => {
     const lock = await addLock(f)
     await settle(f)
@@ -634,6 +729,31 @@ describe('restarts and claims', () => {
     f.channel.lock(lock.id).silent = false
     await f.reconciler.stop()
     f.reconciler = startReconciler(f.t.app.deps, f.channel, { manual: true, soleProcess: true })
+    await settle(f)
+    expect((await getCode(f, code.id)).status).toBe('set')
+    expect(f.channel.lock(lock.id).codes.map((c) => c.codeId)).toEqual([code.id])
+  })
+
+  it('sends again within a lease, not after the command timeout, what a process that died left in flight', async () => {
+    const lock = await addLock(f)
+    await settle(f)
+    // Another process sends the code's set_code; the lock's answer is lost with that process, which
+    // dies: it ticks no more.
+    const dying = startReconciler(f.t.app.deps, f.channel, { manual: true, processId: 'dying-process' })
+    f.channel.lock(lock.id).silent = true
+    const created = await createCode(f, lock.id, { name: 'Roofer', kind: 'permanent', code: '583016' })
+    expect(created.statusCode, created.body).toBe(201)
+    const code = created.json()
+    await dying.runOnce()
+    await f.channel.deliver()
+    await dying.stop()
+    const [sync] = await f.t.store.db.select().from(lockSync).where(eq(lockSync.lockId, lock.id))
+    expect(sync!.pending[code.id]).toMatchObject({ op: 'set', by: 'dying-process' })
+    f.channel.lock(lock.id).silent = false
+    await settle(f)
+    expect((await getCode(f, code.id)).status).toBe('setting')
+    // a lease later (5 s) the process counts as dead, well before the command's timeout (30 s)
+    f.t.clock.advance(5_001)
     await settle(f)
     expect((await getCode(f, code.id)).status).toBe('set')
     expect(f.channel.lock(lock.id).codes.map((c) => c.codeId)).toEqual([code.id])

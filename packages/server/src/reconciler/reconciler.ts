@@ -23,6 +23,7 @@ import { tableDigester } from './digest.ts'
 import { followLinks, forgetPending, markAllStale, markDue } from './lock-sync.ts'
 import { type ReconcilerOptions, type ResolvedOptions, resolveOptions } from './options.ts'
 import { type ReconcileContext, reconcileLock } from './pass.ts'
+import { heartbeat, releaseDeadProcesses } from './processes.ts'
 import { handleLockEvents, handleReply } from './replies.ts'
 
 export type { ReconcilerOptions }
@@ -67,8 +68,16 @@ export function registerReconcilerLag(deps: { db: Db; clock: Clock; metrics: Met
   )
 }
 
-/** Reconcilers running in this process, woken by requestReconcile. */
-const running = new Set<{ wake(): void; db: Db }>()
+/**
+ * Reconcilers running in this process, woken by requestReconcile: a few locks named are looked at
+ * at once (`lookSoon`), many at the next tick (`wake`).
+ */
+const running = new Set<{ wake(): void; lookSoon(lockId: string): void; db: Db }>()
+
+/** Up to this many locks named in one request are looked at at once; more wait for a tick. */
+const LOOK_SOON_MAX = 25
+/** Looks at named locks going on at once in one process (each takes a connection of the pool at a time). */
+const LOOK_SOON_CONCURRENCY = 4
 
 /** The table digester of a server: one key, derived from the master key. */
 export function digesterFor(secrets: Secrets) {
@@ -109,7 +118,11 @@ export async function requestReconcileOrganization(
 async function requestReconcileOf(deps: { db: Db; clock: Clock }, lockIds: string[], readTable: boolean) {
   const nowMs = deps.clock.now()
   for (const lockId of lockIds) await markDue(deps.db, lockId, nowMs, { readTable, nowMs })
-  for (const reconciler of running) if (reconciler.db === deps.db) reconciler.wake()
+  for (const reconciler of running) {
+    if (reconciler.db !== deps.db) continue
+    if (lockIds.length <= LOOK_SOON_MAX) for (const lockId of lockIds) reconciler.lookSoon(lockId)
+    else reconciler.wake()
+  }
 }
 
 export function startReconciler(
@@ -149,37 +162,104 @@ export function startReconciler(
   let stopped = false
   const onReply = handleReply(replyCtx)
   const onEvents = handleLockEvents(replyCtx)
+  // A lock whose answer or events made it due is looked at at once (a failed handling too: it is
+  // looked at rather than left); an acknowledgement, a time or an unlock asks for no look.
   channel.onReply(async (reply) => {
     if (stopped) return
+    let due = true
     try {
-      await onReply(reply)
+      due = await onReply(reply)
     } catch (error) {
       resolved.onError(error, reply.lockId)
     }
-    wake()
+    if (due) lookSoon(reply.lockId)
   })
   channel.onLockEvents(async (stored) => {
     if (stopped) return
+    let due = true
     try {
-      await onEvents(stored)
+      due = await onEvents(stored)
     } catch (error) {
       resolved.onError(error, stored.lockId)
     }
-    wake()
+    if (due) lookSoon(stored.lockId)
   })
 
+  /** Locks this process is looking at now; those asked for again meanwhile get another look after. */
+  const looking = new Set<string>()
+  const lookAgain = new Set<string>()
   const lookAt = async (lockId: string) => {
+    looking.add(lockId)
     try {
       await reconcileLock(ctx, lockId)
     } catch (error) {
       resolved.onError(error, lockId)
     } finally {
+      looking.delete(lockId)
       await releaseLock(deps.db, resolved.processId, lockId).catch((error) => resolved.onError(error, lockId))
+      if (lookAgain.delete(lockId)) lookSoon(lockId)
     }
+  }
+
+  /**
+   * A look at one lock now, apart from the ticks: a change of its codes, or its answer, does not
+   * wait for the tick under way (which may be working through many other locks) nor make a tick
+   * walk every lock. The lock must be claimable; if this process is looking at it already, it gets
+   * another look right after; if another process holds it, the lock stays due for that one.
+   */
+  const soon = new Set<string>()
+  const lookingSoon = new Set<Promise<void>>()
+  const lookSoon = (lockId: string): void => {
+    if (stopped || resolved.manual) return
+    if (looking.has(lockId)) {
+      lookAgain.add(lockId)
+      return
+    }
+    soon.add(lockId)
+    if (lookingSoon.size < LOOK_SOON_CONCURRENCY) startLookingSoon()
+  }
+  const startLookingSoon = () => {
+    const run: Promise<void> = (async () => {
+      for (let n = 0; n < 1000 && soon.size > 0 && !stopped; n++) {
+        const lockId = soon.values().next().value as string
+        soon.delete(lockId)
+        if (looking.has(lockId)) {
+          lookAgain.add(lockId)
+          continue
+        }
+        try {
+          const claimed = await claimLock(
+            deps.db,
+            resolved.processId,
+            lockId,
+            deps.clock.now(),
+            resolved.claimTtlMs,
+            matterController,
+          )
+          if (claimed) await lookAt(lockId)
+        } catch (error) {
+          resolved.onError(error, lockId)
+        }
+      }
+    })().finally(() => {
+      lookingSoon.delete(run)
+      if (soon.size > 0 && !stopped) startLookingSoon()
+    })
+    lookingSoon.add(run)
+  }
+
+  /** This process is alive; what a dead one left in flight goes again (processes.ts). */
+  const beat = async (): Promise<void> => {
+    const nowMs = deps.clock.now()
+    await heartbeat(deps.db, resolved.processId, nowMs)
+    await releaseDeadProcesses(deps.db, nowMs, resolved.claimTtlMs)
   }
 
   let restarted = false
   const runOnce = async (): Promise<number> => {
+    // Ticks driven by the caller beat with them; otherwise a timer of its own beats, so that a long tick
+    // never makes this process look dead.
+    if (resolved.manual) await beat()
     const nowMs = deps.clock.now()
     if (!restarted) {
       // What the locks hold may have changed while no server watched: read every table again.
@@ -200,6 +280,11 @@ export function startReconciler(
       matterController,
     )
     for (const lockId of claimed) {
+      // a look of this process's that outlasted its claim is still under way: it looks again after
+      if (looking.has(lockId)) {
+        lookAgain.add(lockId)
+        continue
+      }
       if (stopped) {
         await releaseLock(deps.db, resolved.processId, lockId)
         continue
@@ -238,11 +323,24 @@ export function startReconciler(
     })
   }
   const wake = () => tick()
-  const entry = { wake, db: deps.db }
+  const entry = { wake, lookSoon, db: deps.db }
   running.add(entry)
+  let beating: Promise<void> | null = null
+  const beatNow = () => {
+    if (beating !== null || stopped) return
+    beating = beat()
+      .catch((error) => resolved.onError(error, null))
+      .finally(() => {
+        beating = null
+      })
+  }
+  let beatTimer: NodeJS.Timeout | null = null
   if (!resolved.manual) {
     timer = setInterval(tick, resolved.tickMs)
     timer.unref()
+    beatTimer = setInterval(beatNow, resolved.tickMs)
+    beatTimer.unref()
+    setImmediate(beatNow)
     setImmediate(tick)
   }
 
@@ -269,7 +367,10 @@ export function startReconciler(
       stopped = true
       running.delete(entry)
       if (timer !== null) clearInterval(timer)
+      if (beatTimer !== null) clearInterval(beatTimer)
       while (current !== null) await current
+      while (beating !== null) await beating
+      while (lookingSoon.size > 0) await Promise.all([...lookingSoon])
     },
   }
 }

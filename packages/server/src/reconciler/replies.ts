@@ -5,7 +5,7 @@
  */
 import { type AccessRule, LatchkeyError } from '@latchkey/core'
 import { type LockEvent, ZTableReport } from '@latchkey/protocol'
-import { and, eq, isNotNull, sql } from 'drizzle-orm'
+import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm'
 import { offlineCodeRevocationId, ruleOf } from '../access-codes/index.ts'
 import type { LockReply, StoredLockEvents } from '../devices/index.ts'
 import type { Secrets } from '../secrets.ts'
@@ -61,13 +61,17 @@ function lateWarnings(
   return [...others, lateWarning(nowMs - since, removed)]
 }
 
-export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<void> {
+/**
+ * Handles one reply; resolves whether it made the lock due for a look (every answer to a change of
+ * its table does; an answer to a failed read, an unlock, a time or an acknowledgement does not).
+ */
+export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<boolean> {
   return async ({ lockId, command, reply, counter }) => {
     const { db } = ctx
     const nowMs = ctx.clock.now()
     switch (command.type) {
       case 'read_table': {
-        if (reply.status !== 'ok') return
+        if (reply.status !== 'ok') return false
         const parsed = ZTableReport.safeParse(reply.data)
         if (!parsed.success)
           throw new LatchkeyError('validation_failed', `lock ${lockId} sent a malformed table report`)
@@ -85,7 +89,7 @@ export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<void> 
             .set({ uses: sql`greatest(${accessCodes.uses}, ${entry.uses}::int)` })
             .where(and(eq(accessCodes.id, entry.codeId), eq(accessCodes.lockId, lockId)))
         }
-        return
+        return true
       }
       case 'set_code': {
         const code = await codeOnLock(db, lockId, command.codeId)
@@ -100,8 +104,8 @@ export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<void> 
             counter,
           )
           if (code === undefined || !isCurrent(ctx, code, command.pin, command.rule) || code.status === 'set')
-            return
-          if (code.status !== 'setting' && code.status !== 'failed') return
+            return true
+          if (code.status !== 'setting' && code.status !== 'failed') return true
           await applyStatus(
             ctx,
             code,
@@ -114,15 +118,15 @@ export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<void> 
             nowMs,
             false,
           )
-          return
+          return true
         }
         if (reply.error.code === 'lock_full' || reply.error.code === 'duplicate_code_on_lock') {
           await markStale(db, lockId, nowMs, { due: true })
         } else {
           await markDue(db, lockId, nowMs)
         }
-        if (code === undefined || !isCurrent(ctx, code, command.pin, command.rule)) return
-        if (code.status !== 'setting' && code.status !== 'failed') return
+        if (code === undefined || !isCurrent(ctx, code, command.pin, command.rule)) return true
+        if (code.status !== 'setting' && code.status !== 'failed') return true
         await applyStatus(
           ctx,
           code,
@@ -136,16 +140,16 @@ export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<void> 
           nowMs,
           false,
         )
-        return
+        return true
       }
       case 'remove_code': {
         if (reply.status !== 'ok') {
           await markDue(db, lockId, nowMs)
-          return
+          return true
         }
         await recordTableChange(db, lockId, command.codeId, null, 'remove', nowMs, counter)
         const code = await codeOnLock(db, lockId, command.codeId)
-        if (code === undefined || code.status !== 'removing') return
+        if (code === undefined || code.status !== 'removing') return true
         await applyStatus(
           ctx,
           code,
@@ -159,12 +163,12 @@ export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<void> 
           true,
           { reason: code.deletedAt !== null ? 'deleted' : code.expiredAt !== null ? 'ended' : 'used_up' },
         )
-        return
+        return true
       }
       case 'set_revocations': {
         if (reply.status !== 'ok') {
           await markDue(db, lockId, nowMs)
-          return
+          return true
         }
         await recordRevocations(db, lockId, command.keyIds, nowMs, counter)
         const revoked = new Set(command.keyIds)
@@ -191,49 +195,106 @@ export function handleReply(ctx: ReplyContext): (r: LockReply) => Promise<void> 
             { reason: 'deleted', revoked: true },
           )
         }
-        return
+        return true
       }
       default:
-        return
+        return false
     }
   }
 }
 
-/** Successful opens, counted once (the channel hands over only newly stored events). */
-export function handleLockEvents(ctx: ReplyContext): (e: StoredLockEvents) => Promise<void> {
+/**
+ * Successful opens, counted once (the channel hands over only newly stored events); resolves whether
+ * the lock is due for a look (a use counted, its clock set, its power back).
+ */
+export function handleLockEvents(ctx: ReplyContext): (e: StoredLockEvents) => Promise<boolean> {
   return async ({ lockId, events }) => {
     const { db } = ctx
     const nowMs = ctx.clock.now()
     let counted = false // whether the lock must be looked at again
+    let restored = false
     for (const event of events) {
-      if (event.type === 'power_restored') await markStale(db, lockId, nowMs, { due: true })
+      if (event.type === 'power_restored') {
+        await markStale(db, lockId, nowMs, { due: true })
+        restored = true
+      }
       // The lock's clock changed: codes say whether it is set (lock_clock_not_set, lock_clock_drift).
       if (event.type === 'clock_set') counted = true
-      if (event.type !== 'unlocked') continue
-      const at = new Date(event.at ?? nowMs)
-      const target = await usedCode(db, lockId, event)
-      if (target === null) continue
+    }
+    const opened = events.filter((e): e is Extract<LockEvent, { type: 'unlocked' }> => e.type === 'unlocked')
+    // The uses of a batch are counted per code: one update per code opened, whatever the number of
+    // openings (a batch of 100 events is one look-up and one update, not two statements per opening).
+    for (const [codeId, uses] of await usesByCode(db, lockId, opened, nowMs)) {
       await db
         .update(accessCodes)
         .set({
-          uses: sql`${accessCodes.uses} + 1`,
-          firstUsedAt: sql`coalesce(${accessCodes.firstUsedAt}, ${at}::timestamptz)`,
-          lastUsedAt: sql`greatest(${accessCodes.lastUsedAt}, ${at}::timestamptz)`,
+          uses: sql`${accessCodes.uses} + ${uses.count}`,
+          firstUsedAt: sql`coalesce(${accessCodes.firstUsedAt}, ${uses.first}::timestamptz)`,
+          lastUsedAt: sql`greatest(${accessCodes.lastUsedAt}, ${uses.last}::timestamptz)`,
         })
-        .where(eq(accessCodes.id, target))
+        .where(eq(accessCodes.id, codeId))
       counted = true
     }
     if (counted) await markDue(db, lockId, nowMs)
+    return counted || restored
   }
 }
 
-async function usedCode(
+interface Uses {
+  count: number
+  first: Date
+  last: Date
+}
+
+/** The codes of the lock these openings used, with how many times and when first and last. */
+async function usesByCode(
   db: Db,
   lockId: string,
-  event: Extract<LockEvent, { type: 'unlocked' }>,
+  opened: readonly Extract<LockEvent, { type: 'unlocked' }>[],
+  nowMs: number,
+): Promise<Map<string, Uses>> {
+  const byCode = new Map<string, Uses>()
+  if (opened.length === 0) return byCode
+  const syncedIds = [
+    ...new Set(opened.flatMap((e) => (e.codeId !== undefined && UUID.test(e.codeId) ? [e.codeId] : []))),
+  ]
+  const known = new Set(
+    syncedIds.length === 0
+      ? []
+      : (
+          await db
+            .select({ id: accessCodes.id })
+            .from(accessCodes)
+            .where(and(eq(accessCodes.lockId, lockId), inArray(accessCodes.id, syncedIds)))
+        ).map((row) => row.id),
+  )
+  const offline = new Map<string, string | null>()
+  for (const event of opened) {
+    let target: string | null = null
+    if (event.codeId !== undefined) target = known.has(event.codeId) ? event.codeId : null
+    else if (event.offline !== undefined) {
+      const key = `${event.offline.h}:${event.offline.startsAt}`
+      if (!offline.has(key)) offline.set(key, await offlineCode(db, lockId, event.offline))
+      target = offline.get(key) ?? null
+    }
+    if (target === null) continue
+    const at = new Date(event.at ?? nowMs)
+    const uses = byCode.get(target)
+    if (uses === undefined) byCode.set(target, { count: 1, first: at, last: at })
+    else {
+      uses.count += 1
+      if (at < uses.first) uses.first = at
+      if (at > uses.last) uses.last = at
+    }
+  }
+  return byCode
+}
+
+async function offlineCode(
+  db: Db,
+  lockId: string,
+  offline: { h: number; startsAt: number },
 ): Promise<string | null> {
-  if (event.codeId !== undefined) return (await codeOnLock(db, lockId, event.codeId))?.id ?? null
-  if (event.offline === undefined) return null
   const [code] = await db
     .select({ id: accessCodes.id })
     .from(accessCodes)
@@ -241,8 +302,8 @@ async function usedCode(
       and(
         eq(accessCodes.lockId, lockId),
         eq(accessCodes.delivery, 'offline'),
-        eq(accessCodes.offlineH, event.offline.h),
-        eq(accessCodes.startsAt, new Date(event.offline.startsAt)),
+        eq(accessCodes.offlineH, offline.h),
+        eq(accessCodes.startsAt, new Date(offline.startsAt)),
       ),
     )
   return code?.id ?? null

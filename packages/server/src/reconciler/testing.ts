@@ -104,9 +104,10 @@ export class TableLockChannel implements LockChannel {
   /**
    * Delivers the queued commands in order and hands each reply to the handlers; returns how many.
    * With `repliesReversed`, the locks answer in order but the replies are handled last first, as
-   * when two server processes each take some of them.
+   * when two server processes each take some of them. With `repliesLost`, the locks carry the
+   * commands out but no reply reaches the server (it arrived while the database was down).
    */
-  async deliver(options: { repliesReversed?: boolean } = {}): Promise<number> {
+  async deliver(options: { repliesReversed?: boolean; repliesLost?: boolean } = {}): Promise<number> {
     const queue = this.#queue
     this.#queue = []
     const replies = queue.map(({ lockId, commandId, command }) => {
@@ -116,6 +117,7 @@ export class TableLockChannel implements LockChannel {
       return { lockId, organizationId: lock.organizationId, commandId, command, reply, counter: lock.counter }
     })
     if (options.repliesReversed) replies.reverse()
+    if (options.repliesLost) return queue.length
     for (const reply of replies) {
       for (const handler of this.#replyHandlers) await handler(reply)
     }
