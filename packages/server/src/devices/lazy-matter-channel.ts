@@ -36,22 +36,27 @@ export function drivenElsewhereError(): LatchkeyError {
   )
 }
 
+/** A setting that is a whole number from 1, if it is set; anything else stops the start. */
+function wholeNumber(env: Record<string, string | undefined>, name: string): number | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 1)
+    throw new LatchkeyError('validation_failed', `${name} must be a whole number from 1, not “${raw}”`)
+  return value
+}
+
 /**
- * The Matter settings of the environment: LATCHKEY_MATTER_COMMANDS_PER_HOUR, a whole number from 1,
- * and LATCHKEY_MATTER_INTERFACE, an interface of this machine; anything else stops the start.
+ * The Matter settings of the environment: LATCHKEY_MATTER_COMMANDS_PER_HOUR and
+ * LATCHKEY_MATTER_COMMAND_TIME_LIMIT_MS, whole numbers from 1, and LATCHKEY_MATTER_INTERFACE, an
+ * interface of this machine; anything else stops the start.
  */
 export function matterSettingsFrom(env: Record<string, string | undefined>): MatterSettings {
   const settings: MatterSettings = {}
-  const raw = env.LATCHKEY_MATTER_COMMANDS_PER_HOUR
-  if (raw !== undefined && raw !== '') {
-    const perHour = Number(raw)
-    if (!Number.isInteger(perHour) || perHour < 1)
-      throw new LatchkeyError(
-        'validation_failed',
-        `LATCHKEY_MATTER_COMMANDS_PER_HOUR must be a whole number from 1, not “${raw}”`,
-      )
-    settings.commandsPerHour = perHour
-  }
+  const perHour = wholeNumber(env, 'LATCHKEY_MATTER_COMMANDS_PER_HOUR')
+  if (perHour !== undefined) settings.commandsPerHour = perHour
+  const timeLimitMs = wholeNumber(env, 'LATCHKEY_MATTER_COMMAND_TIME_LIMIT_MS')
+  if (timeLimitMs !== undefined) settings.commandTimeLimitMs = timeLimitMs
   const networkInterface = env.LATCHKEY_MATTER_INTERFACE
   if (networkInterface !== undefined && networkInterface !== '') {
     const known = Object.keys(networkInterfaces())

@@ -9,11 +9,17 @@
  */
 import { isLatchkeyError } from '@latchkey/core'
 import { type Command, type LockEvent, openLockMessage, type Reply, ZTableReport } from '@latchkey/protocol'
-import { and, eq, sql } from 'drizzle-orm'
-import { lockEventRow, lookupActors, lookupCodeLabels, recordEvent } from '../events/index.ts'
+import { and, eq, type SQL, sql } from 'drizzle-orm'
+import {
+  appendLockEvents,
+  lockEventRow,
+  lookupActors,
+  lookupCodeLabels,
+  recordEvent,
+} from '../events/index.ts'
 import type { Secrets } from '../secrets.ts'
-import type { CommandRequester, Db } from '../store/index.ts'
-import { events, gateways, isUuid, lockCommands, locks } from '../store/index.ts'
+import type { CommandRequester, Db, NewEventRow } from '../store/index.ts'
+import { gateways, isUuid, lockCommands, locks, retryOnConflict } from '../store/index.ts'
 import {
   advanceReceiveCounter,
   type ChannelContext,
@@ -21,6 +27,7 @@ import {
   loadLockForGateway,
   lowestReceivable,
   type MessageOutcome,
+  RECEIVE_WINDOW,
 } from './channel-context.ts'
 import { channelCounters } from './channel-metrics.ts'
 
@@ -96,10 +103,31 @@ export async function handleLockUp(
       : await handleEventBatch(ctx, lock, counter, message.events, now)
   // Reachability is what the gateway's status and the lock's link say (link-status.ts), not a frame:
   // a frame handled late must not bring back a lock whose gateway is gone. It does say when they spoke.
-  if (outcome === 'accepted') {
-    await ctx.deps.db.update(gateways).set({ lastSeenAt: now }).where(eq(gateways.id, gatewayId))
-  }
+  if (outcome === 'accepted') await noteGatewaySeen(ctx, gatewayId, now)
   return outcome
+}
+
+/** A gateway's `lastSeenAt` is written at most this often by one process (every frame of its locks says it). */
+export const GATEWAY_SEEN_EVERY_MS = 1_000
+
+/** When each process (its deps) last wrote each gateway's `lastSeenAt`. */
+const gatewaySeen = new WeakMap<object, Map<string, number>>()
+
+/**
+ * The gateway spoke at `now`. All its locks' frames say so, and each write of the one gateway row
+ * waits behind the others: it is written once per GATEWAY_SEEN_EVERY_MS (of the server's clock).
+ */
+async function noteGatewaySeen(ctx: ChannelContext, gatewayId: string, now: Date): Promise<void> {
+  let seen = gatewaySeen.get(ctx.deps)
+  if (seen === undefined) {
+    seen = new Map()
+    gatewaySeen.set(ctx.deps, seen)
+  }
+  const last = seen.get(gatewayId)
+  const at = now.getTime()
+  if (last !== undefined && at >= last && at - last < GATEWAY_SEEN_EVERY_MS) return
+  await ctx.deps.db.update(gateways).set({ lastSeenAt: now }).where(eq(gateways.id, gatewayId))
+  seen.set(gatewayId, at)
 }
 
 /** A copy without any `pin` field (a table report holds every PIN of the lock). */
@@ -125,22 +153,26 @@ export async function handleReply(
     status: reply.status,
     ...(reply.status === 'ok' ? { data: reply.data } : { error: reply.error }),
   }
-  const row = await db.transaction(async (tx) => {
-    if (!(await advanceReceiveCounter(tx, lock.id, counter, now))) return 'replayed' as const
-    if (!isUuid(reply.id)) return null
-    const [updated] = await tx
-      .update(lockCommands)
-      .set({
-        status: reply.status === 'ok' ? 'done' : 'failed',
-        reply: withoutPins(stored) as Record<string, unknown>,
-        repliedAt: now,
-      })
-      .where(and(eq(lockCommands.id, reply.id), eq(lockCommands.lockId, lock.id)))
-      .returning()
-    if (updated === undefined) return null
-    if (reply.status === 'ok') await applyReply(tx, ctx, lock, counter, updated.type, reply.data, now)
-    return updated
-  })
+  // A deadlock with another transaction on the lock's row (another process, a command sent) leaves
+  // nothing behind: taken again at once, not left to the command's retry.
+  const row = await retryOnConflict(() =>
+    db.transaction(async (tx) => {
+      if (!(await advanceReceiveCounter(tx, lock.id, counter, now))) return 'replayed' as const
+      if (!isUuid(reply.id)) return null
+      const [updated] = await tx
+        .update(lockCommands)
+        .set({
+          status: reply.status === 'ok' ? 'done' : 'failed',
+          reply: withoutPins(stored) as Record<string, unknown>,
+          repliedAt: now,
+        })
+        .where(and(eq(lockCommands.id, reply.id), eq(lockCommands.lockId, lock.id)))
+        .returning()
+      if (updated === undefined) return null
+      if (reply.status === 'ok') await applyReply(tx, ctx, lock, counter, updated.type, reply.data, now)
+      return updated
+    }),
+  )
   if (row === 'replayed') {
     ctx.log.warn(
       { lockId: lock.id, counter },
@@ -291,22 +323,7 @@ export async function handleEventBatch(
   })
   const actors = await lookupActors(db, lock.id, sorted)
   const rows = sorted.map((event) => lockEventRow(lock, event, labels, now, actors.get(event.seq) ?? null))
-  const fresh = await db.transaction(async (tx) => {
-    if (!(await advanceReceiveCounter(tx, lock.id, counter, now))) return null
-    if (rows.length === 0) return []
-    const inserted = await tx
-      .insert(events)
-      .values(rows)
-      .onConflictDoNothing({
-        target: [events.lockId, events.lockSeq],
-        where: sql`${events.lockSeq} is not null`,
-      })
-      .returning({ lockSeq: events.lockSeq })
-    const storedSeqs = new Set(inserted.map((row) => row.lockSeq))
-    const stored = sorted.filter((event) => storedSeqs.has(event.seq))
-    await applyEvents(tx, lock, counter, stored)
-    return stored
-  })
+  const fresh = await storeBatch(db, lock, counter, sorted, rows, now)
   if (fresh === null) {
     ctx.log.warn(
       { lockId: lock.id, counter },
@@ -316,15 +333,15 @@ export async function handleEventBatch(
   }
   const last = sorted[sorted.length - 1]
   if (last !== undefined) {
-    // Everything up to here is stored now (or was before): the lock may forget it.
-    try {
-      await ctx.send(lock.id, { type: 'ack_events', upToSeq: last.seq })
-    } catch (error) {
+    // Everything up to here is stored now (or was before): the lock may forget it. Not waited for:
+    // the gateway's next message goes on while the broker takes the acknowledgement (the lock's
+    // commands still leave one after the other, and the lock sends its next batch only once acked).
+    ctx.send(lock.id, { type: 'ack_events', upToSeq: last.seq }).catch((error: unknown) => {
       ctx.log.warn(
         { err: error, lockId: lock.id },
         'could not acknowledge events (the lock sends them again)',
       )
-    }
+    })
   }
   if (fresh.length > 0) {
     ctx.log.debug({ lockId: lock.id, count: fresh.length }, 'lock events stored')
@@ -339,6 +356,66 @@ export async function handleEventBatch(
     }
   }
   return 'accepted'
+}
+
+/** Events that change what the server keeps about the lock itself (applyEvents). */
+const changesLockState = (event: LockEvent) => event.type === 'power_restored' || event.type === 'clock_set'
+
+/**
+ * Takes the frame's counter and stores its events, atomically; null for a replay or a frame older
+ * than the receive window, else the events newly stored (with what they owe the webhooks).
+ *
+ * The usual frame (a counter above every one taken, no event that changes the lock's state) is one
+ * statement: the UPDATE that takes the counter guards the INSERT (`takeCounterAhead`). Any other —
+ * an older frame within the window, a replay, a clock set or a power loss — goes through a
+ * transaction holding the lock's row (advanceReceiveCounter).
+ */
+async function storeBatch(
+  db: Db,
+  lock: ChannelLock,
+  counter: number,
+  sorted: readonly LockEvent[],
+  rows: NewEventRow[],
+  now: Date,
+): Promise<LockEvent[] | null> {
+  const pick = (seqs: number[]) => {
+    const stored = new Set(seqs)
+    return sorted.filter((event) => stored.has(event.seq))
+  }
+  // As a reply's: a deadlock leaves nothing behind, and the batch is taken again at once.
+  if (rows.length > 0 && !sorted.some(changesLockState)) {
+    const seqs = await retryOnConflict(() =>
+      appendLockEvents(db, rows, takeCounterAhead(lock.id, counter, now)),
+    )
+    if (seqs !== null) return pick(seqs)
+  }
+  return retryOnConflict(() =>
+    db.transaction(async (tx) => {
+      if (!(await advanceReceiveCounter(tx, lock.id, counter, now))) return null
+      if (rows.length === 0) return []
+      const stored = pick((await appendLockEvents(tx, rows)) ?? [])
+      await applyEvents(tx, lock, counter, stored)
+      return stored
+    }),
+  )
+}
+
+/**
+ * acceptCounter's step for a counter above every one taken, as an UPDATE of the lock's row that
+ * returns a row only when it took the counter (the window moves up by the distance, the last counter
+ * taken goes into it). Anything else updates nothing and is left to acceptCounter.
+ */
+export function takeCounterAhead(lockId: string, counter: number, now: Date): SQL {
+  const last = sql.identifier(locks.lastReceivedCounter.name)
+  const seen = sql.identifier(locks.receivedWindow.name)
+  const shift = sql`(${counter}::bigint - ${last})`
+  const mask = sql.raw(String((1n << BigInt(RECEIVE_WINDOW)) - 1n))
+  return sql`update ${locks} set ${last} = ${counter}::bigint,
+      ${seen} = case when ${last} = 0 or ${shift} > ${sql.raw(String(RECEIVE_WINDOW))} then 0
+        else ((${seen} << ${shift}::int) | (1::bigint << (${shift} - 1)::int)) & ${mask} end,
+      ${sql.identifier(locks.lastSeenAt.name)} = ${now.toISOString()}::timestamptz
+    where ${sql.identifier(locks.id.name)} = ${lockId} and ${last} < ${counter}::bigint
+    returning ${sql.identifier(locks.id.name)}`
 }
 
 /** What newly stored events tell about the lock: whether its clock is set, and its offset. */

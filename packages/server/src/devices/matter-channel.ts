@@ -36,6 +36,7 @@ import {
 import type { Command, LockEvent, Reply, TableReport } from '@latchkey/protocol'
 import { and, eq, isNull, sql } from 'drizzle-orm'
 import { localTime } from '../local-time.ts'
+import { stableJson } from '../stable-json.ts'
 import { isUuid, lockCommands, locks, type MatterLockState } from '../store/index.ts'
 import {
   type ChannelContext,
@@ -58,6 +59,8 @@ import { commandPinContext, handleEventBatch, handleReply, pendingCommandRow } f
 import { KeyedQueue } from './mqtt-lock-channel.ts'
 
 const HOUR_MS = 3_600_000
+/** After its time limit, a command still running holds the lock's next one back for at most this many times it. */
+const SETTLE_AFTER_TIME_LIMIT = 4
 
 export interface RunningMatterChannel extends LockChannel {
   /** Names the fabric (and so the server process) that drives this channel's locks. */
@@ -123,7 +126,18 @@ export async function startMatterChannel(options: {
   const replyHandlers: ReplyHandler[] = []
   const eventHandlers: LockEventsHandler[] = []
   const queue = new KeyedQueue()
+  /**
+   * Per lock, the commands queued or running (a late one included), by what they say: the same
+   * command sent again meanwhile (the reconciler sends again what a lock out of reach may have lost)
+   * is that one, not a second on the lock's battery. Unlocks are each asked for on their own.
+   */
+  const unfinished = new Map<string, Map<string, string>>()
   let closed = false
+  /** Resolves when the channel closes: a command still running after its time limit is not waited for then. */
+  let closing: () => void = () => {}
+  const whenClosed = new Promise<void>((resolve) => {
+    closing = resolve
+  })
 
   async function loadByNode(nodeId: string): Promise<MatterLock | undefined> {
     const [row] = await db
@@ -342,33 +356,50 @@ export async function startMatterChannel(options: {
     }
   }
 
+  /** The lock's answer to `work` within `limitMs`, or why there was none. */
+  async function answerOf(
+    commandId: string,
+    work: Promise<unknown>,
+    limitMs: number,
+  ): Promise<{ reply: Reply } | { error: unknown }> {
+    try {
+      const data = await withinTimeLimit(work, limitMs, `no answer within ${limitMs / 1000} s`)
+      return {
+        reply: { kind: 'reply', id: commandId, status: 'ok', ...(data === undefined ? {} : { data }) },
+      }
+    } catch (error) {
+      if (!(error instanceof Refused)) return { error }
+      return {
+        reply: {
+          kind: 'reply',
+          id: commandId,
+          status: 'error',
+          error: { code: error.code, message: error.message },
+        },
+      }
+    }
+  }
+
   async function run(lockId: string, commandId: string, counter: number, command: Command): Promise<void> {
     const lock = await load(lockId)
     if (lock === undefined) return
-    let reply: Reply
-    try {
-      const data = await withinTimeLimit(
-        execute(lock, commandId, command),
-        timeLimitMs,
-        `no answer within ${timeLimitMs / 1000} s`,
-      )
-      reply = { kind: 'reply', id: commandId, status: 'ok', ...(data === undefined ? {} : { data }) }
-    } catch (error) {
-      if (!(error instanceof Refused)) {
-        // Not answered, as a frame lost on the way: the lock counts as unreachable until its
-        // subscription speaks again, and the reconciler asks again after its timeout.
-        log.warn({ err: error, lockId, commandId }, `the Matter lock did not carry out ${command.type}`)
-        await setLockOnline(db, lockId, false, new Date(clock.now()), 'no_answer')
-        return
-      }
-      reply = {
-        kind: 'reply',
-        id: commandId,
-        status: 'error',
-        error: { code: error.code, message: error.message },
-      }
+    const work = execute(lock, commandId, command)
+    let answer = await answerOf(commandId, work, timeLimitMs)
+    if ('error' in answer) {
+      // Not answered, as a frame lost on the way: the lock counts as unreachable until its
+      // subscription speaks again, and the reconciler sends again what it still wants.
+      log.warn({ err: answer.error, lockId, commandId }, `the Matter lock did not carry out ${command.type}`)
+      await setLockOnline(db, lockId, false, new Date(clock.now()), 'no_answer')
+      // A slow lock may still carry it out, and its late answer counts. The lock's next command waits
+      // until then (a while longer at most): two never choose a user slot from the same picture of it.
+      const late = await Promise.race([
+        answerOf(commandId, work, SETTLE_AFTER_TIME_LIMIT * timeLimitMs),
+        whenClosed.then(() => ({ error: 'closed' })),
+      ])
+      if ('error' in late) return
+      answer = late
     }
-    await handleReply(ctx, lock, counter, reply, new Date(clock.now()))
+    await handleReply(ctx, lock, counter, answer.reply, new Date(clock.now()))
   }
 
   async function send(lockId: string, command: Command, sendOptions: SendOptions = {}) {
@@ -377,6 +408,10 @@ export async function startMatterChannel(options: {
     if (lock === undefined) throw new LatchkeyError('not_found', `no lock ${lockId}`)
     if (!lock.online || !controller.isReachable(lock.matter.nodeId))
       throw new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
+    const key = command.type === 'unlock' ? undefined : stableJson(command)
+    const lockUnfinished = unfinished.get(lockId) ?? new Map<string, string>()
+    const same = key === undefined ? undefined : lockUnfinished.get(key)
+    if (same !== undefined) return { commandId: same }
     const nowMs = clock.now()
     const rests = restingUntil(lockId, nowMs)
     if (rests !== null)
@@ -385,21 +420,35 @@ export async function startMatterChannel(options: {
         `the Matter lock has had its ${perHour} commands of the last hour (the server spares its battery): it takes the next at ${localTime(rests, lock.timezone)}`,
       )
     sentAt.get(lockId)?.push(nowMs)
-    const counter = await nextCounter(lockId)
     const id = randomUUID()
-    await db.insert(lockCommands).values(
-      pendingCommandRow(secrets, command, {
-        id,
-        organizationId: lock.organizationId,
-        lockId,
-        counter,
-        requestedBy: sendOptions.requestedBy,
-        sentAtMs: clock.now(),
-      }),
-    )
+    // Known as unfinished from here on, before the writes below: the same command sent meanwhile is this one.
+    if (key !== undefined) unfinished.set(lockId, lockUnfinished.set(key, id))
+    const finished = () => {
+      if (key === undefined || lockUnfinished.get(key) !== id) return
+      lockUnfinished.delete(key)
+      if (lockUnfinished.size === 0 && unfinished.get(lockId) === lockUnfinished) unfinished.delete(lockId)
+    }
+    let counter: number
+    try {
+      counter = await nextCounter(lockId)
+      await db.insert(lockCommands).values(
+        pendingCommandRow(secrets, command, {
+          id,
+          organizationId: lock.organizationId,
+          lockId,
+          counter,
+          requestedBy: sendOptions.requestedBy,
+          sentAtMs: clock.now(),
+        }),
+      )
+    } catch (error) {
+      finished()
+      throw error
+    }
     void queue
       .run(lockId, () => run(lockId, id, counter, command))
       .catch((error) => log.error({ err: error, lockId, commandId: id }, 'a Matter command failed'))
+      .finally(finished)
     return { commandId: id }
   }
 
@@ -431,6 +480,7 @@ export async function startMatterChannel(options: {
     async close() {
       if (closed) return
       closed = true
+      closing()
       await queue.idle()
       await controller.close()
     },

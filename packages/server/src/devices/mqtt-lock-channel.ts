@@ -10,6 +10,7 @@
  * counted (`latchkey_mqtt_messages_total{topic,outcome}`), never fatal.
  */
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { LatchkeyError } from '@latchkey/core'
 import {
   type Command,
@@ -22,7 +23,7 @@ import {
 } from '@latchkey/protocol'
 import { and, eq, isNull, lt, sql } from 'drizzle-orm'
 import mqtt, { type MqttClient } from 'mqtt'
-import { gateways, isUuid, lockCommands, locks } from '../store/index.ts'
+import { gateways, isDatabaseUnreachable, isUuid, lockCommands, locks } from '../store/index.ts'
 import {
   type ChannelContext,
   type ChannelLogger,
@@ -63,6 +64,14 @@ const PRUNE_INTERVAL_MS = 3_600_000
 
 /** Messages from one gateway waiting to be handled; beyond this they are dropped (the gateway re-sends). */
 const MAX_QUEUED_PER_KEY = 1000
+/**
+ * A message that finds the database unreachable (restarting, crashed) is handled again once it is
+ * back, waiting this long at most: a lock's answer that comes in the meantime still counts then,
+ * instead of leaving its code `setting` until the command is sent again. The gateway's next messages
+ * wait behind it, in order.
+ */
+const DATABASE_DOWN_PATIENCE_MS = 60_000
+const DATABASE_DOWN_RETRY_MS = [250, 500, 1_000, 2_000, 4_000]
 
 export interface StartLockChannelOptions {
   deps: LockChannelDeps
@@ -328,6 +337,21 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
     }
   }
 
+  /** `handle`, again while the database is unreachable (DATABASE_DOWN_PATIENCE_MS at most). */
+  async function handleOnceReachable(name: string, payload: Uint8Array): ReturnType<typeof handle> {
+    const giveUpAt = Date.now() + DATABASE_DOWN_PATIENCE_MS
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await handle(name, payload)
+      } catch (error) {
+        if (closed || !isDatabaseUnreachable(error) || Date.now() >= giveUpAt) throw error
+        if (attempt === 0)
+          log.warn({ err: error, topic: name }, 'the database is not reachable: the message waits for it')
+        await sleep(DATABASE_DOWN_RETRY_MS[Math.min(attempt, DATABASE_DOWN_RETRY_MS.length - 1)] ?? 5_000)
+      }
+    }
+  }
+
   client.on('message', (name, payload) => {
     if (closed) return
     const parsed = parseTopic(name)
@@ -340,7 +364,7 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
     }
     const bytes = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength)
     void inbound
-      .run(key, () => handle(name, bytes))
+      .run(key, () => handleOnceReachable(name, bytes))
       .then(
         ({ topic: t, outcome }) => messages.inc({ topic: t, outcome }),
         (error) => {
