@@ -1,6 +1,6 @@
 /** Codes of a lock, oldest first, paged by an opaque cursor. */
 import { LatchkeyError } from '@latchkey/core'
-import { and, asc, eq, gt, isNull, ne, or, type SQL } from 'drizzle-orm'
+import { and, asc, eq, isNull, ne, or, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../store/index.ts'
 import { type AccessCode, accessCodes } from '../store/index.ts'
 
@@ -33,6 +33,15 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   })
 }
 
+/**
+ * The codes after the cursor's in (created_at, id) order, as one row comparison: an index ending in
+ * (created_at, id) starts the page at the cursor instead of reading every code before it.
+ */
+export function afterCursor(cursor: string): SQL {
+  const after = decodeCursor(cursor)
+  return sql`(${accessCodes.createdAt}, ${accessCodes.id}) > (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`
+}
+
 export async function listAccessCodes(
   db: Db,
   organizationId: string,
@@ -43,15 +52,7 @@ export async function listAccessCodes(
   if (!options.includeRemoved) {
     conditions.push(or(isNull(accessCodes.deletedAt), ne(accessCodes.status, 'removed')) as SQL)
   }
-  if (options.cursor !== undefined) {
-    const after = decodeCursor(options.cursor)
-    conditions.push(
-      or(
-        gt(accessCodes.createdAt, after.createdAt),
-        and(eq(accessCodes.createdAt, after.createdAt), gt(accessCodes.id, after.id)),
-      ) as SQL,
-    )
-  }
+  if (options.cursor !== undefined) conditions.push(afterCursor(options.cursor))
   const rows = await db
     .select()
     .from(accessCodes)

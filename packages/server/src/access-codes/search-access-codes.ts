@@ -3,7 +3,7 @@
  * with an error), by lock, by property (the codes on its locks) and by name (case-insensitive, any
  * part of it), oldest first, by cursor.
  */
-import { and, asc, eq, gt, ilike, inArray, isNull, ne, or, type SQL, sql } from 'drizzle-orm'
+import { and, asc, eq, ilike, inArray, isNull, ne, or, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../store/index.ts'
 import {
   type AccessCode,
@@ -13,7 +13,7 @@ import {
   locks,
   propertyLockIds,
 } from '../store/index.ts'
-import { decodeCursor, encodeCursor } from './list-access-codes.ts'
+import { afterCursor, encodeCursor } from './list-access-codes.ts'
 
 /** `errors`: every code whose `errors` list is not empty (whatever its status). */
 export type StatusFilter = AccessCodeStatus | 'errors'
@@ -60,15 +60,7 @@ export async function searchAccessCodes(
   if (options.q !== undefined && options.q.trim() !== '') {
     conditions.push(ilike(accessCodes.name, likeText(options.q.trim())))
   }
-  if (options.cursor !== undefined) {
-    const after = decodeCursor(options.cursor)
-    conditions.push(
-      or(
-        gt(accessCodes.createdAt, after.createdAt),
-        and(eq(accessCodes.createdAt, after.createdAt), gt(accessCodes.id, after.id)),
-      ) as SQL,
-    )
-  }
+  if (options.cursor !== undefined) conditions.push(afterCursor(options.cursor))
   const rows = await db
     .select({ code: accessCodes })
     .from(accessCodes)

@@ -2,4 +2,4 @@
 export { type CodeEventOptions, type CodeEventType, recordCodeEvent } from './code-events.ts'
 export * from './list-events.ts'
 export * from './lock-events.ts'
-export { appendEvents, type RecordEventInput, recordEvent } from './record.ts'
+export { appendEvents, appendLockEvents, type RecordEventInput, recordEvent } from './record.ts'

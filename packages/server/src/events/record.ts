@@ -12,13 +12,11 @@ import { type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../store/index.ts'
 import { events, type NewEventRow, webhookDeliveries, webhooks } from '../store/index.ts'
 
-/** Inserts the events of `insert` (which returns id, organization_id, type, recorded_at) and their deliveries. */
-async function storeWithDeliveries(db: Db, insert: SQL): Promise<number[]> {
+/** What the events of the CTE `stored` (id, organization_id, type, recorded_at) owe the webhooks. */
+function owedDeliveries(): SQL {
   const d = webhookDeliveries
   const w = webhooks
-  const result = await db.execute<{ id: number | string }>(sql`
-    with stored as (${insert}),
-    owed as (
+  return sql`owed as (
       insert into ${d} (${sql.identifier(d.organizationId.name)}, ${sql.identifier(d.webhookId.name)},
         ${sql.identifier(d.eventId.name)}, ${sql.identifier(d.eventType.name)},
         ${sql.identifier(d.nextAttemptAt.name)}, ${sql.identifier(d.createdAt.name)})
@@ -26,7 +24,14 @@ async function storeWithDeliveries(db: Db, insert: SQL): Promise<number[]> {
       from stored s join ${w} on ${w.organizationId} = s.organization_id and ${w.enabled}
       where ${w.eventTypes} is null or s.type = any(${w.eventTypes})
         or split_part(s.type, '.', 1) || '.*' = any(${w.eventTypes})
-    )
+    )`
+}
+
+/** Inserts the events of `insert` (which returns id, organization_id, type, recorded_at) and their deliveries. */
+async function storeWithDeliveries(db: Db, insert: SQL): Promise<number[]> {
+  const result = await db.execute<{ id: number | string }>(sql`
+    with stored as (${insert}),
+    ${owedDeliveries()}
     select id from stored order by id`)
   return result.rows.map((row) => Number(row.id))
 }
@@ -45,6 +50,69 @@ export async function appendEvents(db: Db, rows: NewEventRow[]): Promise<number[
     })
     .getSQL()
   return storeWithDeliveries(db, sql`${insert} ${RETURNED}`)
+}
+
+/** The columns of a lock's event row, as `jsonb_to_recordset` reads them (one parameter for a whole batch). */
+const LOCK_EVENT_COLUMNS = (
+  [
+    ['organizationId', 'uuid'],
+    ['lockId', 'uuid'],
+    ['type', 'text'],
+    ['accessCodeId', 'uuid'],
+    ['uniqueCodeId', 'uuid'],
+    ['gatewayId', 'uuid'],
+    ['actorUserId', 'uuid'],
+    ['data', 'jsonb'],
+    ['occurredAt', 'timestamptz'],
+    ['recordedAt', 'timestamptz'],
+    ['lockSeq', 'bigint'],
+    ['pinHash', 'text'],
+  ] as const
+).map(([key, type]) => ({ key, name: events[key].name, type }))
+
+const recordsetOf = (rows: readonly NewEventRow[]): string =>
+  JSON.stringify(
+    rows.map((row) =>
+      Object.fromEntries(
+        LOCK_EVENT_COLUMNS.map(({ key, name }) => {
+          const value = row[key]
+          return [name, value instanceof Date ? value.toISOString() : (value ?? null)]
+        }),
+      ),
+    ),
+  )
+
+/**
+ * Stores a lock's events with their deliveries in one statement: a batch the gateway delivers twice
+ * is stored once, by (lock, lock_seq). With `accept` (a data-modifying CTE `accepted`, e.g. the
+ * UPDATE that takes the frame's counter, RETURNING a row when it did), nothing is stored unless it
+ * returned a row, in the same statement, so the counter and the events commit together or not at
+ * all. Returns null when not accepted, else the lock_seqs newly stored.
+ */
+export async function appendLockEvents(
+  db: Db,
+  rows: readonly NewEventRow[],
+  accept: SQL | null = null,
+): Promise<number[] | null> {
+  const names = sql.raw(LOCK_EVENT_COLUMNS.map(({ name }) => `"${name}"`).join(', '))
+  const types = sql.raw(LOCK_EVENT_COLUMNS.map(({ name, type }) => `"${name}" ${type}`).join(', '))
+  const guard = accept === null ? sql`` : sql`where exists (select 1 from accepted)`
+  const result = await db.execute<{ accepted: boolean; seqs: (number | string)[] | null }>(sql`
+    with ${accept === null ? sql`` : sql`accepted as (${accept}),`}
+    stored as (
+      insert into ${events} (${names})
+      select ${names} from jsonb_to_recordset(${recordsetOf(rows)}::jsonb) as r(${types})
+      ${guard}
+      on conflict (${sql.identifier(events.lockId.name)}, ${sql.identifier(events.lockSeq.name)})
+        where ${sql.identifier(events.lockSeq.name)} is not null do nothing
+      ${RETURNED}, ${sql.identifier(events.lockSeq.name)}
+    ),
+    ${owedDeliveries()}
+    select ${accept === null ? sql`true` : sql`exists (select 1 from accepted)`} as accepted,
+      (select array_agg(${sql.identifier(events.lockSeq.name)}) from stored) as seqs`)
+  const row = result.rows[0]
+  if (row === undefined || !row.accepted) return null
+  return (row.seqs ?? []).map(Number)
 }
 
 /** A server-side event (SPEC §7), e.g. `access_code.created`; `label` is the name owners audit by. */

@@ -4,6 +4,7 @@
  * - LatchkeyError → its status (ERROR_STATUS) and its user message;
  * - request validation → 400 `validation_failed` with `errors: [{in, field, message}]`;
  * - an unknown route → 404 `not_found`; what the router refuses (bad URL, overlong parameter) → 4xx;
+ * - the database not reachable (down, restarting) → 503 `service_unavailable` with Retry-After;
  * - anything else → 500 `internal`, logged, and nothing of it in the body.
  */
 import {
@@ -17,6 +18,7 @@ import {
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { isDatabaseUnreachable } from '../store/index.ts'
 import { sendPage } from './web.ts'
 
 export const ZFieldError = z.object({
@@ -41,6 +43,9 @@ export const ZProblem = z
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body)
 }
+
+/** How long a client is asked to wait when the database is not reachable. */
+const DATABASE_RETRY_AFTER_SECONDS = 5
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -91,6 +96,17 @@ function toProblem(
   if (status === 404) return { body: problem('not_found', error.message, 404) }
   if (status === 429) return { body: problem('rate_limited', error.message, 429) }
   if (status >= 400 && status < 500) return { body: problem('validation_failed', error.message, status) }
+  if (isDatabaseUnreachable(error)) {
+    request.log.warn({ err: error }, 'the database is not reachable')
+    return {
+      body: problem(
+        'service_unavailable',
+        'The database is not reachable at the moment. Try again in a few seconds.',
+        503,
+      ),
+      retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+    }
+  }
   return internal(error, request)
 }
 

@@ -8,7 +8,15 @@
  * A body that is not a whole VCALENDAR, or an event with no UID or no usable dates, is refused as a
  * whole: a feed read in part would cancel stays that are still booked.
  */
-import ical, { type CalendarResponse, type VEvent } from 'node-ical'
+import { createRequire } from 'node:module'
+import type { CalendarResponse, VEvent } from 'node-ical'
+
+/** node-ical, loaded at the first feed read (a start that reads none does not pay for it). */
+let icalModule: typeof import('node-ical') | undefined
+const ical = (): typeof import('node-ical') => {
+  icalModule ??= createRequire(import.meta.url)('node-ical') as typeof import('node-ical')
+  return icalModule
+}
 
 export interface FeedEvent {
   uid: string
@@ -63,7 +71,7 @@ export function parseFeed(body: string, source: string): FeedEvent[] {
   }
   let parsed: CalendarResponse
   try {
-    parsed = ical.sync.parseICS(trimmed)
+    parsed = ical().sync.parseICS(trimmed)
   } catch (cause) {
     throw new FeedUnreadable(`the feed could not be parsed: ${(cause as Error).message}`)
   }

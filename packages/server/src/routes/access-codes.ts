@@ -14,6 +14,7 @@ import {
   importAccessCodes,
   listAccessCodes,
   lockTimezone,
+  lockTimezones,
   searchAccessCodes,
   toView,
   updateAccessCode,
@@ -158,13 +159,15 @@ export const accessCodeRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
     async (request) => {
       const auth = requireAuth(request)
       const page = await searchAccessCodes(deps.db, auth.organizationId, request.query)
-      const zones = new Map<string, string>()
-      for (const lockId of new Set(page.items.map((code) => code.lockId))) {
-        zones.set(lockId, await lockTimezone(deps.db, lockId))
-      }
+      const zones = await lockTimezones(
+        deps.db,
+        page.items.map((code) => code.lockId),
+      )
       return {
         ...page,
-        items: page.items.map((code) => toView(deps.secrets, code, auth.role, zones.get(code.lockId)!)),
+        items: page.items.map((code) =>
+          toView(deps.secrets, code, auth.role, zones.get(code.lockId) ?? 'UTC'),
+        ),
       }
     },
   )

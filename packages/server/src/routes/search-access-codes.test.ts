@@ -96,3 +96,24 @@ describe('GET /access-codes', () => {
     expect(bad.json().code).toBe('validation_failed')
   })
 })
+
+describe('GET /access-codes across time zones', () => {
+  it('shows each code’s times in the time zone of its own lock', async () => {
+    const sydney = (await addLock(f, { name: 'Harbour door', timezone: 'Australia/Sydney' })).id
+    const lisbon = (await addLock(f, { name: 'Alfama door', timezone: 'Europe/Lisbon' })).id
+    const window = { kind: 'timed', startsAt: '2031-01-10T12:00:00Z', endsAt: '2031-01-11T12:00:00Z' }
+    for (const lockId of [sydney, lisbon])
+      expect((await createCode(f, lockId, { name: `Zoned ${lockId}`, ...window })).statusCode).toBe(201)
+    const items = (await search('?q=zoned')).json().items as Array<{
+      lockId: string
+      timezone: string
+      startsAtLocal: string
+    }>
+    expect(
+      items.map((c) => [c.lockId, c.timezone, c.startsAtLocal]).sort((a, b) => a[1]!.localeCompare(b[1]!)),
+    ).toEqual([
+      [sydney, 'Australia/Sydney', '2031-01-10T23:00+11:00'],
+      [lisbon, 'Europe/Lisbon', '2031-01-10T12:00+00:00'],
+    ])
+  })
+})
