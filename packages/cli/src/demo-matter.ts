@@ -57,7 +57,7 @@ function readKept(path: string): KeptMatterLock | null {
  * The lock's words at its keypad, as the simulated locks say them: a user the lock disabled is a
  * one-time code used already (the server reads the lock's DisabledUserDenied the same way).
  */
-export function keypadAnswer(result: KeypadResult): KeypadAnswer {
+function keypadAnswer(result: KeypadResult): KeypadAnswer {
   if (result.result === 'unlocked') return { result: 'unlocked' }
   return { result: 'denied', reason: result.reason === 'disabled' ? 'already_used' : result.reason }
 }
@@ -72,6 +72,8 @@ export interface DemoMatterLock {
   lockId: string | null
   /** Keeps the id the server gave it, for the next start. */
   keep(lockId: string): void
+  /** A PIN typed on its keypad, answered as the simulator's keypads answer. */
+  enterPin(digits: string): Promise<KeypadAnswer>
 }
 
 export async function startDemoMatterLock(options: {
@@ -112,5 +114,6 @@ export async function startDemoMatterLock(options: {
       state.lockId = lockId
       write()
     },
+    enterPin: async (digits) => keypadAnswer(await lock.enterPin(digits)),
   }
 }

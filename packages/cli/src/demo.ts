@@ -23,7 +23,7 @@ import {
   seedDemoProperty,
   startServer,
 } from '@latchkey/server'
-import { type DemoMatterLock, keypadAnswer, startDemoMatterLock } from './demo-matter.ts'
+import type { DemoMatterLock } from './demo-matter.ts'
 import { webDist } from './web-dist.ts'
 
 export const DEMO_FALLBACK_TIMEZONE = 'Australia/Sydney'
@@ -86,9 +86,14 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   let data: DemoData | undefined
   let matterLock: RunningDemo['matterLock']
   // The lock runs before the server starts, so the controller finds it at once on a second start.
+  // matter.js is loaded only for it: it takes most of a start to load.
   const virtual =
     (options.matter ?? demoMatter(env))
-      ? await startDemoMatterLock({ dataDir: options.dataDir, clock: () => clock.now(), timezone })
+      ? await (await import('./demo-matter.ts')).startDemoMatterLock({
+          dataDir: options.dataDir,
+          clock: () => clock.now(),
+          timezone,
+        })
       : undefined
 
   let server: RunningServer
@@ -135,7 +140,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
           })
           virtual.keep(id)
           matterLock = { id, name, virtual }
-          keypads.set(id, async (digits) => keypadAnswer(await virtual.lock.enterPin(digits)))
+          keypads.set(id, (digits) => virtual.enterPin(digits))
         }
         await app.register(simRoutes, { gateway: hosted, world: clock, allowWorldClock: true, keypads })
         app.get(DEMO_CALENDAR_PATH, async (_request, reply) =>

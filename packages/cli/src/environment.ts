@@ -23,6 +23,8 @@ export const ENVIRONMENT = {
     '1: webhooks and booking calendars may reach loopback, link-local and private addresses (refused otherwise)',
   LATCHKEY_MATTER_COMMANDS_PER_HOUR:
     'the commands a Matter lock takes in any hour, retries included (default 120; a battery lock is spared)',
+  LATCHKEY_MATTER_COMMAND_TIME_LIMIT_MS:
+    'how long the server waits for a Matter lock to carry out a command before it counts as unreachable (default 15000)',
   LATCHKEY_MATTER_INTERFACE:
     'the network interface (e.g. eth0) on which the server finds and reaches Matter locks (default: loopback only)',
   LOG_LEVEL: 'log level: trace, debug, info (default), warn, error, silent',

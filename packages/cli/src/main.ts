@@ -41,6 +41,7 @@ const SERVE_ENV: EnvName[] = [
   'LATCHKEY_WEBHOOK_ALLOW_PRIVATE',
   'LATCHKEY_MATTER_INTERFACE',
   'LATCHKEY_MATTER_COMMANDS_PER_HOUR',
+  'LATCHKEY_MATTER_COMMAND_TIME_LIMIT_MS',
   'LOG_LEVEL',
   'MATTER_LOG_LEVEL',
   'LATCHKEY_DEMO_EMAIL',
@@ -65,7 +66,6 @@ const FIRST_OWNER_HELP = [
   '    -d \'{"email":"you@example.com","password":"…","organizationName":"My company"}\'',
 ]
 
-import { runImport } from './import-codes.ts'
 import { mqttTlsOption, readPemFile, trustProxyOption } from './options.ts'
 import { webDist } from './web-dist.ts'
 
@@ -434,6 +434,7 @@ export function buildProgram(): Command {
         try {
           if (!options.apiKey)
             throw new InvalidArgumentError('an API key is needed: --api-key or LATCHKEY_API_KEY')
+          const { runImport } = await import('./import-codes.ts')
           process.exitCode = await runImport({
             file,
             lockId: options.lock,
