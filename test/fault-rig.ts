@@ -8,8 +8,14 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import {
+  type PrivateMosquitto,
+  startPrivateMosquitto,
+} from '../packages/server/src/broker/private-mosquitto.ts'
 import {
   ApiClient,
   type Body,
@@ -20,12 +26,18 @@ import {
   startLatchkeyProcess,
   startSim,
 } from './harness.ts'
+import { type PrivatePostgres, startPrivatePostgres } from './private-postgres.ts'
 
 export interface RigOptions {
   locks: number
   gateways: number
-  /** More of the server's environment (DATABASE_URL and MQTT_URL for PostgreSQL and Mosquitto). */
-  env?: Record<string, string>
+  /**
+   * The scale-out setup: this many `latchkey serve` processes on a PostgreSQL server and a Mosquitto
+   * of the rig's own (so either can be crashed and restarted), behind one address that hands the
+   * requests round to the processes that answer. Without it: the embedded default, one process with
+   * its PGlite and broker.
+   */
+  scaleOut?: { servers: number }
   /** Output of the processes while they start (the bench's progress). */
   log?: (message: string) => void
 }
@@ -38,26 +50,43 @@ interface SimSlot {
 }
 
 export interface Rig {
+  /** The one address of the API (the front of the processes in the scale-out setup). */
   readonly url: string
   readonly owner: ApiClient
   readonly lockIds: readonly string[]
   readonly sims: readonly SimSlot[]
+  /** How many server processes (1 for the embedded default). */
+  readonly servers: number
+  /** The rig's PostgreSQL and Mosquitto (scale-out setup only). */
+  readonly postgres: PrivatePostgres | null
+  readonly mosquitto: PrivateMosquitto | null
   /** Which sim holds a lock (index into `sims`). */
   simOf(lockId: string): number
-  /** SIGKILL of the server process: gone at once, mid-request. */
-  killServer(): Promise<void>
+  /** SIGKILL of a server process: gone at once, mid-request. */
+  killServer(index?: number): Promise<void>
   /** Ctrl-C: the server stops in order. */
-  stopServer(): Promise<void>
-  /** The server again, on the same data directory and ports; resolves at its ready line (Date.now()). */
-  startServer(): Promise<number>
+  stopServer(index?: number): Promise<void>
+  /** A server again, on the same data directory and ports; resolves at its ready line (Date.now()). */
+  startServer(index?: number): Promise<number>
   killSim(index: number): Promise<void>
   startSim(index: number): Promise<void>
-  /** Output of the server and the sims (for a failing test's message). */
+  /** Cuts a gateway off the broker (its link, as a network failure would) or connects it again. */
+  setGatewayOnline(index: number, online: boolean): Promise<void>
+  /** The front hands requests only to the first `count` server processes (scale-out setup). */
+  useServers(count: number): void
+  /** Output of the servers and the sims (for a failing test's message). */
   output(): string
   close(): Promise<void>
 }
 
 const READY = /Latchkey is running at (http:\/\/\S+)/
+
+interface ServerSlot {
+  port: number
+  dataDir: string
+  process: SimProcess | null
+  outputs: string[]
+}
 
 export async function startRig(options: RigOptions): Promise<Rig> {
   const dirs: string[] = []
@@ -66,24 +95,41 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     dirs.push(dir)
     return dir
   }
-  const dataDir = tempDir('latchkey-faults-')
-  const [port, mqttPort] = [await freeTcpPort(), await freeTcpPort()]
-  const env = {
+  const serverCount = options.scaleOut?.servers ?? 1
+  let postgres: PrivatePostgres | null = null
+  let mosquitto: PrivateMosquitto | null = null
+  let front: Front | null = null
+  const env: Record<string, string> = {
     LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'warn',
     DATABASE_URL: '',
     MQTT_URL: '',
-    ...options.env,
   }
-  let server: SimProcess | null = null
-  const serverOutputs: string[] = []
-  const startServer = async (): Promise<number> => {
-    if (server !== null) serverOutputs.push(server.output())
-    server = await startLatchkeyProcess({
-      args: ['serve', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', dataDir],
+  const servers: ServerSlot[] = []
+  const mqttPort = await freeTcpPort()
+  for (let i = 0; i < serverCount; i++)
+    servers.push({
+      port: await freeTcpPort(),
+      dataDir: tempDir('latchkey-faults-'),
+      process: null,
+      outputs: [],
+    })
+  const startServer = async (index = 0): Promise<number> => {
+    const slot = servers[index]!
+    if (slot.process !== null) slot.outputs.push(slot.process.output())
+    slot.process = await startLatchkeyProcess({
+      args: [
+        'serve',
+        '--port',
+        String(slot.port),
+        '--mqtt-port',
+        String(mqttPort),
+        '--data-dir',
+        slot.dataDir,
+      ],
       env,
       ready: READY,
-      stateDir: dataDir,
+      stateDir: slot.dataDir,
       startTimeoutMs: 60_000,
       stopGraceMs: 15_000,
     })
@@ -92,21 +138,31 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const sims: SimSlot[] = []
   const lockIds: string[] = []
   const holder = new Map<string, number>()
-  const url = `http://127.0.0.1:${port}`
+  const serverUrls = servers.map((slot) => `http://127.0.0.1:${slot.port}`)
+  let url = serverUrls[0]!
   let owner = new ApiClient(url)
   const rig: Rig = {
-    url,
+    get url() {
+      return url
+    },
     get owner() {
       return owner
     },
     lockIds,
     sims,
-    simOf: (lockId) => holder.get(lockId) ?? -1,
-    killServer: async () => {
-      await server?.kill()
+    servers: serverCount,
+    get postgres() {
+      return postgres
     },
-    stopServer: async () => {
-      await server?.stop()
+    get mosquitto() {
+      return mosquitto
+    },
+    simOf: (lockId) => holder.get(lockId) ?? -1,
+    killServer: async (index = 0) => {
+      await servers[index]?.process?.kill()
+    },
+    stopServer: async (index = 0) => {
+      await servers[index]?.process?.stop()
     },
     startServer,
     async killSim(index) {
@@ -121,20 +177,43 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         stateDir: slot.stateDir,
       })
     },
+    useServers(count) {
+      front?.use(count)
+    },
+    async setGatewayOnline(index, online) {
+      await sims[index]!.process!.api.expect(200, 'POST', '/sim/gateway/link', { online })
+    },
     output: () =>
       [
-        ...serverOutputs.map((o, i) => `--- server, run ${i + 1}\n${o}`),
-        `--- server, now\n${server?.output() ?? ''}`,
+        ...servers.flatMap((slot, s) => [
+          ...slot.outputs.map((o, i) => `--- server ${s}, run ${i + 1}\n${o}`),
+          `--- server ${s}, now\n${slot.process?.output() ?? ''}`,
+        ]),
         ...sims.map((s, i) => `--- sim ${i}\n${s.process?.output().slice(-4000) ?? ''}`),
+        mosquitto === null ? '' : `--- mosquitto\n${mosquitto.log().slice(-4000)}`,
       ].join('\n'),
     async close() {
       for (const slot of sims) await slot.process?.stop()
-      await server?.kill()
+      for (const slot of servers) await slot.process?.kill()
+      await front?.close()
+      await mosquitto?.stop()
+      await postgres?.remove()
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
     },
   }
   try {
-    await startServer()
+    if (options.scaleOut !== undefined) {
+      postgres = await startPrivatePostgres()
+      mosquitto = await startPrivateMosquitto()
+      const login = `${encodeURIComponent(mosquitto.admin.username)}:${encodeURIComponent(mosquitto.admin.password)}`
+      env.DATABASE_URL = postgres.databaseUrl
+      env.MQTT_URL = `mqtt://${login}@${mosquitto.host}:${mosquitto.port}`
+      front = await startFront(serverUrls)
+      url = front.url
+      owner = new ApiClient(url)
+    }
+    // one at a time: the first applies the migrations
+    for (let i = 0; i < serverCount; i++) await startServer(i)
     const signup = await rig.owner.expect(201, 'POST', '/api/v1/auth/signup', {
       email: `faults-${process.pid}@example.test`,
       password: 'correct horse battery',
@@ -162,7 +241,9 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       lockIds.push(lock.id)
       holder.set(lock.id, g)
     }
-    options.log?.(`${options.locks} locks on ${options.gateways} gateways`)
+    options.log?.(
+      `${options.locks} locks on ${options.gateways} gateways, ${serverCount} server process${serverCount > 1 ? 'es' : ''}`,
+    )
     await eventually(
       'every lock online',
       async () => {
@@ -176,6 +257,67 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     const said = rig.output()
     await rig.close()
     throw new Error(`${(error as Error).message}\n${said}`)
+  }
+}
+
+interface Front {
+  url: string
+  /** Only the first `count` backends from now on. */
+  use(count: number): void
+  close(): Promise<void>
+}
+
+/**
+ * One address in front of the server processes, as a load balancer: each request goes to the next
+ * process in turn; a process that refuses the connection (killed, not yet up) is passed over. A
+ * request whose process dies under it is cut off (the client sees the connection close), as a load
+ * balancer that does not retry what may have been done.
+ */
+async function startFront(all: string[]): Promise<Front> {
+  let backends = all
+  let next = 0
+  const server = createServer((request, response) => {
+    const body: Buffer[] = []
+    request.on('data', (chunk: Buffer) => body.push(chunk))
+    request.on('end', () => {
+      const attempt = (tries: number) => {
+        const target = new URL(request.url ?? '/', backends[next++ % backends.length])
+        const upstream = httpRequest(
+          target,
+          { method: request.method, headers: { ...request.headers, host: target.host } },
+          (answer) => {
+            response.writeHead(answer.statusCode ?? 502, answer.headers)
+            answer.pipe(response)
+            answer.on('error', () => response.destroy())
+          },
+        )
+        let sent = false
+        upstream.on('socket', (socket) => {
+          // a kept-alive socket is connected already; a new one reaches the process once it connects
+          if (!socket.connecting) sent = true
+          else socket.once('connect', () => (sent = true))
+        })
+        upstream.on('error', () => {
+          if (!sent && tries < backends.length) attempt(tries + 1)
+          else response.destroy()
+        })
+        upstream.end(Buffer.concat(body))
+      }
+      attempt(1)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    use(count) {
+      backends = all.slice(0, Math.max(1, count))
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }
 
@@ -366,6 +508,7 @@ export async function waitConverged(
   let tablesMs: number | null = null
   let apart: string[] = []
   let waiting = 0
+  let waitingCode = ''
   for (let attempt = 0; attempt <= timeoutMs / intervalMs; attempt++) {
     const views = await lockViews(rig).catch(() => null)
     if (views !== null) {
@@ -376,14 +519,24 @@ export async function waitConverged(
           .get('/api/v1/access-codes?status=setting,removing,failed&limit=1')
           .catch(() => null)
         waiting = body?.status === 200 ? body.body.items.length : 1
+        if (body?.status === 200 && body.body.items.length > 0) {
+          const code = body.body.items[0]
+          waitingCode = `${code.id} on lock ${code.lockId}: ${code.status} ${JSON.stringify(code.errors)}`
+        }
         if (waiting === 0) return { tablesMs, settledMs: Date.now() - fromMs }
       }
     }
     if (Date.now() - fromMs > timeoutMs) break
     await sleep(intervalMs)
   }
+  const views = await lockViews(rig).catch(() => null)
+  const firstApart = apart[0]
+  const difference =
+    firstApart === undefined
+      ? ''
+      : `; lock ${firstApart} holds ${JSON.stringify(views?.get(firstApart)?.codes ?? null)}, the API wants ${JSON.stringify(desired.get(firstApart))}`
   throw new Error(
-    `not converged after ${timeoutMs} ms: ${apart.length} lock table(s) apart (${apart.slice(0, 3).join(', ')}), tables matched at ${tablesMs ?? 'never'}, codes waiting ${waiting}`,
+    `not converged after ${timeoutMs} ms: ${apart.length} lock table(s) apart (${apart.slice(0, 3).join(', ')})${difference}, tables matched at ${tablesMs ?? 'never'}, codes waiting ${waiting} (${waitingCode})`,
   )
 }
 
@@ -397,6 +550,13 @@ export interface Accounts {
   lostEvents: number
   /** (lock, seq) stored more than once. */
   duplicatedEvents: number
+  /**
+   * Frames the locks refused (`lock.frame_rejected`), by reason. `frame_replayed` is a command frame
+   * that reached a lock a second time (the broker's at-least-once delivery, or a server sending again
+   * what was in flight when it died): the lock carried it out once and refused the copy. Any other
+   * reason is a frame damaged or forged on the way.
+   */
+  framesRejected: Record<string, number>
 }
 
 /**
@@ -424,6 +584,7 @@ export async function account(rig: Rig, churn: Churn): Promise<Accounts> {
   const stored = new Map<string, Map<number, number>>()
   let after: string | undefined
   let storedEvents = 0
+  const framesRejected: Record<string, number> = {}
   for (let page = 0; page < 10_000; page++) {
     const body = await rig.owner.expect(
       200,
@@ -431,6 +592,10 @@ export async function account(rig: Rig, churn: Churn): Promise<Accounts> {
       `/api/v1/events?order=asc&limit=500${after ? `&after=${after}` : ''}`,
     )
     for (const event of body.items) {
+      if (event.type === 'lock.frame_rejected') {
+        const reason = String(event.data?.reason)
+        framesRejected[reason] = (framesRejected[reason] ?? 0) + 1
+      }
       const seq = event.data?.lockSeq
       if (typeof seq !== 'number' || typeof event.lockId !== 'string') continue
       storedEvents += 1
@@ -450,5 +615,87 @@ export async function account(rig: Rig, churn: Churn): Promise<Accounts> {
     for (let seq = 1; seq <= view.lastSeq; seq++) if (!seqs.has(seq)) lostEvents += 1
     for (const n of seqs.values()) duplicatedEvents += Math.max(0, n - 1)
   }
-  return { lostCodes, lockEvents, storedEvents, lostEvents, duplicatedEvents }
+  return { lostCodes, lockEvents, storedEvents, lostEvents, duplicatedEvents, framesRejected }
+}
+
+// ------------------------------------------------------------------------------------------ faults
+
+export interface Fault {
+  name: string
+  /** Needs the scale-out setup (a PostgreSQL and a Mosquitto of the rig's own). */
+  scaleOut: boolean
+  /** Injects the fault, keeps it `downMs`, ends it; resolves when all is back (Date.now() then). */
+  run(rig: Rig, downMs: number): Promise<number>
+}
+
+export const FAULTS: readonly Fault[] = [
+  {
+    name: 'kill -9 of a server process',
+    scaleOut: false,
+    async run(rig, downMs) {
+      await rig.killServer(0)
+      await sleep(downMs)
+      return rig.startServer(0)
+    },
+  },
+  {
+    name: 'Mosquitto restarted',
+    scaleOut: true,
+    async run(rig) {
+      await rig.mosquitto!.restart()
+      return Date.now()
+    },
+  },
+  {
+    name: 'PostgreSQL crashed (stop -m immediate) and started',
+    scaleOut: true,
+    async run(rig, downMs) {
+      await rig.postgres!.crash()
+      await sleep(downMs)
+      await rig.postgres!.start()
+      return Date.now()
+    },
+  },
+  {
+    name: 'every gateway cut off the broker',
+    scaleOut: false,
+    async run(rig, downMs) {
+      for (let g = 0; g < rig.sims.length; g++) await rig.setGatewayOnline(g, false)
+      await sleep(downMs)
+      for (let g = 0; g < rig.sims.length; g++) await rig.setGatewayOnline(g, true)
+      return Date.now()
+    },
+  },
+  {
+    name: 'kill -9 of a gateway process',
+    scaleOut: false,
+    async run(rig, downMs) {
+      await rig.killSim(0)
+      await sleep(downMs)
+      await rig.startSim(0)
+      return Date.now()
+    },
+  },
+]
+
+export interface FaultRound extends Convergence {
+  fault: string
+}
+
+/**
+ * One fault under churn: `churnMs` of churn, the fault injected and ended while the churn goes on,
+ * the churn stopped when all is back, then the time from then until every lock's table is the one
+ * the API holds and no code waits.
+ */
+export async function faultRound(
+  rig: Rig,
+  churn: Churn,
+  fault: Fault,
+  { workers = 3, churnMs = 3_000, downMs = 1_000, timeoutMs = 120_000 } = {},
+): Promise<FaultRound> {
+  churn.start(workers, { maxMs: churnMs + downMs + 60_000 })
+  await sleep(churnMs)
+  const back = await fault.run(rig, downMs)
+  await churn.stop()
+  return { fault: fault.name, ...(await waitConverged(rig, back, { timeoutMs })) }
 }

@@ -168,7 +168,8 @@ let signups = 0
 
 /** `clock`: a simulated clock for the server (move the locks' clocks with it through the sim API). */
 export async function startTestServer(
-  options: { clock?: Clock; env?: Record<string, string> } = {},
+  /** `databaseUrl`: a database of the test's own (with the services), instead of a per-run one. */
+  options: { clock?: Clock; env?: Record<string, string>; databaseUrl?: string } = {},
 ): Promise<TestServer> {
   const services = usingTestServices()
   const dataDir = services ? mkdtempSync(join(tmpdir(), 'latchkey-e2e-')) : await makeTestDataDir()
@@ -183,8 +184,10 @@ export async function startTestServer(
     let databaseUrl: string | undefined
     let mqttUrl: string | undefined
     if (services) {
-      store = await openTestStore({ services: true })
-      databaseUrl = store.databaseUrl ?? undefined
+      if (options.databaseUrl === undefined) {
+        store = await openTestStore({ services: true })
+        databaseUrl = store.databaseUrl ?? undefined
+      } else databaseUrl = options.databaseUrl
       mosquitto = await startPrivateMosquitto()
       const login = `${encodeURIComponent(mosquitto.admin.username)}:${encodeURIComponent(mosquitto.admin.password)}`
       mqttUrl = `mqtt://${login}@${mosquitto.host}:${mosquitto.port}`
@@ -245,6 +248,9 @@ export interface SimProcess {
   stop(): Promise<void>
   /** SIGKILL: gone at once, as a crash or a power cut. */
   kill(): Promise<void>
+  /** SIGSTOP / SIGCONT: it stops answering anything, as a lock that hangs, then goes on. */
+  pause(): void
+  resume(): void
 }
 
 export interface StartSimOptions {
@@ -314,6 +320,8 @@ export async function startLatchkeyProcess(options: {
       output: () => output,
       stop: () => stopWith('SIGINT'),
       kill: () => stopWith('SIGKILL'),
+      pause: () => child.kill('SIGSTOP'),
+      resume: () => child.kill('SIGCONT'),
     }
   } catch (error) {
     await stopWith('SIGKILL')

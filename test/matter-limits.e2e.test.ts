@@ -37,7 +37,7 @@ beforeAll(async () => {
   server = await startTestServer({ clock, env: { LATCHKEY_MATTER_COMMANDS_PER_HOUR: String(PER_HOUR) } })
   ;({ api: owner } = await server.signup())
   stateDir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-matter-limit-'))
-  sim = await startSimMatter({ stateDir, passcode: 20202021, discriminator: 3850 })
+  sim = await startSimMatter({ stateDir, passcode: 20202021, discriminator: 3853 })
 })
 
 afterAll(async () => {
@@ -108,7 +108,10 @@ it('takes its commands of an hour, holds the rest back with the reason, and goes
     })
   }
   expect(await setCount()).toBe(codes.length)
-  for (const pin of pins) expect(await keypad(pin)).toMatchObject({ result: 'unlocked' })
+  // every PIN at once, so a refusal shows which PIN it was, why, and which user the lock matched
+  const opened: { pin: string; result: string }[] = []
+  for (const pin of pins) opened.push({ pin, ...(await keypad(pin)) })
+  expect(opened).toEqual(pins.map((pin) => expect.objectContaining({ pin, result: 'unlocked' })))
 
   // a lock that is gone is removed all the same, without keeping the request waiting
   await sim.stop()

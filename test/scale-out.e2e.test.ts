@@ -276,7 +276,9 @@ describe.skipIf(!usingTestServices())('two server processes on one database and 
       const wanted = ids.filter((_, i) => i % 2 === index).sort()
       burst[index] = wanted
       expect(await tableOf(lockId)).toEqual(wanted)
-      // each code reached the lock once: one set_on_lock and one code_added per code, no more
+      // each code reached the lock once: one set_on_lock and one code_added per code, no more (the
+      // lock's code_added comes in its event batch, which may follow the reply: wait for it)
+      await expectEveryLockEventOnce(lockId)
       const audit = await events(b, `lockId=${lockId}`)
       for (const id of wanted) {
         expect({

@@ -1,87 +1,31 @@
 /**
- * Command counters against the real lock firmware: a test gateway relays the server's sealed frames
+ * Command counters against the real lock firmware: a test gateway (relay-gateway.ts) relays the server's sealed frames
  * to a `Lock` (packages/lock) and its sealed replies back, and keeps the counter of every frame it
  * saw on the lock's command topic. A database commit that fails after the frame was sealed and
  * published (a deferred constraint trigger raises at COMMIT) must never lead to a second frame under
  * the same counter — the same AES-GCM nonce over another plaintext — and the lock must take the next
- * command.
+ * command. A reply whose transaction PostgreSQL ends to break a deadlock is taken again at once.
  */
-import { systemClock } from '@latchkey/core'
-import { Lock } from '@latchkey/lock'
-import { encodePayload, type TopicMap, type TopicName, topic } from '@latchkey/protocol'
 import { sql } from 'drizzle-orm'
-import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { usingTestServices } from '../packages/server/src/testing.ts'
 import { type ApiClient, eventually, startTestServer, type TestServer } from './harness.ts'
+import { type RelayGateway, startRelayGateway } from './relay-gateway.ts'
 
 let t: TestServer
 let owner: { api: ApiClient }
-let gatewayId: string
+let relay: RelayGateway
 let lockId: string
-let lock: Lock
-let client: MqttClient
-/** The counter of every frame published on the lock's command topic, in order. */
-const counters: number[] = []
-
-const counterOf = (frame: Uint8Array) =>
-  Number(new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getBigUint64(2))
-
-function publish<N extends TopicName>(
-  name: N,
-  params: TopicMap[N]['params'],
-  payload: TopicMap[N]['payload'],
-) {
-  return client.publishAsync(topic(name, params), Buffer.from(encodePayload(name, payload)), { qos: 1 })
-}
 
 beforeAll(async () => {
   t = await startTestServer()
   owner = await t.signup()
-  const gateway = await owner.api.expect(201, 'POST', '/api/v1/gateways', { name: 'Relay' })
-  gatewayId = gateway.id
-  const created = await owner.api.expect(201, 'POST', '/api/v1/locks', {
-    name: 'Back door',
-    timezone: 'UTC',
-    gatewayId,
-  })
-  lockId = created.id
-  lock = Lock.open(created.bundle, { world: systemClock })
-  client = await mqtt.connectAsync(t.server.mqttUrl, {
-    clientId: gatewayId,
-    username: gatewayId,
-    password: gateway.mqtt.password,
-    protocolVersion: 4,
-    clean: true,
-    reconnectPeriod: 0,
-  })
-  const down = topic('lockDown', { gatewayId, lockId })
-  client.on('message', (name, payload) => {
-    if (name !== down) return
-    const frame = new Uint8Array(payload)
-    counters.push(counterOf(frame))
-    const reply = lock.receiveFrame(frame)
-    // the reply, then the lock's events (as a gateway uploads them)
-    for (const up of [reply, lock.pendingEvents()]) {
-      if (up !== null)
-        client
-          .publishAsync(topic('lockUp', { gatewayId, lockId }), Buffer.from(up), { qos: 1 })
-          .catch(() => {}) // the test ends with the connection
-    }
-  })
-  await client.subscribeAsync(down, { qos: 1 })
-  await publish('gatewayStatus', { gatewayId }, { online: true, at: Date.now(), locks: [lockId] })
-  await publish('lockLink', { gatewayId, lockId }, { inRange: true, battery: 90, at: 1 })
-  await eventually(
-    'the lock online',
-    async () => (await owner.api.expect(200, 'GET', `/api/v1/locks/${lockId}`)).online,
-  )
-  // the lock's clock, set by the server (an unlock needs it)
-  await publish('timeRequest', { gatewayId, lockId }, { reason: 'connect', at: Date.now() })
-  await eventually('the lock’s clock set', () => lock.view().clock.ms !== null)
+  relay = await startRelayGateway(t, owner.api)
+  lockId = relay.lockId
 })
 
 afterAll(async () => {
-  await client?.endAsync(true)
+  await relay?.close()
   await t?.close()
 })
 
@@ -97,12 +41,12 @@ describe('command counters', () => {
         deferrable initially deferred for each row when (new.type = 'unlock')
         execute function latchkey_test_fail_commit()`),
     )
-    const before = counters.length
+    const before = relay.counters.length
     const failed = await owner.api.post(`/api/v1/locks/${lockId}/unlock`)
     expect(failed.status).toBe(500)
     expect(failed.headers.get('content-type')).toContain('application/problem+json')
     // the frame did leave before the commit failed (the lock opened the door)
-    await eventually('the first unlock frame at the lock', () => counters.length > before)
+    await eventually('the first unlock frame at the lock', () => relay.counters.length > before)
     await db.execute(sql.raw('drop trigger latchkey_test_fail_unlock on lock_commands'))
 
     const done = await owner.api.expect(200, 'POST', `/api/v1/locks/${lockId}/unlock`)
@@ -110,8 +54,8 @@ describe('command counters', () => {
     // a third command after that, and a time sync: all taken
     expect((await owner.api.expect(200, 'POST', `/api/v1/locks/${lockId}/sync-time`)).status).toBe('done')
 
-    expect(new Set(counters).size).toBe(counters.length)
-    expect(counters).toEqual([...counters].sort((a, b) => a - b))
+    expect(new Set(relay.counters).size).toBe(relay.counters.length)
+    expect(relay.counters).toEqual([...relay.counters].sort((a, b) => a - b))
     // what the lock logged, as the server stored it: both unlocks carried out, no frame refused
     const types = await eventually('both unlocks in the audit log', async () => {
       const body = await owner.api.expect(200, 'GET', `/api/v1/events?lockId=${lockId}&order=asc&limit=500`)
@@ -121,4 +65,59 @@ describe('command counters', () => {
     expect(types.filter((type) => type === 'lock.unlocked')).toHaveLength(2)
     expect(types).not.toContain('lock.frame_rejected')
   })
+
+  it('reads the lock’s table again after a code went to it without its record, so the code deleted meanwhile comes off it', async () => {
+    const db = t.server.deps.db
+    // every set_code leaves and reaches the lock, but its record does not commit (a database failing
+    // at that moment): the lock holds the code, and its reply finds no record of the command
+    await db.execute(
+      sql.raw(`create constraint trigger latchkey_test_fail_set after insert on lock_commands
+        deferrable initially deferred for each row when (new.type = 'set_code')
+        execute function latchkey_test_fail_commit()`),
+    )
+    const onLock = (codeId: string) => relay.lock.view().codes.some((c) => c.codeId === codeId)
+    const code = await owner.api.expect(201, 'POST', `/api/v1/locks/${lockId}/access-codes`, {
+      name: 'Plumber',
+      kind: 'permanent',
+      code: '739251',
+    })
+    await eventually('the code on the lock', () => onLock(code.id))
+    await owner.api.expect(200, 'DELETE', `/api/v1/access-codes/${code.id}`)
+    await db.execute(sql.raw('drop trigger latchkey_test_fail_set on lock_commands'))
+    await eventually('the deleted code off the lock', () => !onLock(code.id), { timeoutMs: 30_000 })
+    expect(relay.lock.view().codes).toEqual([])
+  })
+
+  // Two connections at once: PostgreSQL only (PGlite has one).
+  it.skipIf(!usingTestServices())(
+    'takes a reply again at once when PostgreSQL ends its transaction to break a deadlock: the unlock answers done',
+    async () => {
+      const db = t.server.deps.db
+      relay.holdNextReply(async (counter, send) => {
+        const [command] = await eventually('the unlock’s record', async () => {
+          const rows = await db.execute(
+            sql`select id from lock_commands where lock_id = ${lockId} and counter = ${counter}`,
+          )
+          return rows.rows.length > 0 ? (rows.rows as { id: string }[]) : null
+        })
+        // another transaction holds the command's row, the reply takes the lock's row and waits for
+        // the command's, and the other one then asks for the lock's row: a deadlock, which PostgreSQL
+        // breaks by ending the reply's transaction (it waited first)
+        await db.transaction(async (tx) => {
+          await tx.execute(sql`update lock_commands set status = status where id = ${command?.id}`)
+          await send()
+          await eventually('the reply waiting for the command’s row', async () => {
+            const waiting = await db.execute(
+              sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like 'update "lock_commands"%'`,
+            )
+            return waiting.rows.length > 0
+          })
+          await tx.execute(sql`select 1 from locks where id = ${lockId} for update`)
+        })
+      })
+      const unlocked = await owner.api.expect(200, 'POST', `/api/v1/locks/${lockId}/unlock`)
+      expect(unlocked.status).toBe('done')
+    },
+    60_000,
+  )
 })
