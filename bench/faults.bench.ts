@@ -1,109 +1,203 @@
 /**
- * Faults under continuous code churn (issue 14, item 6; docs/RELIABILITY.md): 100 simulated locks on
- * 4 `latchkey sim` gateways, each a process of its own, and `latchkey serve` with its embedded PGlite
- * and broker (the default). Clients create and delete codes over the API; the fault is injected
- * mid-churn; after the process is back, the time until every lock's own table is the desired one (the
- * API's codes that are not deleted) and no code is left waiting. Then what was acknowledged is looked
- * for again (lost codes), and every lock event is counted against the lock's own seq (lost, stored
- * twice). The floor is the same convergence with no fault: the churn stopped, the time until the
- * tables match, in the same run.
+ * Faults under continuous code churn (docs/RELIABILITY.md): 100 simulated locks on 4 `latchkey sim`
+ * gateways, each a process of its own, in the two setups:
+ * - the embedded default: one `latchkey serve` with its PGlite and broker;
+ * - scale-out: three `latchkey serve` processes behind one address, on a PostgreSQL server and a
+ *   Mosquitto of the run's own (so either can be crashed and restarted).
+ * Clients create and delete codes through the one address; each fault is injected mid-churn and
+ * ended; from the moment all is back, the time until every lock's own table is the desired one (the
+ * API's codes that are not deleted) and no code waits. Then what was acknowledged is looked for again
+ * (lost codes), every lock event is counted against the lock's own seq (lost, stored twice), and the
+ * frames the locks refused are counted. The floor is the same convergence with no fault (the churn
+ * stopped), in the same run. Scale-out also measures create throughput through 1 and 3 processes.
  */
-import { account, Churn, type Convergence, type Rig, startRig, waitConverged } from '../test/fault-rig.ts'
+
+import {
+  account,
+  Churn,
+  FAULTS,
+  type Fault,
+  type FaultRound,
+  faultRound,
+  type Rig,
+  startRig,
+  waitConverged,
+} from '../test/fault-rig.ts'
 import { sleep } from '../test/harness.ts'
-import { type BenchRow, defineSuite, formatNumber, median } from './lib.ts'
+import { privatePostgresAvailable } from '../test/private-postgres.ts'
+import { type BenchRow, defineSuite, formatNumber } from './lib.ts'
 
 const LOCKS = 100
 const GATEWAYS = 4
 const WORKERS = 4
-const ROUNDS = 2
-const CHURN_MS = 5_000
-const DOWN_MS = 1_000
+const CHURN_MS = 4_000
+const DOWN_MS = 2_000
+/** Gateways are cut off for minutes, not seconds: their locks go offline and come back. */
+const GATEWAYS_CUT_MS = 120_000
+const THROUGHPUT_MS = 10_000
+const THROUGHPUT_CLIENTS = 16
 
-interface Round extends Convergence {
-  fault: string
-}
+const downFor = (fault: Fault) => (fault.name.includes('cut off') ? GATEWAYS_CUT_MS : DOWN_MS)
+const log = (message: string) => process.stderr.write(` ${message} …`)
 
-const p50 = (values: number[]) => formatNumber(median(values))
-const max = (values: number[]) => formatNumber(Math.max(...values))
-
-async function churnFor(rig: Rig, churn: Churn, ms: number): Promise<void> {
-  churn.start(WORKERS, { maxMs: ms + 10_000 })
-  await sleep(ms)
-}
-
-/** kill -9 of the one process mid-churn, then the same process again on its data directory. */
-async function killServeRound(rig: Rig, churn: Churn): Promise<Round> {
-  await churnFor(rig, churn, CHURN_MS)
-  await rig.killServer()
+async function floorOf(rig: Rig, churn: Churn): Promise<number> {
+  churn.start(WORKERS, { maxMs: CHURN_MS + 10_000 })
+  await sleep(CHURN_MS)
   await churn.stop()
-  await sleep(DOWN_MS)
-  const ready = await rig.startServer()
-  return { fault: 'kill -9 latchkey serve', ...(await waitConverged(rig, ready)) }
+  return (await waitConverged(rig, Date.now())).tablesMs
+}
+
+/** Creates through the front by `clients` at once for `ms`: acknowledged creates per second. */
+async function createRate(rig: Rig, clients: number, ms: number): Promise<number> {
+  const deadline = Date.now() + ms
+  let created = 0
+  const client = async (c: number) => {
+    for (let i = 0; i < 100_000 && Date.now() < deadline; i++) {
+      const lockId = rig.lockIds[(c * 7 + i) % rig.lockIds.length]!
+      const response = await rig.owner
+        .post(`/api/v1/locks/${lockId}/access-codes`, {
+          name: `Rate ${c}-${i}`,
+          kind: 'permanent',
+          delivery: 'synced',
+        })
+        .catch(() => null)
+      if (response?.status === 201) created += 1
+    }
+  }
+  const started = Date.now()
+  await Promise.all(Array.from({ length: clients }, (_, c) => client(c)))
+  return created / ((Date.now() - started) / 1000)
+}
+
+async function runSetup(
+  setup: string,
+  servers: number | null,
+): Promise<{ rows: BenchRow[]; rig: Rig; churn: Churn }> {
+  const rig = await startRig({
+    locks: LOCKS,
+    gateways: GATEWAYS,
+    log,
+    ...(servers === null ? {} : { scaleOut: { servers } }),
+  })
+  try {
+    return await measureSetup(setup, servers, rig)
+  } catch (error) {
+    await rig.close()
+    throw error
+  }
+}
+
+async function measureSetup(
+  setup: string,
+  servers: number | null,
+  rig: Rig,
+): Promise<{ rows: BenchRow[]; rig: Rig; churn: Churn }> {
+  const churn = new Churn(rig)
+  const floorMs = await floorOf(rig, churn)
+  const rounds: FaultRound[] = []
+  const unconverged: BenchRow[] = []
+  for (const fault of FAULTS.filter((f) => servers !== null || !f.scaleOut)) {
+    try {
+      rounds.push(
+        await faultRound(rig, churn, fault, {
+          workers: WORKERS,
+          churnMs: CHURN_MS,
+          downMs: downFor(fault),
+          timeoutMs: 180_000,
+        }),
+      )
+      log(`${fault.name}: ${rounds.at(-1)!.tablesMs} ms`)
+    } catch (error) {
+      // a round that does not converge is a finding, not the end of the run
+      await churn.stop()
+      log(`${fault.name}: did not converge`)
+      unconverged.push({
+        name: `${setup}: ${fault.name} → DID NOT CONVERGE`,
+        value: '—',
+        unit: '',
+        note: (error as Error).message.slice(0, 400),
+      })
+    }
+  }
+  const books = await account(rig, churn)
+  const counts = churn.counts()
+  const rejected = Object.entries(books.framesRejected)
+  const rows: BenchRow[] = [
+    {
+      name: `${setup}: work done, codes created / deleted (acknowledged)`,
+      value: `${counts.created} / ${counts.deleted}`,
+      unit: 'codes',
+      note: `${LOCKS} locks on ${GATEWAYS} sim processes, ${WORKERS} churn clients; ${counts.unanswered} requests cut off, ${counts.refused} refused (503 while the database was down, or a lock gone)`,
+    },
+    {
+      name: `${setup}: lost acknowledged codes`,
+      value: String(books.lostCodes.length),
+      unit: 'codes',
+    },
+    {
+      name: `${setup}: lock events lost / stored twice (against the locks’ seq)`,
+      value: `${books.lostEvents} / ${books.duplicatedEvents}`,
+      unit: 'events',
+      note: `${books.storedEvents} stored for ${books.lockEvents} recorded`,
+    },
+    {
+      name: `${setup}: frames the locks refused`,
+      value: String(rejected.reduce((n, [, count]) => n + count, 0)),
+      unit: 'frames',
+      note: rejected.length === 0 ? 'none' : rejected.map(([reason, n]) => `${n} ${reason}`).join(', '),
+    },
+    {
+      name: `${setup}: floor, no fault: churn stopped → every table desired`,
+      value: formatNumber(floorMs),
+      unit: 'ms',
+    },
+    ...rounds.map((round) => ({
+      name: `${setup}: ${round.fault} → every table desired`,
+      value: formatNumber(round.tablesMs),
+      unit: 'ms',
+      note: `${formatNumber(round.tablesMs / Math.max(1, floorMs))} × floor; no code waiting after ${formatNumber(round.settledMs)} ms; aim ≤ 5,000 ms`,
+    })),
+    ...unconverged,
+  ]
+  return { rows, rig, churn }
 }
 
 export default defineSuite({
   name: 'faults',
   async run() {
-    const rig = await startRig({
-      locks: LOCKS,
-      gateways: GATEWAYS,
-      log: (message) => process.stderr.write(` ${message} …`),
-    })
-    try {
-      const churn = new Churn(rig)
-      await churnFor(rig, churn, CHURN_MS)
-      await churn.stop()
-      const floor = await waitConverged(rig, Date.now())
-      const rounds: Round[] = []
-      for (let round = 0; round < ROUNDS; round++) {
-        rounds.push(await killServeRound(rig, churn))
-        process.stderr.write(` round ${round + 1}: ${rounds.at(-1)!.tablesMs} ms …`)
-      }
-      const books = await account(rig, churn)
-      const counts = churn.counts()
-      const tables = rounds.map((r) => r.tablesMs)
-      const settled = rounds.map((r) => r.settledMs)
-      const rows: BenchRow[] = [
-        {
-          name: 'faults injected',
-          value: String(rounds.length),
-          unit: 'kill -9',
-          note: `latchkey serve (embedded PGlite and broker), ${LOCKS} locks on ${GATEWAYS} sim processes, ${WORKERS} churn clients, ${CHURN_MS / 1000} s of churn before each kill, down ${DOWN_MS / 1000} s`,
-        },
-        {
-          name: 'work done: codes created / deleted (acknowledged)',
-          value: `${counts.created} / ${counts.deleted}`,
-          unit: 'codes',
-          note: `${counts.unanswered} requests cut off by the kills, ${counts.refused} refused; ${books.lockEvents} lock events`,
-        },
-        { name: 'lost: acknowledged codes', value: String(books.lostCodes.length), unit: 'codes' },
-        {
-          name: 'lost / duplicated: lock events (against the locks’ seq)',
-          value: `${books.lostEvents} / ${books.duplicatedEvents}`,
-          unit: 'events',
-          note: `${books.storedEvents} stored for ${books.lockEvents} recorded`,
-        },
-        {
-          name: 'floor: no fault, churn stopped → every table desired',
-          value: formatNumber(floor.tablesMs),
-          unit: 'ms',
-          note: `no code waiting after ${formatNumber(floor.settledMs)} ms`,
-        },
-        {
-          name: 'kill -9: ready → every table desired, p50 / max',
-          value: `${p50(tables)} / ${max(tables)}`,
-          unit: 'ms',
-          note: `${formatNumber(median(tables) / Math.max(1, floor.tablesMs))} × floor (p50); aim ≤ 5,000 ms`,
-        },
-        {
-          name: 'kill -9: ready → no code waiting in the API, p50 / max',
-          value: `${p50(settled)} / ${max(settled)}`,
-          unit: 'ms',
-        },
-      ]
+    const rows: BenchRow[] = []
+    const embedded = await runSetup('embedded default, 1 process', null)
+    await embedded.rig.close()
+    rows.push(...embedded.rows)
+    if (!privatePostgresAvailable()) {
+      rows.push({ name: 'scale-out', value: 'not run', unit: '', note: 'no PostgreSQL 15 programs here' })
       return rows
-    } finally {
-      await rig.close()
     }
+    const scaleOut = await runSetup('scale-out, 3 processes', 3)
+    try {
+      rows.push(...scaleOut.rows)
+      const rig = scaleOut.rig
+      rig.useServers(1)
+      const one = await createRate(rig, THROUGHPUT_CLIENTS, THROUGHPUT_MS)
+      rig.useServers(3)
+      const three = await createRate(rig, THROUGHPUT_CLIENTS, THROUGHPUT_MS)
+      rows.push(
+        {
+          name: 'scale-out: creates through 1 process (the floor)',
+          value: formatNumber(one),
+          unit: 'codes/s',
+          note: `${THROUGHPUT_CLIENTS} clients, ${THROUGHPUT_MS / 1000} s, the same database and broker`,
+        },
+        {
+          name: 'scale-out: creates through 3 processes',
+          value: formatNumber(three),
+          unit: 'codes/s',
+          note: `${formatNumber(three / Math.max(1e-9, one))} × 1 process`,
+        },
+      )
+    } finally {
+      await scaleOut.rig.close()
+    }
+    return rows
   },
 })
