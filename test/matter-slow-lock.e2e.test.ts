@@ -88,6 +88,23 @@ it('lets a command that outlives its time limit end before the lock’s next one
   )
   await sleep(TIME_LIMIT_MS / 2)
   sim.resume()
+  // sent again just after the lock carried it out (a look of the reconciler's that read the lock's
+  // state a moment before the answer came), it is still the one the lock carried out
+  await eventually(
+    'the Plumber’s set_code carried out',
+    async () => {
+      const rows = await server.server.deps.db.execute(
+        sql`select status from lock_commands where id = ${waiting.id}`,
+      )
+      return (rows.rows[0] as { status: string } | undefined)?.status === 'done'
+    },
+    { timeoutMs: 20_000, intervalMs: 50 },
+  )
+  const afterwards = await server.server.deps.channel.send(lock.id, {
+    ...waiting.command,
+    pin: '406135',
+  } as Command)
+  expect(afterwards.commandId).toBe(waiting.id)
 
   // once it goes on, each PIN opens the door as its own user
   const opened = await eventually(
@@ -106,5 +123,11 @@ it('lets a command that outlives its time limit end before the lock’s next one
   const setCommands = await server.server.deps.db.execute(
     sql`select count(*)::int as n from lock_commands where lock_id = ${lock.id} and type = 'set_code' and command->>'codeId' = ${plumber.id}`,
   )
-  expect(setCommands.rows[0]).toEqual({ n: 1 })
+  const history = await server.server.deps.db.execute(
+    sql`select type, status, command->>'codeId' as code, sent_at, replied_at from lock_commands where lock_id = ${lock.id} order by sent_at`,
+  )
+  expect(
+    setCommands.rows[0],
+    JSON.stringify({ plumber: plumber.id, history: history.rows }, null, 1),
+  ).toEqual({ n: 1 })
 }, 120_000)

@@ -101,6 +101,13 @@ function reasonOf(error: DoorLock.OperationError, codeId: string | undefined): D
   return 'revoked'
 }
 
+/** A command of a lock's, queued, running, or carried out a moment ago (`doneAt`, in send order). */
+interface RecentCommand {
+  id: string
+  codeId: string | undefined
+  doneAt: number | null
+}
+
 export async function startMatterChannel(options: {
   deps: LockChannelDeps
   /** The controller's fabric, keys and peers (a directory of the data directory). */
@@ -127,11 +134,27 @@ export async function startMatterChannel(options: {
   const eventHandlers: LockEventsHandler[] = []
   const queue = new KeyedQueue()
   /**
-   * Per lock, the commands queued or running (a late one included), by what they say: the same
-   * command sent again meanwhile (the reconciler sends again what a lock out of reach may have lost)
-   * is that one, not a second on the lock's battery. Unlocks are each asked for on their own.
+   * Per lock, by what they say, the commands queued or running (a late one included) and the codes'
+   * commands the lock carried out in the last `timeLimitMs`: the same command sent again meanwhile
+   * is that one, not a second on the lock's battery. The reconciler sends again what a lock out of
+   * reach may have lost, and its look may have read the lock's state just before the answer came.
+   * Unlocks are each asked for on their own; another command for the same code, or a table read,
+   * ends the memory of what was carried out.
    */
-  const unfinished = new Map<string, Map<string, string>>()
+  const recent = new Map<string, Map<string, RecentCommand>>()
+  /** Orders sends and answers: a table read shows what was carried out before it was asked for. */
+  let order = 0
+  /** Forgets the lock's commands carried out a moment ago: those of one code, or all done before `before`. */
+  const forgetDone = (lockId: string, which: { codeId: string } | { before: number }) => {
+    const lockRecent = recent.get(lockId)
+    if (lockRecent === undefined) return
+    for (const [key, entry] of lockRecent) {
+      if (entry.doneAt === null) continue
+      if ('codeId' in which ? entry.codeId === which.codeId : entry.doneAt < which.before)
+        lockRecent.delete(key)
+    }
+    if (lockRecent.size === 0) recent.delete(lockId)
+  }
   let closed = false
   /** Resolves when the channel closes: a command still running after its time limit is not waited for then. */
   let closing: () => void = () => {}
@@ -380,9 +403,10 @@ export async function startMatterChannel(options: {
     }
   }
 
-  async function run(lockId: string, commandId: string, counter: number, command: Command): Promise<void> {
+  /** Carries out the command on the lock; resolves whether the lock carried it out. */
+  async function run(lockId: string, commandId: string, counter: number, command: Command): Promise<boolean> {
     const lock = await load(lockId)
-    if (lock === undefined) return
+    if (lock === undefined) return false
     const work = execute(lock, commandId, command)
     let answer = await answerOf(commandId, work, timeLimitMs)
     if ('error' in answer) {
@@ -396,10 +420,11 @@ export async function startMatterChannel(options: {
         answerOf(commandId, work, SETTLE_AFTER_TIME_LIMIT * timeLimitMs),
         whenClosed.then(() => ({ error: 'closed' })),
       ])
-      if ('error' in late) return
+      if ('error' in late) return false
       answer = late
     }
     await handleReply(ctx, lock, counter, answer.reply, new Date(clock.now()))
+    return answer.reply.status === 'ok'
   }
 
   async function send(lockId: string, command: Command, sendOptions: SendOptions = {}) {
@@ -409,9 +434,11 @@ export async function startMatterChannel(options: {
     if (!lock.online || !controller.isReachable(lock.matter.nodeId))
       throw new LatchkeyError('lock_offline', 'the Matter lock cannot be reached')
     const key = command.type === 'unlock' ? undefined : stableJson(command)
-    const lockUnfinished = unfinished.get(lockId) ?? new Map<string, string>()
-    const same = key === undefined ? undefined : lockUnfinished.get(key)
-    if (same !== undefined) return { commandId: same }
+    const codeId = 'codeId' in command ? command.codeId : undefined
+    const lockRecent = recent.get(lockId) ?? new Map<string, RecentCommand>()
+    const same = key === undefined ? undefined : lockRecent.get(key)
+    if (same !== undefined) return { commandId: same.id }
+    if (codeId !== undefined) forgetDone(lockId, { codeId })
     const nowMs = clock.now()
     const rests = restingUntil(lockId, nowMs)
     if (rests !== null)
@@ -421,12 +448,23 @@ export async function startMatterChannel(options: {
       )
     sentAt.get(lockId)?.push(nowMs)
     const id = randomUUID()
-    // Known as unfinished from here on, before the writes below: the same command sent meanwhile is this one.
-    if (key !== undefined) unfinished.set(lockId, lockUnfinished.set(key, id))
-    const finished = () => {
-      if (key === undefined || lockUnfinished.get(key) !== id) return
-      lockUnfinished.delete(key)
-      if (lockUnfinished.size === 0 && unfinished.get(lockId) === lockUnfinished) unfinished.delete(lockId)
+    // Known from here on, before the writes below: the same command sent meanwhile is this one.
+    const entry: RecentCommand = { id, codeId, doneAt: null }
+    const askedAt = ++order
+    if (key !== undefined) recent.set(lockId, lockRecent.set(key, entry))
+    const forget = () => {
+      if (key === undefined || lockRecent.get(key) !== entry) return
+      lockRecent.delete(key)
+      if (lockRecent.size === 0 && recent.get(lockId) === lockRecent) recent.delete(lockId)
+    }
+    const finished = (carriedOut: boolean) => {
+      // A table read tells what the lock holds now (a PIN changed at the lock): what it carried out
+      // before the read was asked for is sent again if still wanted. A read or a setting asked for
+      // again is asked anew.
+      if (carriedOut && command.type === 'read_table') forgetDone(lockId, { before: askedAt })
+      if (!carriedOut || closed || codeId === undefined) return forget()
+      entry.doneAt = ++order
+      setTimeout(forget, timeLimitMs).unref()
     }
     let counter: number
     try {
@@ -442,13 +480,15 @@ export async function startMatterChannel(options: {
         }),
       )
     } catch (error) {
-      finished()
+      forget()
       throw error
     }
     void queue
       .run(lockId, () => run(lockId, id, counter, command))
-      .catch((error) => log.error({ err: error, lockId, commandId: id }, 'a Matter command failed'))
-      .finally(finished)
+      .then(finished, (error) => {
+        log.error({ err: error, lockId, commandId: id }, 'a Matter command failed')
+        forget()
+      })
     return { commandId: id }
   }
 
@@ -464,8 +504,7 @@ export async function startMatterChannel(options: {
     async reachable(lockId) {
       const lock = await load(lockId)
       return (
-        lock !== undefined &&
-        lock.online &&
+        lock?.online === true &&
         controller.isReachable(lock.matter.nodeId) &&
         restingUntil(lockId, clock.now()) === null
       )
