@@ -40,6 +40,17 @@ const THROUGHPUT_CLIENTS = 16
 const downFor = (fault: Fault) => (fault.name.includes('cut off') ? GATEWAYS_CUT_MS : DOWN_MS)
 const log = (message: string) => process.stderr.write(` ${message} …`)
 
+/** What the servers sent meanwhile: the backlog's size, and how fast it went. */
+function commandsNote(round: FaultRound): string {
+  const total = [...round.commands.values()].reduce((n, count) => n + count, 0)
+  const byType = [...round.commands].map(([type, count]) => `${count} ${type}`).join(', ')
+  const rate = total / Math.max(0.001, round.settledMs / 1000)
+  return `${total} commands sent until then (${byType || 'none'}), ${formatNumber(rate)}/s`
+}
+
+/** LATCHKEY_BENCH_FAULT: only the faults whose name holds it (e.g. "cut off"), to look at one. */
+const only = process.env.LATCHKEY_BENCH_FAULT ?? ''
+
 async function floorOf(rig: Rig, churn: Churn): Promise<number> {
   churn.start(WORKERS, { maxMs: CHURN_MS + 10_000 })
   await sleep(CHURN_MS)
@@ -96,7 +107,7 @@ async function measureSetup(
   const floorMs = await floorOf(rig, churn)
   const rounds: FaultRound[] = []
   const unconverged: BenchRow[] = []
-  for (const fault of FAULTS.filter((f) => servers !== null || !f.scaleOut)) {
+  for (const fault of FAULTS.filter((f) => (servers !== null || !f.scaleOut) && f.name.includes(only))) {
     try {
       rounds.push(
         await faultRound(rig, churn, fault, {
@@ -155,7 +166,7 @@ async function measureSetup(
       name: `${setup}: ${round.fault} → every table desired`,
       value: formatNumber(round.tablesMs),
       unit: 'ms',
-      note: `${formatNumber(round.tablesMs / Math.max(1, floorMs))} × floor; no code waiting after ${formatNumber(round.settledMs)} ms; aim ≤ 5,000 ms`,
+      note: `${formatNumber(round.tablesMs / Math.max(1, floorMs))} × floor; no code waiting after ${formatNumber(round.settledMs)} ms; ${commandsNote(round)}; aim ≤ 5,000 ms`,
     })),
     ...unconverged,
   ]

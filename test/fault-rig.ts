@@ -72,6 +72,11 @@ export interface Rig {
   startSim(index: number): Promise<void>
   /** Cuts a gateway off the broker (its link, as a network failure would) or connects it again. */
   setGatewayOnline(index: number, online: boolean): Promise<void>
+  /**
+   * Sealed commands sent to locks by the running server processes since each started, by type
+   * (their `latchkey_lock_commands_sent_total`); a process that does not answer counts nothing.
+   */
+  commandsSent(): Promise<Map<string, number>>
   /** The front hands requests only to the first `count` server processes (scale-out setup). */
   useServers(count: number): void
   /** Output of the servers and the sims (for a failing test's message). */
@@ -80,6 +85,7 @@ export interface Rig {
 }
 
 const READY = /Latchkey is running at (http:\/\/\S+)/
+const COMMANDS_SENT = /^latchkey_lock_commands_sent_total\{type="([a-z_]+)"\} (\d+)$/gm
 
 interface ServerSlot {
   port: number
@@ -104,6 +110,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     LOG_LEVEL: 'warn',
     DATABASE_URL: '',
     MQTT_URL: '',
+    LATCHKEY_METRICS_TOKEN: randomBytes(16).toString('hex'),
   }
   const servers: ServerSlot[] = []
   const mqttPort = await freeTcpPort()
@@ -176,6 +183,21 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         gatewayToken: slot.token,
         stateDir: slot.stateDir,
       })
+    },
+    async commandsSent() {
+      const sent = new Map<string, number>()
+      for (const slot of servers) {
+        if (slot.process === null) continue
+        const text = await fetch(`http://127.0.0.1:${slot.port}/metrics`, {
+          headers: { authorization: `Bearer ${env.LATCHKEY_METRICS_TOKEN}` },
+          signal: AbortSignal.timeout(5_000),
+        })
+          .then((response) => (response.ok ? response.text() : ''))
+          .catch(() => '')
+        for (const [, type, count] of text.matchAll(COMMANDS_SENT))
+          sent.set(type!, (sent.get(type!) ?? 0) + Number(count))
+      }
+      return sent
     },
     useServers(count) {
       front?.use(count)
@@ -680,6 +702,8 @@ export const FAULTS: readonly Fault[] = [
 
 export interface FaultRound extends Convergence {
   fault: string
+  /** Sealed commands the server processes sent from the moment all was back until converged, by type. */
+  commands: Map<string, number>
 }
 
 /**
@@ -696,6 +720,13 @@ export async function faultRound(
   churn.start(workers, { maxMs: churnMs + downMs + 60_000 })
   await sleep(churnMs)
   const back = await fault.run(rig, downMs)
+  const before = await rig.commandsSent()
   await churn.stop()
-  return { fault: fault.name, ...(await waitConverged(rig, back, { timeoutMs })) }
+  const converged = await waitConverged(rig, back, { timeoutMs })
+  const commands = new Map<string, number>()
+  for (const [type, count] of await rig.commandsSent()) {
+    const since = count - (before.get(type) ?? 0)
+    if (since > 0) commands.set(type, since)
+  }
+  return { fault: fault.name, ...converged, commands }
 }
