@@ -199,9 +199,11 @@ export async function startTestServer(
       databaseUrl,
       mqttUrl,
       mqttPort: 0,
-      logger: false,
+      // errors only (a 500's cause, a message that could not be handled), on the test's output
+      logger: true,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       env: {
+        LOG_LEVEL: 'error',
         LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'),
         LATCHKEY_METRICS_TOKEN: E2E_METRICS_TOKEN,
         // suites sign up several organizations on one server
