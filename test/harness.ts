@@ -404,3 +404,22 @@ export async function startSimMatter(options: {
     discriminator: options.discriminator,
   }
 }
+
+/** `POST /locks` commissioning this `sim-matter` lock as `name`; resolves once it is online. */
+export async function commissionSimMatter(
+  api: ApiClient,
+  sim: SimMatterProcess,
+  name: string,
+): Promise<Body> {
+  const lock = await api.expect(201, 'POST', '/api/v1/locks', {
+    name,
+    timezone: 'UTC',
+    driver: 'matter',
+    matter: { passcode: sim.passcode, discriminator: sim.discriminator, address: sim.address },
+  })
+  await eventually(
+    'the lock online',
+    async () => (await api.expect(200, 'GET', `/api/v1/locks/${lock.id}`)).online,
+  )
+  return lock
+}

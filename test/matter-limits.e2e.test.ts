@@ -10,6 +10,7 @@ import { SimulatedClock } from '@latchkey/core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import {
   type ApiClient,
+  commissionSimMatter,
   eventually,
   type SimMatterProcess,
   startSimMatter,
@@ -47,16 +48,7 @@ afterAll(async () => {
 })
 
 it('takes its commands of an hour, holds the rest back with the reason, and goes on after the hour', async () => {
-  const lock = await owner.expect(201, 'POST', '/api/v1/locks', {
-    name: 'Shed',
-    timezone: 'UTC',
-    driver: 'matter',
-    matter: { passcode: sim.passcode, discriminator: sim.discriminator, address: sim.address },
-  })
-  await eventually(
-    'the lock online',
-    async () => (await owner.expect(200, 'GET', `/api/v1/locks/${lock.id}`)).online,
-  )
+  const lock = await commissionSimMatter(owner, sim, 'Shed')
   const pins = ['284913', '395024', '406135', '517246', '628357']
   const codes: Code[] = []
   for (const [i, pin] of pins.entries())

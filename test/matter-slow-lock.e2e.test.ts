@@ -13,6 +13,7 @@ import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import {
   type ApiClient,
+  commissionSimMatter,
   eventually,
   type SimMatterProcess,
   sleep,
@@ -45,16 +46,7 @@ afterAll(async () => {
 const keypad = (digits: string) => sim.api.expect(200, 'POST', '/sim/lock/keypad', { digits })
 
 it('lets a command that outlives its time limit end before the lock’s next one: every code its own user, none sent twice', async () => {
-  const lock = await owner.expect(201, 'POST', '/api/v1/locks', {
-    name: 'Store room',
-    timezone: 'UTC',
-    driver: 'matter',
-    matter: { passcode: sim.passcode, discriminator: sim.discriminator, address: sim.address },
-  })
-  await eventually(
-    'the lock online',
-    async () => (await owner.expect(200, 'GET', `/api/v1/locks/${lock.id}`)).online,
-  )
+  const lock = await commissionSimMatter(owner, sim, 'Store room')
   const create = (name: string, code: string) =>
     owner.expect(201, 'POST', `/api/v1/locks/${lock.id}/access-codes`, { name, kind: 'permanent', code })
   // a first code set: the lock's table is read, and the codes after it go straight to the lock

@@ -5,65 +5,38 @@
  * lock's answer to the acknowledgement of a batch is taken once, in or out of order.
  */
 import { randomUUID } from 'node:crypto'
-import { deriveLockKeys, type LockEvent, sealLockMessage } from '@latchkey/protocol'
+import { type LockEvent, sealLockMessage } from '@latchkey/protocol'
 import { and, eq, inArray, isNotNull } from 'drizzle-orm'
 import fc from 'fast-check'
-import type { FastifyInstance } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { events, lockCommands, locks, webhookDeliveries } from '../store/schema.ts'
-import { buildTestApp, signupOwner, type TestAccount, type TestApp } from '../testing.ts'
-import { acceptCounter, RECEIVE_WINDOW, silentLogger } from './channel-context.ts'
-import { LockKeyCache } from './lock-keys.ts'
+import { acceptCounter, RECEIVE_WINDOW } from './channel-context.ts'
+import { channelContext, lockOnGateway, useGatewaySetup } from './gateway-test-setup.ts'
 import { GATEWAY_SEEN_EVERY_MS, handleLockUp, pendingCommandRow, takeCounterAhead } from './lock-up.ts'
 
-let t: TestApp
-let app: FastifyInstance
-let owner: TestAccount
-let gatewayId: string
-
-beforeAll(async () => {
-  t = await buildTestApp()
-  app = t.app
-  owner = await signupOwner(app)
-  const gateway = await app.inject({
-    method: 'POST',
-    url: '/api/v1/gateways',
-    headers: owner.headers,
-    payload: { name: 'Hall' },
-  })
-  gatewayId = gateway.json().id
-})
-afterAll(() => t.close())
+const setup = useGatewaySetup()
 
 const acks: { lockId: string; upToSeq: number }[] = []
-const ctx = () => ({
-  deps: app.deps,
-  keys: new LockKeyCache(app.deps.secrets),
-  log: silentLogger,
-  replyHandlers: [],
-  eventHandlers: [],
-  send: async (lockId: string, command: { type: string; upToSeq?: number }) => {
+const ctx = () =>
+  channelContext(setup.app, async (lockId, command) => {
     if (command.type === 'ack_events') acks.push({ lockId, upToSeq: command.upToSeq ?? -1 })
     return { commandId: randomUUID() }
-  },
-})
+  })
 
 async function newLock() {
-  const response = await app.inject({
-    method: 'POST',
-    url: '/api/v1/locks',
-    headers: owner.headers,
-    payload: { name: 'Side door', timezone: 'UTC', gatewayId },
-  })
-  const lock = response.json()
-  const key = deriveLockKeys(new Uint8Array(Buffer.from(lock.bundle.secret, 'base64'))).command
+  const { lock, key } = await lockOnGateway(setup)
   const id: string = lock.id
   /** The events sealed by the lock under frame counter `counter`. */
   const send = (counter: number, batch: LockEvent[]) =>
-    handleLockUp(ctx(), gatewayId, id, sealLockMessage(key, id, counter, { kind: 'events', events: batch }))
+    handleLockUp(
+      ctx(),
+      setup.gatewayId,
+      id,
+      sealLockMessage(key, id, counter, { kind: 'events', events: batch }),
+    )
   const stored = async () =>
     (
-      await t.store.db
+      await setup.t.store.db
         .select({ seq: events.lockSeq })
         .from(events)
         .where(and(eq(events.lockId, id), isNotNull(events.lockSeq)))
@@ -76,7 +49,7 @@ async function newLock() {
 const denied = (seq: number): LockEvent => ({
   type: 'access_denied',
   seq,
-  at: t.clock.now(),
+  at: setup.t.clock.now(),
   method: 'keypad',
   reason: 'unknown_code',
   pinHash: Buffer.alloc(32, seq).toString('base64url'),
@@ -87,21 +60,21 @@ describe('an event batch from a lock', () => {
   it('owes each event stored its webhook deliveries, in the same statement', async () => {
     // nothing listens on port 9: the deliveries stay owed
     vi.stubEnv('LATCHKEY_WEBHOOK_ALLOW_PRIVATE', '1')
-    const hook = await app.inject({
+    const hook = await setup.app.inject({
       method: 'POST',
       url: '/api/v1/webhooks',
-      headers: owner.headers,
+      headers: setup.owner.headers,
       payload: { url: 'http://127.0.0.1:9/hooks', eventTypes: ['lock.*'] },
     })
     expect(hook.statusCode, hook.body).toBe(201)
     const lock = await newLock()
     expect(await lock.send(1, seqs(1, 3).map(denied))).toBe('accepted')
-    const stored = await t.store.db
+    const stored = await setup.t.store.db
       .select({ id: events.id })
       .from(events)
       .where(and(eq(events.lockId, lock.id), isNotNull(events.lockSeq)))
     expect(stored).toHaveLength(3)
-    const owed = await t.store.db
+    const owed = await setup.t.store.db
       .select({ eventId: webhookDeliveries.eventId, type: webhookDeliveries.eventType })
       .from(webhookDeliveries)
       .where(
@@ -115,7 +88,11 @@ describe('an event batch from a lock', () => {
       'lock.access_denied',
       'lock.access_denied',
     ])
-    await app.inject({ method: 'DELETE', url: `/api/v1/webhooks/${hook.json().id}`, headers: owner.headers })
+    await setup.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/webhooks/${hook.json().id}`,
+      headers: setup.owner.headers,
+    })
     vi.unstubAllEnvs()
   })
 
@@ -167,7 +144,7 @@ describe('what a batch leaves behind', () => {
       },
     }
     const frame = sealLockMessage(key, lock.id, 1, { kind: 'events', events: seqs(1, 4).map(denied) })
-    expect(await handleLockUp(slow, gatewayId, lock.id, frame)).toBe('accepted')
+    expect(await handleLockUp(slow, setup.gatewayId, lock.id, frame)).toBe('accepted')
     await expect.poll(() => storedWhenAcked).toEqual(seqs(1, 4))
     release()
   })
@@ -176,25 +153,29 @@ describe('what a batch leaves behind', () => {
     const lock = await newLock()
     const seenAt = async () =>
       (
-        await app.inject({ method: 'GET', url: `/api/v1/gateways/${gatewayId}`, headers: owner.headers })
+        await setup.app.inject({
+          method: 'GET',
+          url: `/api/v1/gateways/${setup.gatewayId}`,
+          headers: setup.owner.headers,
+        })
       ).json().lastSeenAt
-    t.clock.advance(5_000)
-    const first = new Date(t.clock.now()).toISOString()
+    setup.t.clock.advance(5_000)
+    const first = new Date(setup.t.clock.now()).toISOString()
     expect(await lock.send(1, [denied(1)])).toBe('accepted')
     expect(await seenAt()).toBe(first)
-    t.clock.advance(GATEWAY_SEEN_EVERY_MS / 2)
+    setup.t.clock.advance(GATEWAY_SEEN_EVERY_MS / 2)
     expect(await lock.send(2, [denied(2)])).toBe('accepted')
     expect(await seenAt()).toBe(first)
-    t.clock.advance(GATEWAY_SEEN_EVERY_MS)
+    setup.t.clock.advance(GATEWAY_SEEN_EVERY_MS)
     expect(await lock.send(3, [denied(3)])).toBe('accepted')
-    expect(await seenAt()).toBe(new Date(t.clock.now()).toISOString())
+    expect(await seenAt()).toBe(new Date(setup.t.clock.now()).toISOString())
   })
 })
 
 describe('takeCounterAhead', () => {
   it('moves the window as acceptCounter does, and takes nothing at or below the last counter', async () => {
     const lock = await newLock()
-    const now = new Date(t.clock.now())
+    const now = new Date(setup.t.clock.now())
     const mask = (1n << BigInt(RECEIVE_WINDOW)) - 1n
     await fc.assert(
       fc.asyncProperty(
@@ -204,12 +185,12 @@ describe('takeCounterAhead', () => {
         async (last, seenBig, step) => {
           const seen = last === 0 ? 0 : Number(seenBig)
           const counter = Math.max(0, last + step)
-          await t.store.db
+          await setup.t.store.db
             .update(locks)
             .set({ lastReceivedCounter: last, receivedWindow: seen })
             .where(eq(locks.id, lock.id))
-          const taken = await t.store.db.execute(takeCounterAhead(lock.id, counter, now))
-          const [row] = await t.store.db
+          const taken = await setup.t.store.db.execute(takeCounterAhead(lock.id, counter, now))
+          const [row] = await setup.t.store.db
             .select({ last: locks.lastReceivedCounter, seen: locks.receivedWindow })
             .from(locks)
             .where(eq(locks.id, lock.id))
@@ -233,16 +214,16 @@ describe('the answer to an acknowledgement', () => {
     const lock = await newLock()
     const ack = async (upToSeq: number) => {
       const id = randomUUID()
-      await t.store.db.insert(lockCommands).values(
+      await setup.t.store.db.insert(lockCommands).values(
         pendingCommandRow(
-          app.deps.secrets,
+          setup.app.deps.secrets,
           { type: 'ack_events', upToSeq },
           {
             id,
-            organizationId: owner.organizationId,
+            organizationId: setup.owner.organizationId,
             lockId: lock.id,
             counter: upToSeq,
-            sentAtMs: t.clock.now(),
+            sentAtMs: setup.t.clock.now(),
           },
         ),
       )
@@ -251,7 +232,7 @@ describe('the answer to an acknowledgement', () => {
     const answer = (counter: number, commandId: string, ackedUpToSeq: number) =>
       handleLockUp(
         ctx(),
-        gatewayId,
+        setup.gatewayId,
         lock.id,
         sealLockMessage(lock.key, lock.id, counter, {
           kind: 'reply',
@@ -261,14 +242,14 @@ describe('the answer to an acknowledgement', () => {
         }),
       )
     const state = async () => {
-      const [row] = await t.store.db
+      const [row] = await setup.t.store.db
         .select({ last: locks.lastReceivedCounter, acked: locks.lastEventSeqAcked })
         .from(locks)
         .where(eq(locks.id, lock.id))
       return row
     }
     const statusOf = async (id: string) =>
-      (await t.store.db.select().from(lockCommands).where(eq(lockCommands.id, id)))[0]
+      (await setup.t.store.db.select().from(lockCommands).where(eq(lockCommands.id, id)))[0]
 
     const first = await ack(5)
     const second = await ack(9)

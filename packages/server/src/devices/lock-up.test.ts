@@ -4,73 +4,42 @@
  * only over what an older frame said, and reachability only over an older status or link.
  */
 import { randomUUID } from 'node:crypto'
-import { deriveLockKeys, encodePayload, type LockMessage, sealLockMessage } from '@latchkey/protocol'
-import type { FastifyInstance } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodePayload, type LockMessage, sealLockMessage } from '@latchkey/protocol'
+import { describe, expect, it } from 'vitest'
 import { lockCommands } from '../store/schema.ts'
-import { buildTestApp, signupOwner, type TestAccount, type TestApp } from '../testing.ts'
-import { silentLogger } from './channel-context.ts'
+import { channelContext, lockOnGateway, useGatewaySetup } from './gateway-test-setup.ts'
 import { handleGatewayStatus, handleLockLink } from './link-status.ts'
-import { LockKeyCache } from './lock-keys.ts'
 import { handleLockUp } from './lock-up.ts'
 
-let t: TestApp
-let app: FastifyInstance
-let owner: TestAccount
-let gatewayId: string
+const setup = useGatewaySetup()
 
-beforeAll(async () => {
-  t = await buildTestApp()
-  app = t.app
-  owner = await signupOwner(app)
-  const gateway = await app.inject({
-    method: 'POST',
-    url: '/api/v1/gateways',
-    headers: owner.headers,
-    payload: { name: 'Hall' },
-  })
-  gatewayId = gateway.json().id
-})
-afterAll(() => t.close())
-
-const ctx = () => ({
-  deps: app.deps,
-  keys: new LockKeyCache(app.deps.secrets),
-  log: silentLogger,
-  replyHandlers: [],
-  eventHandlers: [],
-  send: async () => ({ commandId: randomUUID() }),
-})
+const ctx = () => channelContext(setup.app)
 
 /** A lock on the gateway, and a way to answer commands as that lock (with a chosen frame counter). */
 async function lockWithFrames() {
-  const response = await app.inject({
-    method: 'POST',
-    url: '/api/v1/locks',
-    headers: owner.headers,
-    payload: { name: 'Side door', timezone: 'UTC', gatewayId },
-  })
-  const lock = response.json()
-  const key = deriveLockKeys(new Uint8Array(Buffer.from(lock.bundle.secret, 'base64'))).command
+  const { lock, key } = await lockOnGateway(setup)
   let sent = 0
   /** A command the server sent (its row), answered by the lock in frame `counter`. */
   const answer = async (type: 'set_time' | 'read_table', data: unknown, counter: number) => {
     const id = randomUUID()
-    await t.store.db.insert(lockCommands).values({
+    await setup.t.store.db.insert(lockCommands).values({
       id,
-      organizationId: owner.organizationId,
+      organizationId: setup.owner.organizationId,
       lockId: lock.id,
       type,
       counter: ++sent,
-      command: type === 'set_time' ? { type, nowMs: t.clock.now() } : { type },
+      command: type === 'set_time' ? { type, nowMs: setup.t.clock.now() } : { type },
       status: 'pending',
-      sentAt: new Date(t.clock.now()),
+      sentAt: new Date(setup.t.clock.now()),
     })
     const message: LockMessage = { kind: 'reply', id, status: 'ok', data }
-    return () => handleLockUp(ctx(), gatewayId, lock.id, sealLockMessage(key, lock.id, counter, message))
+    return () =>
+      handleLockUp(ctx(), setup.gatewayId, lock.id, sealLockMessage(key, lock.id, counter, message))
   }
   const view = async () =>
-    (await app.inject({ method: 'GET', url: `/api/v1/locks/${lock.id}`, headers: owner.headers })).json()
+    (
+      await setup.app.inject({ method: 'GET', url: `/api/v1/locks/${lock.id}`, headers: setup.owner.headers })
+    ).json()
   return { id: lock.id as string, answer, view }
 }
 
@@ -105,12 +74,12 @@ describe('the lock state a frame reports', () => {
     const older = await lock.answer('set_time', { offsetMs: 1500 }, 1)
     const newer = await lock.answer('set_time', { offsetMs: -300 }, 2)
     expect(await newer()).toBe('accepted')
-    t.clock.advance(60_000)
+    setup.t.clock.advance(60_000)
     expect(await older()).toBe('accepted')
     expect(await lock.view()).toMatchObject({
       clockSet: true,
       clockOffsetMs: 300,
-      clockSyncedAt: new Date(t.clock.now() - 60_000).toISOString(),
+      clockSyncedAt: new Date(setup.t.clock.now() - 60_000).toISOString(),
     })
   })
 
@@ -135,39 +104,47 @@ describe('the lock state a frame reports', () => {
 
 describe('reachability from messages handled out of order', () => {
   const status = (online: boolean, session: number) =>
-    handleGatewayStatus(ctx(), gatewayId, encodePayload('gatewayStatus', { online, at: 0, session }))
+    handleGatewayStatus(ctx(), setup.gatewayId, encodePayload('gatewayStatus', { online, at: 0, session }))
   const link = (lockId: string, inRange: boolean, at: number) =>
-    handleLockLink(ctx(), gatewayId, lockId, encodePayload('lockLink', { inRange, battery: 90, at }))
+    handleLockLink(ctx(), setup.gatewayId, lockId, encodePayload('lockLink', { inRange, battery: 90, at }))
   const reachable = async (lockId: string) => {
     const lock = (
-      await app.inject({ method: 'GET', url: `/api/v1/locks/${lockId}`, headers: owner.headers })
+      await setup.app.inject({ method: 'GET', url: `/api/v1/locks/${lockId}`, headers: setup.owner.headers })
     ).json()
     const gateway = (
-      await app.inject({ method: 'GET', url: `/api/v1/gateways/${gatewayId}`, headers: owner.headers })
+      await setup.app.inject({
+        method: 'GET',
+        url: `/api/v1/gateways/${setup.gatewayId}`,
+        headers: setup.owner.headers,
+      })
     ).json()
     return { gateway: gateway.online as boolean, lock: lock.online as boolean }
   }
 
   it('takes no status of the connection a rotated token ended, and the next connection’s', async () => {
-    const made = await app.inject({
+    const made = await setup.app.inject({
       method: 'POST',
       url: '/api/v1/gateways',
-      headers: owner.headers,
+      headers: setup.owner.headers,
       payload: { name: 'Porch' },
     })
     const id: string = made.json().id
     const say = (online: boolean, session: number) =>
       handleGatewayStatus(ctx(), id, encodePayload('gatewayStatus', { online, at: 0, session }))
     expect(await say(true, 5_000)).toBe('accepted')
-    const rotated = await app.inject({
+    const rotated = await setup.app.inject({
       method: 'POST',
       url: `/api/v1/gateways/${id}/rotate-token`,
-      headers: owner.headers,
+      headers: setup.owner.headers,
     })
     expect(rotated.statusCode).toBe(200)
     // the old connection's retained status, read again (Mosquitto ends it without a last will)
     expect(await say(true, 5_000)).toBe('stale')
-    const view = await app.inject({ method: 'GET', url: `/api/v1/gateways/${id}`, headers: owner.headers })
+    const view = await setup.app.inject({
+      method: 'GET',
+      url: `/api/v1/gateways/${id}`,
+      headers: setup.owner.headers,
+    })
     expect(view.json().online).toBe(false)
     expect(await say(true, 5_001)).toBe('accepted')
   })
