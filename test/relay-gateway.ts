@@ -24,6 +24,8 @@ export interface RelayGateway {
     take: (counter: number, send: () => Promise<unknown>) => Promise<void>,
     when?: () => boolean,
   ): void
+  /** Reports the lock's radio link, as the gateway does. */
+  publishLink(link: TopicMap['lockLink']['payload']): Promise<unknown>
   close(): Promise<void>
 }
 
@@ -94,6 +96,7 @@ export async function startRelayGateway(t: TestServer, api: ApiClient): Promise<
     holdNextReply: (take, when = () => true) => {
       held = { take, when }
     },
+    publishLink: (link) => publish('lockLink', { gatewayId, lockId }, link),
     close: () => client.endAsync(true),
   }
 }

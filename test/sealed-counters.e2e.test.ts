@@ -120,4 +120,36 @@ describe('command counters', () => {
     },
     60_000,
   )
+
+  it.skipIf(!usingTestServices())(
+    'takes a lock’s link again when PostgreSQL ends its transaction to break a deadlock: the battery it reported shows',
+    async () => {
+      const db = t.server.deps.db
+      // the lock's frames of the tests before are all taken (they would wait for its row, and the link behind them)
+      await eventually('the lock’s events acknowledged and every command answered', async () => {
+        const open = await db.execute(
+          sql`select 1 from lock_commands where lock_id = ${lockId} and status = 'sent'`,
+        )
+        return open.rows.length === 0 && relay.lock.view().events.unacked === 0
+      })
+      // the link takes the gateway's row, then waits for the lock's, held here; this transaction
+      // then asks for the gateway's row: a deadlock, broken by ending the link's (it waited first)
+      await db.transaction(async (tx) => {
+        await tx.execute(sql`update locks set name = name where id = ${lockId}`)
+        await relay.publishLink({ inRange: true, battery: 42, at: Date.now() })
+        await eventually('the link waiting for the lock’s row', async () => {
+          const waiting = await db.execute(
+            sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like 'update "locks" set "in_range"%'`,
+          )
+          return waiting.rows.length > 0
+        })
+        await tx.execute(sql`select 1 from gateways where id = ${relay.gatewayId} for update`)
+      })
+      await eventually(
+        'the battery of the link',
+        async () => (await owner.api.expect(200, 'GET', `/api/v1/locks/${lockId}`)).battery === 42,
+      )
+    },
+    60_000,
+  )
 })

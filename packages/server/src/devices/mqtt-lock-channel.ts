@@ -23,7 +23,14 @@ import {
 } from '@latchkey/protocol'
 import { and, eq, isNull, lt, sql } from 'drizzle-orm'
 import mqtt, { type MqttClient } from 'mqtt'
-import { gateways, isDatabaseUnreachable, isUuid, lockCommands, locks } from '../store/index.ts'
+import {
+  gateways,
+  isDatabaseUnreachable,
+  isTransactionConflict,
+  isUuid,
+  lockCommands,
+  locks,
+} from '../store/index.ts'
 import {
   type ChannelContext,
   type ChannelLogger,
@@ -72,6 +79,8 @@ const MAX_QUEUED_PER_KEY = 1000
  */
 const DATABASE_DOWN_PATIENCE_MS = 60_000
 const DATABASE_DOWN_RETRY_MS = [250, 500, 1_000, 2_000, 4_000]
+/** A message whose transaction PostgreSQL ended for a deadlock is handled this many times at most. */
+const MAX_CONFLICT_ATTEMPTS = 5
 
 export interface StartLockChannelOptions {
   deps: LockChannelDeps
@@ -337,13 +346,20 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
     }
   }
 
-  /** `handle`, again while the database is unreachable (DATABASE_DOWN_PATIENCE_MS at most). */
+  /**
+   * `handle`, again while the database is unreachable (DATABASE_DOWN_PATIENCE_MS at most), and again
+   * at once when PostgreSQL ended its transaction to break a deadlock (a gateway's status and its
+   * locks' links, replies and commands take the same rows): each handler is one transaction, or
+   * takes a message it already took as a copy, so nothing is done twice.
+   */
   async function handleOnceReachable(name: string, payload: Uint8Array): ReturnType<typeof handle> {
     const giveUpAt = Date.now() + DATABASE_DOWN_PATIENCE_MS
+    let conflicts = 0
     for (let attempt = 0; ; attempt++) {
       try {
         return await handle(name, payload)
       } catch (error) {
+        if (!closed && isTransactionConflict(error) && ++conflicts < MAX_CONFLICT_ATTEMPTS) continue
         if (closed || !isDatabaseUnreachable(error) || Date.now() >= giveUpAt) throw error
         if (attempt === 0)
           log.warn({ err: error, topic: name }, 'the database is not reachable: the message waits for it')
