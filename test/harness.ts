@@ -159,6 +159,8 @@ export interface TestServer {
   readonly server: RunningServer
   readonly url: string
   readonly api: ApiClient
+  /** The server's own Mosquitto (with the services), which a test may restart; null on the embedded broker. */
+  readonly mosquitto: PrivateMosquitto | null
   /** Signs up a new organization; the client acts as its owner. */
   signup(): Promise<{ api: ApiClient; userId: string; organizationId: string }>
   close(): Promise<void>
@@ -217,6 +219,7 @@ export async function startTestServer(
       server,
       url: server.url,
       api,
+      mosquitto,
       async signup() {
         signups += 1
         const body = await api.expect(201, 'POST', '/api/v1/auth/signup', {

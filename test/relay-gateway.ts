@@ -32,8 +32,15 @@ export interface RelayGateway {
 const counterOf = (frame: Uint8Array) =>
   Number(new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getBigUint64(2))
 
-/** A gateway "Relay" with its lock "Back door", online, the lock's clock set by the server. */
-export async function startRelayGateway(t: TestServer, api: ApiClient): Promise<RelayGateway> {
+/**
+ * A gateway "Relay" with its lock "Back door", online, the lock's clock set by the server; with
+ * `reconnect`, it connects again when it loses the broker.
+ */
+export async function startRelayGateway(
+  t: TestServer,
+  api: ApiClient,
+  { reconnect = false } = {},
+): Promise<RelayGateway> {
   const gateway = await api.expect(201, 'POST', '/api/v1/gateways', { name: 'Relay' })
   const gatewayId: string = gateway.id
   const created = await api.expect(201, 'POST', '/api/v1/locks', {
@@ -49,7 +56,7 @@ export async function startRelayGateway(t: TestServer, api: ApiClient): Promise<
     password: gateway.mqtt.password,
     protocolVersion: 4,
     clean: true,
-    reconnectPeriod: 0,
+    reconnectPeriod: reconnect ? 250 : 0,
   })
   const counters: number[] = []
   let held: {

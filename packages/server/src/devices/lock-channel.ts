@@ -59,6 +59,12 @@ export interface LockChannel {
   onReply(handler: ReplyHandler): void
   /** Called after lock events were stored (only the newly stored ones, in seq order). */
   onLockEvents(handler: LockEventsHandler): void
+  /**
+   * Called when the channel is connected again after it lost its broker, with when it lost it (the
+   * server's clock): a command sent or an answer on its way meanwhile may be lost (a broker restart
+   * drops what it held for the server's clean session). A channel that never loses one has none.
+   */
+  onReconnected?(handler: (lostAtMs: number) => void): void
   /** Gateway online and lock in range, as last reported. */
   reachable(lockId: string): Promise<boolean>
   /** The lock has taken its commands of this hour and rests (a driver that bounds them: matter). */

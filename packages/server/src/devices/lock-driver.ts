@@ -81,6 +81,9 @@ export function routedChannel(db: Db, drivers: DriverChannels): LockChannel {
     onLockEvents: (handler) => {
       for (const channel of channels) channel.onLockEvents(handler)
     },
+    onReconnected: (handler) => {
+      for (const channel of channels) channel.onReconnected?.(handler)
+    },
     reachable: async (lockId) => {
       const driver = (await driverOf(db, lockId)) ?? 'latchkey'
       return (await drivers[driver]?.reachable(lockId)) ?? false

@@ -169,6 +169,12 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
   client.on('error', (error) => log.warn({ err: error }, `mqtt: ${error.message}`))
   client.on('offline', () => log.warn({ url: options.url }, 'MQTT broker unreachable; retrying'))
   client.on('connect', () => log.info({ url: options.url }, 'connected to the MQTT broker'))
+  // When the broker was lost (the server's clock), until connected again.
+  let lostAtMs: number | null = null
+  const reconnectedHandlers: ((lostAtMs: number) => void)[] = []
+  client.on('close', () => {
+    lostAtMs ??= deps.clock.now()
+  })
 
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -403,6 +409,14 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
   }, PRUNE_INTERVAL_MS)
   prune.unref()
 
+  // Connected again (mqtt.js subscribes again by itself): what was in flight meanwhile may be lost.
+  client.on('connect', () => {
+    if (lostAtMs === null || closed) return
+    const since = lostAtMs
+    lostAtMs = null
+    for (const handler of reconnectedHandlers) handler(since)
+  })
+
   const prefix = options.sharedGroup ? `$share/${options.sharedGroup}/` : ''
   const filters = SERVER_TOPICS.map((name) => `${prefix}${serverFilter(name)}`)
   try {
@@ -425,6 +439,9 @@ export async function startLockChannel(options: StartLockChannelOptions): Promis
     },
     onLockEvents: (handler) => {
       eventHandlers.push(handler)
+    },
+    onReconnected: (handler) => {
+      reconnectedHandlers.push(handler)
     },
     async reachable(lockId) {
       if (!isUuid(lockId)) return false

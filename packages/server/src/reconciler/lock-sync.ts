@@ -220,10 +220,21 @@ export async function forgetPending(db: Db, nowMs: number): Promise<void> {
     .where(sql`${lockSync.pending} <> '{}'::jsonb`)
 }
 
-/** After a restart of the server, every lock's table is read again. */
-export async function markAllStale(db: Db, nowMs: number): Promise<void> {
+/**
+ * After a restart of the server, every lock's table is read again; with `before` (the broker was lost
+ * then), every table not reported since, and a read asked before then is asked again (its answer may
+ * be lost).
+ */
+export async function markAllStale(db: Db, nowMs: number, before?: number): Promise<void> {
   const now = new Date(nowMs)
+  const since = before === undefined ? null : new Date(before)
   await db
     .update(lockSync)
     .set({ stale: true, readRequestedAt: null, dueAt: sql`least(${lockSync.dueAt}, ${now})` })
+    .where(
+      since === null
+        ? undefined
+        : sql`(${lockSync.reportedAt} is null or ${lockSync.reportedAt} < ${since})
+            and (${lockSync.readRequestedAt} is null or ${lockSync.readRequestedAt} < ${since})`,
+    )
 }

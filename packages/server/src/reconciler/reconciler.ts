@@ -185,6 +185,16 @@ export function startReconciler(
     if (due) lookSoon(stored.lockId)
   })
 
+  // The broker lost and back (a restart drops what it held for this process's session): an answer may
+  // be lost, and what a lock holds may have moved without it; every table not reported since is read.
+  channel.onReconnected?.((lostAtMs) => {
+    if (stopped) return
+    markAllStale(deps.db, deps.clock.now(), lostAtMs).then(
+      () => wake(),
+      (error: unknown) => resolved.onError(error, null),
+    )
+  })
+
   /** Locks this process is looking at now; those asked for again meanwhile get another look after. */
   const looking = new Set<string>()
   const lookAgain = new Set<string>()
