@@ -222,8 +222,7 @@ export async function forgetPending(db: Db, nowMs: number): Promise<void> {
 
 /**
  * After a restart of the server, every lock's table is read again; with `before` (the broker was lost
- * then), every table not reported since, and a read asked before then is asked again (its answer may
- * be lost).
+ * then), every table not reported since.
  */
 export async function markAllStale(db: Db, nowMs: number, before?: number): Promise<void> {
   const now = new Date(nowMs)
@@ -232,9 +231,6 @@ export async function markAllStale(db: Db, nowMs: number, before?: number): Prom
     .update(lockSync)
     .set({ stale: true, readRequestedAt: null, dueAt: sql`least(${lockSync.dueAt}, ${now})` })
     .where(
-      since === null
-        ? undefined
-        : sql`(${lockSync.reportedAt} is null or ${lockSync.reportedAt} < ${since})
-            and (${lockSync.readRequestedAt} is null or ${lockSync.readRequestedAt} < ${since})`,
+      since === null ? undefined : sql`${lockSync.reportedAt} is null or ${lockSync.reportedAt} < ${since}`,
     )
 }

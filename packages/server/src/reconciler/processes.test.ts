@@ -16,14 +16,15 @@ const syncOf = async (lockId: string) =>
   (await f.t.store.db.select().from(lockSync).where(eq(lockSync.lockId, lockId)))[0]!
 
 describe('processes that died', () => {
-  it('sends again what a dead process had in flight, and leaves alone the others’ and what it was done with', async () => {
+  it('sends again what was in flight when a process died, its own and the others’ (their answers may have gone to it), and leaves alone what was answered or sent since', async () => {
     const db = f.t.store.db
     await f.reconciler.stop()
-    const [inFlight, reading, done, others] = [
+    const [inFlight, reading, done, others, since] = [
       await addLock(f, { name: 'Its set_code in flight' }),
       await addLock(f, { name: 'Its read in flight' }),
       await addLock(f, { name: 'Its read answered' }),
       await addLock(f, { name: 'Another process’s set_code in flight' }),
+      await addLock(f, { name: 'A set_code sent as the death is seen' }),
     ]
     const later = new Date(now() + 3_600_000)
     const at = now()
@@ -39,6 +40,12 @@ describe('processes that died', () => {
       {
         lockId: others.id,
         pending: { b: { op: 'set', at, attempts: 1, by: 'alive' } },
+        readRequestedAt: null,
+        readRequestedBy: null,
+      },
+      {
+        lockId: since.id,
+        pending: { c: { op: 'set', at: at + 6_000, attempts: 1, by: 'alive' } },
         readRequestedAt: null,
         readRequestedBy: null,
       },
@@ -63,16 +70,18 @@ describe('processes that died', () => {
     expect(await releaseDeadProcesses(db, now(), 5_000)).toEqual([])
     expect((await db.select().from(serverProcesses)).map((p) => p.id)).toEqual(['alive'])
 
-    for (const lock of [inFlight, reading]) {
+    for (const lock of [inFlight, reading, others]) {
       const sync = await syncOf(lock.id)
       expect(sync).toMatchObject({ pending: {}, stale: true, readRequestedAt: null })
       expect(sync.dueAt.getTime()).toBeLessThanOrEqual(now())
     }
-    for (const lock of [done, others]) {
+    for (const lock of [done, since]) {
       const sync = await syncOf(lock.id)
       expect(sync.stale).toBe(false)
       expect(sync.dueAt).toEqual(later)
     }
-    expect((await syncOf(others.id)).pending).toEqual({ b: { op: 'set', at, attempts: 1, by: 'alive' } })
+    expect((await syncOf(since.id)).pending).toEqual({
+      c: { op: 'set', at: at + 6_000, attempts: 1, by: 'alive' },
+    })
   })
 })

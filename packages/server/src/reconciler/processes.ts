@@ -1,10 +1,11 @@
 /**
  * Which server processes are alive (`server_processes`): each reconciler writes its own row every
  * tick. A process that has not written it for a claim's lease (5 s) has died, or stopped: the first
- * process to see it takes it off the list and sends again at once what it left in flight. Its pending
- * commands are dropped and its locks' tables read again (a command it sent may have reached the lock,
- * and its answer gone with the process), so every such lock is looked at now, not after the command
- * timeout (30 s).
+ * process to see it takes it off the list and sends again at once what was in flight. Not only its own
+ * commands: with shared subscriptions the broker hands each answer to one process, whichever sent the
+ * command, so an answer to any of them may have gone with it. Pending commands are dropped and the
+ * tables read again (a command may have reached the lock and its answer be lost), so every such lock is
+ * looked at now, not after the command timeout (30 s).
  */
 import { lt, sql } from 'drizzle-orm'
 import type { Db } from '../store/index.ts'
@@ -28,19 +29,24 @@ export async function releaseDeadProcesses(db: Db, nowMs: number, deadAfterMs: n
     .delete(serverProcesses)
     .where(lt(serverProcesses.seenAt, new Date(nowMs - deadAfterMs)))
     .returning({ id: serverProcesses.id })
-  for (const { id } of dead) await releaseInFlight(db, id, nowMs)
+  if (dead.length > 0) await releaseInFlight(db, nowMs, nowMs)
   return dead.map((row) => row.id)
 }
 
-/** The commands `processId` left in flight: dropped, the tables read again, the locks due now. */
-async function releaseInFlight(db: Db, processId: string, nowMs: number): Promise<void> {
+/**
+ * What was sent before `beforeMs` and not answered may never be answered (its answer lost with a
+ * process, or with the broker's restart): the pending commands are dropped, the tables read again
+ * (a command may have reached its lock), the locks due now. Later commands stay in flight.
+ */
+export async function releaseInFlight(db: Db, nowMs: number, beforeMs: number): Promise<void> {
   const now = new Date(nowMs)
-  const byIt = sql`exists (select 1 from jsonb_each(${lockSync.pending}) e where e.value ->> 'by' = ${processId})`
+  const before = new Date(beforeMs)
+  const sentBefore = sql`(e.value ->> 'at')::bigint < ${beforeMs}`
   await db
     .update(lockSync)
     .set({
       pending: sql`coalesce((select jsonb_object_agg(e.key, e.value) from jsonb_each(${lockSync.pending}) e
-        where e.value ->> 'by' is distinct from ${processId}), '{}'::jsonb)`,
+        where not ${sentBefore}), '{}'::jsonb)`,
       stale: true,
       readRequestedAt: null,
       readRequestedBy: null,
@@ -48,6 +54,7 @@ async function releaseInFlight(db: Db, processId: string, nowMs: number): Promis
       updatedAt: now,
     })
     .where(
-      sql`(${lockSync.readRequestedAt} is not null and ${lockSync.readRequestedBy} = ${processId}) or (${lockSync.pending} <> '{}'::jsonb and ${byIt})`,
+      sql`(${lockSync.readRequestedAt} is not null and ${lockSync.readRequestedAt} < ${before})
+        or exists (select 1 from jsonb_each(${lockSync.pending}) e where ${sentBefore})`,
     )
 }

@@ -23,7 +23,7 @@ import { tableDigester } from './digest.ts'
 import { followLinks, forgetPending, markAllStale, markDue } from './lock-sync.ts'
 import { type ReconcilerOptions, type ResolvedOptions, resolveOptions } from './options.ts'
 import { type ReconcileContext, reconcileLock } from './pass.ts'
-import { heartbeat, releaseDeadProcesses } from './processes.ts'
+import { heartbeat, releaseDeadProcesses, releaseInFlight } from './processes.ts'
 import { handleLockEvents, handleReply } from './replies.ts'
 
 export type { ReconcilerOptions }
@@ -186,13 +186,17 @@ export function startReconciler(
   })
 
   // The broker lost and back (a restart drops what it held for this process's session): an answer may
-  // be lost, and what a lock holds may have moved without it; every table not reported since is read.
+  // be lost, and what a lock holds may have moved without it. What was in flight goes again, and every
+  // table not reported since is read again.
   channel.onReconnected?.((lostAtMs) => {
     if (stopped) return
-    markAllStale(deps.db, deps.clock.now(), lostAtMs).then(
-      () => wake(),
-      (error: unknown) => resolved.onError(error, null),
-    )
+    const nowMs = deps.clock.now()
+    releaseInFlight(deps.db, nowMs, nowMs)
+      .then(() => markAllStale(deps.db, nowMs, lostAtMs))
+      .then(
+        () => wake(),
+        (error: unknown) => resolved.onError(error, null),
+      )
   })
 
   /** Locks this process is looking at now; those asked for again meanwhile get another look after. */
