@@ -6,6 +6,7 @@
  * Used by `test/faults.e2e.test.ts` (correctness) and `bench/faults.bench.ts` (the figures).
  * Every loop is bounded in count and in time.
  */
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, request as httpRequest } from 'node:http'
@@ -26,7 +27,7 @@ import {
   startLatchkeyProcess,
   startSim,
 } from './harness.ts'
-import { type PrivatePostgres, startPrivatePostgres } from './private-postgres.ts'
+import { PG_BIN, type PrivatePostgres, startPrivatePostgres } from './private-postgres.ts'
 
 export interface RigOptions {
   locks: number
@@ -521,6 +522,25 @@ export interface Convergence {
  * Waits (polling every `intervalMs`, at most `timeoutMs`) until every lock's table is the desired
  * one and the API has no code waiting; the desired tables are read once (no churn meanwhile).
  */
+/**
+ * What the store holds of one lock (scale-out setup: its PostgreSQL), for the message of a round that
+ * did not converge: what the reconciler knows of its table, its commands, its codes.
+ */
+function storeViewOf(rig: Rig, lockId: string): string {
+  if (rig.postgres === null || !/^[0-9a-f-]{36}$/.test(lockId)) return ''
+  const query = (text: string) =>
+    execFileSync(join(PG_BIN, 'psql'), [rig.postgres!.databaseUrl, '-c', text], { encoding: 'utf8' })
+  return [
+    query(`select stale, report_counter, table_counter, reported_at, read_requested_at, pending,
+      (select array_agg(k) from jsonb_object_keys(reported) k) as reported
+      from lock_sync where lock_id = '${lockId}'`),
+    query(`select type, command ->> 'codeId' as code, status, counter, sent_at, replied_at
+      from lock_commands where lock_id = '${lockId}' order by counter`),
+    query(`select id, status, errors, updated_at, deleted_at from access_codes
+      where lock_id = '${lockId}' order by created_at`),
+  ].join('\n')
+}
+
 export async function waitConverged(
   rig: Rig,
   fromMs: number,
@@ -558,7 +578,7 @@ export async function waitConverged(
       ? ''
       : `; lock ${firstApart} holds ${JSON.stringify(views?.get(firstApart)?.codes ?? null)}, the API wants ${JSON.stringify(desired.get(firstApart))}`
   throw new Error(
-    `not converged after ${timeoutMs} ms: ${apart.length} lock table(s) apart (${apart.slice(0, 3).join(', ')})${difference}, tables matched at ${tablesMs ?? 'never'}, codes waiting ${waiting} (${waitingCode})`,
+    `not converged after ${timeoutMs} ms: ${apart.length} lock table(s) apart (${apart.slice(0, 3).join(', ')})${difference}, tables matched at ${tablesMs ?? 'never'}, codes waiting ${waiting} (${waitingCode})\n${firstApart === undefined ? '' : storeViewOf(rig, firstApart)}`,
   )
 }
 
