@@ -22,7 +22,12 @@ import type { ServerDeps } from '../context.ts'
 import { driverHas, requireDriverFeature, unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
 import { localTime } from '../local-time.ts'
-import { requestReconcile, type Unreachable, unreachableWords } from '../reconciler/index.ts'
+import {
+  lookSoonAfterCommit,
+  markDueWithChange,
+  type Unreachable,
+  unreachableWords,
+} from '../reconciler/index.ts'
 import {
   type AccessCode,
   type AccessCodeDelivery,
@@ -168,9 +173,10 @@ export async function createAccessCode(
         data: { error: inserted.errors[0]?.code ?? 'failed_to_set' },
       })
     }
+    await markDueWithChange(db, lock.id, nowMs)
     return inserted
   })
-  await requestReconcile(deps, lock.id, { readTable: false })
+  lookSoonAfterCommit(deps.db, [lock.id])
   return created
 }
 

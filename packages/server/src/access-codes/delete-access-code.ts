@@ -9,8 +9,9 @@ import { unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
 import {
   loadLockSync,
+  lookSoonAfterCommit,
+  markDueWithChange,
   offlineCouldOpen,
-  requestReconcile,
   stillOpensIssue,
   withoutRenewedWarnings,
 } from '../reconciler/index.ts'
@@ -35,24 +36,30 @@ export async function deleteAccessCode(deps: Deps, auth: Actor, codeId: string):
   }
   const cause = code.delivery === 'synced' && mayBeOnLock ? await unreachableCause(deps, code.lockId) : null
   const stillOpens = cause === null ? null : stillOpensIssue(cause, true)
-  const [deleted] = await deps.db
-    .update(accessCodes)
-    .set({
-      deletedAt: now,
-      updatedAt: now,
-      status: mayBeOnLock ? 'removing' : 'removed',
-      errors: [],
-      warnings: [...withoutRenewedWarnings(code.warnings), ...(stillOpens === null ? [] : [stillOpens])],
-      pendingSince: mayBeOnLock ? now : null,
+  // The deletion, its event and the look it needs commit together.
+  const deleted = await deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(accessCodes)
+      .set({
+        deletedAt: now,
+        updatedAt: now,
+        status: mayBeOnLock ? 'removing' : 'removed',
+        errors: [],
+        warnings: [...withoutRenewedWarnings(code.warnings), ...(stillOpens === null ? [] : [stillOpens])],
+        pendingSince: mayBeOnLock ? now : null,
+      })
+      .where(and(eq(accessCodes.id, code.id), isNull(accessCodes.deletedAt)))
+      .returning()
+    if (row === undefined) return undefined
+    await recordCodeEvent(tx, code, 'access_code.deleted', {
+      nowMs,
+      actorUserId: auth.userId,
+      data: { delivery: code.delivery, status: row.status },
     })
-    .where(and(eq(accessCodes.id, code.id), isNull(accessCodes.deletedAt)))
-    .returning()
-  if (deleted === undefined) return findCode(deps.db, auth.organizationId, codeId)
-  await recordCodeEvent(deps.db, code, 'access_code.deleted', {
-    nowMs,
-    actorUserId: auth.userId,
-    data: { delivery: code.delivery, status: deleted.status },
+    await markDueWithChange(tx, code.lockId, nowMs)
+    return row
   })
-  await requestReconcile(deps, code.lockId, { readTable: false })
+  if (deleted === undefined) return findCode(deps.db, auth.organizationId, codeId)
+  lookSoonAfterCommit(deps.db, [code.lockId])
   return deleted
 }

@@ -16,7 +16,8 @@ import { unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
 import {
   canonicalRule,
-  requestReconcile,
+  lookSoonAfterCommit,
+  markDueWithChange,
   stillOpensIssue,
   withoutRenewedWarnings,
 } from '../reconciler/index.ts'
@@ -133,9 +134,10 @@ export async function updateAccessCode(
       lockName: lock.name,
       data: { changed },
     })
+    if (ruleChanged || pinChanged) await markDueWithChange(db, lock.id, nowMs)
     return { updated: updated!, pinChanged }
   })
-  if (ruleChanged || pinChanged) await requestReconcile(deps, lock.id, { readTable: false })
+  if (ruleChanged || pinChanged) lookSoonAfterCommit(deps.db, [lock.id])
   return updated
 }
 

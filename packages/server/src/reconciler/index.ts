@@ -5,6 +5,8 @@ export type { ReconcilerOptions } from './options.ts'
 export { offlineCouldOpen } from './pass.ts'
 export { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from './plan.ts'
 export {
+  lookSoonAfterCommit,
+  markDueWithChange,
   type Reconciler,
   type ReconcilerDeps,
   registerReconcilerLag,

@@ -97,6 +97,24 @@ export async function requestReconcile(
 }
 
 /**
+ * A change of a lock's codes, in its transaction `tx`: the lock is due now, committed with the change,
+ * so that a crash or a database gone between the two cannot leave a change no look will make. After
+ * the commit, `lookSoonAfterCommit` has it looked at at once.
+ */
+export async function markDueWithChange(tx: Db, lockId: string, nowMs: number): Promise<void> {
+  await markDue(tx, lockId, nowMs, { nowMs })
+}
+
+/** The reconcilers of this process on `db` look at these locks at once (they are due already). */
+export function lookSoonAfterCommit(db: Db, lockIds: readonly string[]): void {
+  for (const reconciler of running) {
+    if (reconciler.db !== db) continue
+    if (lockIds.length <= LOOK_SOON_MAX) for (const lockId of lockIds) reconciler.lookSoon(lockId)
+    else reconciler.wake()
+  }
+}
+
+/**
  * Asks for a look at every lock of an organization (after a change of its settings that moves when
  * codes go on and come off, such as `syncLeadHours`).
  */
@@ -118,11 +136,7 @@ export async function requestReconcileOrganization(
 async function requestReconcileOf(deps: { db: Db; clock: Clock }, lockIds: string[], readTable: boolean) {
   const nowMs = deps.clock.now()
   for (const lockId of lockIds) await markDue(deps.db, lockId, nowMs, { readTable, nowMs })
-  for (const reconciler of running) {
-    if (reconciler.db !== deps.db) continue
-    if (lockIds.length <= LOOK_SOON_MAX) for (const lockId of lockIds) reconciler.lookSoon(lockId)
-    else reconciler.wake()
-  }
+  lookSoonAfterCommit(deps.db, lockIds)
 }
 
 export function startReconciler(
