@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { lockSync, locks } from '../store/schema.ts'
 import { TEST_EPOCH } from '../testing.ts'
@@ -780,5 +780,49 @@ describe('restarts and claims', () => {
     }
     const [sync] = await f.t.store.db.select().from(lockSync).where(eq(lockSync.lockId, lockIds[0]!))
     expect(sync!.lockId).toBe(lockIds[0])
+  })
+})
+
+describe('the database lost in the middle of a look', () => {
+  it('sends again, once the database is back, what the look recorded as sent, not after the command timeout', async () => {
+    const errors: unknown[] = []
+    await f.reconciler.stop()
+    f.reconciler = startReconciler(f.t.app.deps, f.channel, {
+      manual: true,
+      commandTimeoutMs: 30_000,
+      onError: (error) => errors.push(error),
+    })
+    const lock = await addLock(f, { name: 'Loft' })
+    await settle(f)
+    const db = f.t.store.db
+    // The look records its set_code as in flight, then the database goes away (SQLSTATE 57P01, as a
+    // PostgreSQL shutting down answers) before the command leaves.
+    await db.execute(
+      sql.raw(`create function latchkey_test_shut_down() returns trigger language plpgsql as $$
+        begin raise exception 'terminating connection due to administrator command' using errcode = '57P01'; end $$`),
+    )
+    await db.execute(
+      sql.raw(`create trigger latchkey_test_shut_down before update on access_codes for each row
+        when (new.lock_id = '${lock.id}' and new.attempts <> old.attempts) execute function latchkey_test_shut_down()`),
+    )
+    const code = (await createCode(f, lock.id, { name: 'Plumber', kind: 'permanent' })).json()
+    f.channel.sent.length = 0
+    // the other locks' looks of this suite may come first
+    for (let round = 0; round < 20 && errors.length === 0; round++) {
+      await f.reconciler.runOnce()
+      await f.channel.deliver()
+    }
+    expect(sentTo(lock.id)).toEqual([])
+    expect(errors.splice(0)).toHaveLength(1)
+    await db.execute(sql.raw('drop trigger latchkey_test_shut_down on access_codes'))
+    await db.execute(sql.raw('drop function latchkey_test_shut_down'))
+
+    // back a second later: nothing waits for the 30 s timeout
+    f.t.clock.advance(1_000)
+    await settle(f)
+    expect(sentTo(lock.id).map((c) => c.type)).toContain('set_code')
+    expect((await getCode(f, code.id)).status).toBe('set')
+    expect(f.channel.locks.get(lock.id)?.codes.map((c) => c.codeId)).toEqual([code.id])
+    expect(errors).toEqual([])
   })
 })

@@ -17,7 +17,7 @@ import type { LockChannel } from '../devices/index.ts'
 import type { MetricsRegistry } from '../http/index.ts'
 import type { Secrets } from '../secrets.ts'
 import type { Db } from '../store/index.ts'
-import { lockSync, locks } from '../store/index.ts'
+import { isDatabaseUnreachable, lockSync, locks } from '../store/index.ts'
 import { claimDueLocks, claimLock, releaseAllLocks, releaseLock } from './claim.ts'
 import { tableDigester } from './digest.ts'
 import { followLinks, forgetPending, markAllStale, markDue } from './lock-sync.ts'
@@ -150,6 +150,13 @@ export function startReconciler(
   )
   const digest = digesterFor(deps.secrets)
   const matterController = resolved.matterController ?? null
+  // The database went away under this process (a crash, a restart): a command it recorded may not have
+  // left, or left with no record of it. Once a tick gets through again, what was in flight goes again.
+  let databaseLost = false
+  const onError = (error: unknown, lockId: string | null): void => {
+    if (isDatabaseUnreachable(error)) databaseLost = true
+    resolved.onError(error, lockId)
+  }
   const ctx: ReconcileContext = {
     db: deps.db,
     secrets: deps.secrets,
@@ -184,7 +191,7 @@ export function startReconciler(
     try {
       due = await onReply(reply)
     } catch (error) {
-      resolved.onError(error, reply.lockId)
+      onError(error, reply.lockId)
     }
     if (due) lookSoon(reply.lockId)
   })
@@ -194,7 +201,7 @@ export function startReconciler(
     try {
       due = await onEvents(stored)
     } catch (error) {
-      resolved.onError(error, stored.lockId)
+      onError(error, stored.lockId)
     }
     if (due) lookSoon(stored.lockId)
   })
@@ -209,7 +216,7 @@ export function startReconciler(
       .then(() => markAllStale(deps.db, nowMs, lostAtMs))
       .then(
         () => wake(),
-        (error: unknown) => resolved.onError(error, null),
+        (error: unknown) => onError(error, null),
       )
   })
 
@@ -221,10 +228,10 @@ export function startReconciler(
     try {
       await reconcileLock(ctx, lockId)
     } catch (error) {
-      resolved.onError(error, lockId)
+      onError(error, lockId)
     } finally {
       looking.delete(lockId)
-      await releaseLock(deps.db, resolved.processId, lockId).catch((error) => resolved.onError(error, lockId))
+      await releaseLock(deps.db, resolved.processId, lockId).catch((error) => onError(error, lockId))
       if (lookAgain.delete(lockId)) lookSoon(lockId)
     }
   }
@@ -266,7 +273,7 @@ export function startReconciler(
           )
           if (claimed) await lookAt(lockId)
         } catch (error) {
-          resolved.onError(error, lockId)
+          onError(error, lockId)
         }
       }
     })().finally(() => {
@@ -297,6 +304,10 @@ export function startReconciler(
         await forgetPending(deps.db, nowMs)
       }
       restarted = true
+    }
+    if (databaseLost) {
+      await releaseInFlight(deps.db, nowMs, nowMs)
+      databaseLost = false
     }
     await followLinks(deps.db, nowMs)
     const claimed = await claimDueLocks(
@@ -340,7 +351,7 @@ export function startReconciler(
           if (n < resolved.batchSize) break
         }
       } catch (error) {
-        resolved.onError(error, null)
+        onError(error, null)
       }
     })().finally(() => {
       current = null
@@ -357,7 +368,7 @@ export function startReconciler(
   const beatNow = () => {
     if (beating !== null || stopped) return
     beating = beat()
-      .catch((error) => resolved.onError(error, null))
+      .catch((error) => onError(error, null))
       .finally(() => {
         beating = null
       })
