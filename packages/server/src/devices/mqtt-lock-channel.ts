@@ -78,7 +78,8 @@ const MAX_QUEUED_PER_KEY = 1000
  * wait behind it, in order.
  */
 const DATABASE_DOWN_PATIENCE_MS = 60_000
-const DATABASE_DOWN_RETRY_MS = [250, 500, 1_000, 2_000, 4_000]
+/** Waits before each new try: then every second (the reconciler's DATABASE_BACK_GRACE_MS counts on it). */
+const DATABASE_DOWN_RETRY_MS = [250, 500, 1_000]
 /** A message whose transaction PostgreSQL ended for a deadlock is handled this many times at most. */
 const MAX_CONFLICT_ATTEMPTS = 5
 

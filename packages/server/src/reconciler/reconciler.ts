@@ -72,6 +72,13 @@ export function registerReconcilerLag(deps: { db: Db; clock: Clock; metrics: Met
  * Reconcilers running in this process, woken by requestReconcile: a few locks named are looked at
  * at once (`lookSoon`), many at the next tick (`wake`).
  */
+/**
+ * How long after the database is back what was in flight waits for its answer before it goes again:
+ * a gateway's message that found the database down is tried again every second at most
+ * (devices/mqtt-lock-channel.ts).
+ */
+export const DATABASE_BACK_GRACE_MS = 2_000
+
 const running = new Set<{ wake(): void; lookSoon(lockId: string): void; db: Db }>()
 
 /** Up to this many locks named in one request are looked at at once; more wait for a tick. */
@@ -151,8 +158,11 @@ export function startReconciler(
   const digest = digesterFor(deps.secrets)
   const matterController = resolved.matterController ?? null
   // The database went away under this process (a crash, a restart): a command it recorded may not have
-  // left, or left with no record of it. Once a tick gets through again, what was in flight goes again.
+  // left, or left with no record of it. Once a tick gets through again, what was sent before then and
+  // is still unanswered DATABASE_BACK_GRACE_MS later goes again: the gateways' messages that waited
+  // for the database (their answers among them) are taken in that time.
   let databaseLost = false
+  let release: { atMs: number; beforeMs: number } | null = null
   const onError = (error: unknown, lockId: string | null): void => {
     if (isDatabaseUnreachable(error)) databaseLost = true
     resolved.onError(error, lockId)
@@ -306,8 +316,12 @@ export function startReconciler(
       restarted = true
     }
     if (databaseLost) {
-      await releaseInFlight(deps.db, nowMs, nowMs)
       databaseLost = false
+      release = { atMs: nowMs + DATABASE_BACK_GRACE_MS, beforeMs: nowMs }
+    }
+    if (release !== null && nowMs >= release.atMs) {
+      await releaseInFlight(deps.db, nowMs, release.beforeMs)
+      release = null
     }
     await followLinks(deps.db, nowMs)
     const claimed = await claimDueLocks(
