@@ -128,7 +128,7 @@ describe('command counters', () => {
       // the lock's frames of the tests before are all taken (they would wait for its row, and the link behind them)
       await eventually('the lock’s events acknowledged and every command answered', async () => {
         const open = await db.execute(
-          sql`select 1 from lock_commands where lock_id = ${lockId} and status = 'sent'`,
+          sql`select 1 from lock_commands where lock_id = ${lockId} and status = 'pending'`,
         )
         return open.rows.length === 0 && relay.lock.view().events.unacked === 0
       })
