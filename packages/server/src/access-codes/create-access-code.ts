@@ -22,12 +22,7 @@ import type { ServerDeps } from '../context.ts'
 import { driverHas, requireDriverFeature, unreachableCause } from '../devices/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
 import { localTime } from '../local-time.ts'
-import {
-  lookSoonAfterCommit,
-  markDueWithChange,
-  type Unreachable,
-  unreachableWords,
-} from '../reconciler/index.ts'
+import { lookSoonAfterCommit, markDue, type Unreachable, unreachableWords } from '../reconciler/index.ts'
 import {
   type AccessCode,
   type AccessCodeDelivery,
@@ -173,7 +168,7 @@ export async function createAccessCode(
         data: { error: inserted.errors[0]?.code ?? 'failed_to_set' },
       })
     }
-    await markDueWithChange(db, lock.id, nowMs)
+    await markDue(db, lock.id, nowMs)
     return inserted
   })
   lookSoonAfterCommit(deps.db, [lock.id])

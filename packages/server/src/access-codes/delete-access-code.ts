@@ -10,7 +10,7 @@ import { recordCodeEvent } from '../events/index.ts'
 import {
   loadLockSync,
   lookSoonAfterCommit,
-  markDueWithChange,
+  markDue,
   offlineCouldOpen,
   stillOpensIssue,
   withoutRenewedWarnings,
@@ -56,7 +56,7 @@ export async function deleteAccessCode(deps: Deps, auth: Actor, codeId: string):
       actorUserId: auth.userId,
       data: { delivery: code.delivery, status: row.status },
     })
-    await markDueWithChange(tx, code.lockId, nowMs)
+    await markDue(tx, code.lockId, nowMs)
     return row
   })
   if (deleted === undefined) return findCode(deps.db, auth.organizationId, codeId)

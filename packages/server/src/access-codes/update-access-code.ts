@@ -17,7 +17,7 @@ import { recordCodeEvent } from '../events/index.ts'
 import {
   canonicalRule,
   lookSoonAfterCommit,
-  markDueWithChange,
+  markDue,
   stillOpensIssue,
   withoutRenewedWarnings,
 } from '../reconciler/index.ts'
@@ -134,7 +134,7 @@ export async function updateAccessCode(
       lockName: lock.name,
       data: { changed },
     })
-    if (ruleChanged || pinChanged) await markDueWithChange(db, lock.id, nowMs)
+    if (ruleChanged || pinChanged) await markDue(db, lock.id, nowMs)
     return { updated: updated!, pinChanged }
   })
   if (ruleChanged || pinChanged) lookSoonAfterCommit(deps.db, [lock.id])

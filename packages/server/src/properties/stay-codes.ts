@@ -17,7 +17,7 @@ import {
   withPinLocks,
 } from '../access-codes/index.ts'
 import { recordCodeEvent } from '../events/index.ts'
-import { lookSoonAfterCommit, markDueWithChange } from '../reconciler/index.ts'
+import { lookSoonAfterCommit, markDue } from '../reconciler/index.ts'
 import {
   type AccessCode,
   accessCodes,
@@ -102,7 +102,7 @@ export async function issueStayCodes(
         lockName: lock.name,
         data: { kind: 'timed', delivery: 'synced', status: code!.status, stayId: stay.id },
       })
-      await markDueWithChange(db, lock.id, nowMs)
+      await markDue(db, lock.id, nowMs)
     }
     return chosen
   })

@@ -1,12 +1,11 @@
 export { type DesiredEntry, diffTable, type TableDiff } from './diff.ts'
 export { canonicalRule } from './digest.ts'
-export { loadLockSync } from './lock-sync.ts'
+export { loadLockSync, markDue } from './lock-sync.ts'
 export type { ReconcilerOptions } from './options.ts'
 export { offlineCouldOpen } from './pass.ts'
 export { forecastNoSlots, type PlannedCode, type PlanOptions, planLock } from './plan.ts'
 export {
   lookSoonAfterCommit,
-  markDueWithChange,
   type Reconciler,
   type ReconcilerDeps,
   registerReconcilerLag,

@@ -69,16 +69,16 @@ export function registerReconcilerLag(deps: { db: Db; clock: Clock; metrics: Met
 }
 
 /**
- * Reconcilers running in this process, woken by requestReconcile: a few locks named are looked at
- * at once (`lookSoon`), many at the next tick (`wake`).
- */
-/**
  * How long after the database is back what was in flight waits for its answer before it goes again:
  * a gateway's message that found the database down is tried again every second at most
  * (devices/mqtt-lock-channel.ts).
  */
 export const DATABASE_BACK_GRACE_MS = 2_000
 
+/**
+ * Reconcilers running in this process, woken by requestReconcile: a few locks named are looked at
+ * at once (`lookSoon`), many at the next tick (`wake`).
+ */
 const running = new Set<{ wake(): void; lookSoon(lockId: string): void; db: Db }>()
 
 /** Up to this many locks named in one request are looked at at once; more wait for a tick. */
@@ -104,15 +104,11 @@ export async function requestReconcile(
 }
 
 /**
- * A change of a lock's codes, in its transaction `tx`: the lock is due now, committed with the change,
- * so that a crash or a database gone between the two cannot leave a change no look will make. After
- * the commit, `lookSoonAfterCommit` has it looked at at once.
+ * The reconcilers of this process on `db` look at these locks at once. They are due already: a change
+ * of a lock's codes marks it due (`markDue`) in the change's own transaction, so that a crash or a
+ * database gone between the two cannot leave a change no look will make, and calls this after the
+ * commit.
  */
-export async function markDueWithChange(tx: Db, lockId: string, nowMs: number): Promise<void> {
-  await markDue(tx, lockId, nowMs, { nowMs })
-}
-
-/** The reconcilers of this process on `db` look at these locks at once (they are due already). */
 export function lookSoonAfterCommit(db: Db, lockIds: readonly string[]): void {
   for (const reconciler of running) {
     if (reconciler.db !== db) continue

@@ -438,7 +438,10 @@ export interface PendingOp {
   at: number
   /** Attempts so far for this change (backoff grows with it). */
   attempts: number
-  /** The server process that sent it (`server_processes.id`): if it dies, its commands go again at once. */
+  /**
+   * The server process that sent it (`server_processes.id`), for a person looking into the lock;
+   * nothing decides by it (a process's death sends again every command then in flight, processes.ts).
+   */
   by?: string
 }
 
@@ -464,7 +467,7 @@ export const lockSync = pgTable(
     revocations: jsonb('revocations').$type<string[]>(),
     /** When a read_table was last sent (waiting for its reply). */
     readRequestedAt: at('read_requested_at'),
-    /** The server process that sent it. */
+    /** The server process that sent it (for a person looking into the lock; nothing decides by it). */
     readRequestedBy: text('read_requested_by'),
     /**
      * Counter of the lock's frame of the whole table report in `reported`: a reply to set_code or
