@@ -1,11 +1,20 @@
-import { and, eq, sql } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { lockSync, locks } from '../store/schema.ts'
 import { TEST_EPOCH } from '../testing.ts'
 import { claimDueLocks } from './claim.ts'
 import { markDue } from './lock-sync.ts'
 import { DATABASE_BACK_GRACE_MS, startReconciler } from './reconciler.ts'
-import { addLock, codeEvents, createCode, type Fixture, getCode, settle, setup } from './test-setup.ts'
+import {
+  addLock,
+  codeEvents,
+  createCode,
+  type Fixture,
+  getCode,
+  refuseUpdates,
+  settle,
+  setup,
+} from './test-setup.ts'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -797,14 +806,12 @@ describe('the database lost in the middle of a look', () => {
     const db = f.t.store.db
     // The look records its set_code as in flight, then the database goes away (SQLSTATE 57P01, as a
     // PostgreSQL shutting down answers) before the command leaves.
-    await db.execute(
-      sql.raw(`create function latchkey_test_shut_down() returns trigger language plpgsql as $$
-        begin raise exception 'terminating connection due to administrator command' using errcode = '57P01'; end $$`),
-    )
-    await db.execute(
-      sql.raw(`create trigger latchkey_test_shut_down before update on access_codes for each row
-        when (new.lock_id = '${lock.id}' and new.attempts <> old.attempts) execute function latchkey_test_shut_down()`),
-    )
+    const back = await refuseUpdates(db, {
+      table: 'access_codes',
+      when: `new.lock_id = '${lock.id}' and new.attempts <> old.attempts`,
+      message: 'terminating connection due to administrator command',
+      errcode: '57P01',
+    })
     const code = (await createCode(f, lock.id, { name: 'Plumber', kind: 'permanent' })).json()
     f.channel.sent.length = 0
     // the other locks' looks of this suite may come first
@@ -814,8 +821,7 @@ describe('the database lost in the middle of a look', () => {
     }
     expect(sentTo(lock.id)).toEqual([])
     expect(errors.splice(0)).toHaveLength(1)
-    await db.execute(sql.raw('drop trigger latchkey_test_shut_down on access_codes'))
-    await db.execute(sql.raw('drop function latchkey_test_shut_down'))
+    await back()
 
     // back a second later: its answer may still come (a gateway's message waiting for the database),
     // so the command waits a grace of 2 s, not the 30 s timeout

@@ -1,8 +1,9 @@
 /** Shared setup of the reconciler and access-code suites: an app on a test channel, an owner, a lock. */
 
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { expect } from 'vitest'
+import type { Db } from '../store/index.ts'
 import { gateways } from '../store/schema.ts'
 import { buildTestApp, openTestStore, signupOwner, type TestAccount, type TestApp } from '../testing.ts'
 import type { ReconcilerOptions } from './options.ts'
@@ -144,4 +145,32 @@ export async function expectSetWithItsEvent(f: Fixture, codeId: string): Promise
     'access_code.set_on_lock',
   ])
   expect(f.errors).toEqual([])
+}
+
+/**
+ * The database refuses, as a failure would, the updates of `table` that `when` picks (a trigger
+ * before each row raises `message`, with SQLSTATE `errcode`: P0001 by default, 57P01 for a
+ * PostgreSQL shutting down). Resolves with what takes the refusal away.
+ */
+export async function refuseUpdates(
+  db: Db,
+  {
+    table,
+    when,
+    message,
+    errcode = 'P0001',
+  }: { table: string; when: string; message: string; errcode?: string },
+): Promise<() => Promise<void>> {
+  await db.execute(
+    sql.raw(`create function latchkey_test_refuse() returns trigger language plpgsql as $$
+      begin raise exception '${message}' using errcode = '${errcode}'; end $$`),
+  )
+  await db.execute(
+    sql.raw(`create trigger latchkey_test_refuse before update on ${table} for each row
+      when (${when}) execute function latchkey_test_refuse()`),
+  )
+  return async () => {
+    await db.execute(sql.raw(`drop trigger latchkey_test_refuse on ${table}`))
+    await db.execute(sql.raw('drop function latchkey_test_refuse'))
+  }
 }

@@ -1,6 +1,5 @@
 import { type AccessRule, verifyOfflinePin, weakPinReason } from '@latchkey/core'
 import { deriveLockKeys, hmacSha256 } from '@latchkey/protocol'
-import { sql } from 'drizzle-orm'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   addLock,
@@ -8,6 +7,7 @@ import {
   createCode,
   type Fixture,
   getCode,
+  refuseUpdates,
   settle,
   setup,
 } from '../reconciler/test-setup.ts'
@@ -656,20 +656,12 @@ describe('a change of codes whose look cannot be recorded', () => {
   // The database refuses to mark this lock due (as a crash or an outage between two statements would):
   // the change and the look it needs commit together or not at all, never a code no look puts on the
   // lock, or a deleted one no look takes off.
-  const refuseLooksAt = async (id: string) => {
-    await f.t.store.db.execute(
-      sql.raw(`create function latchkey_test_refuse_due() returns trigger language plpgsql as $$
-        begin raise exception 'the look is not recorded'; end $$`),
-    )
-    await f.t.store.db.execute(
-      sql.raw(`create trigger latchkey_test_refuse_due before update on lock_sync for each row
-        when (new.lock_id = '${id}') execute function latchkey_test_refuse_due()`),
-    )
-  }
-  const allowLooks = async () => {
-    await f.t.store.db.execute(sql.raw('drop trigger latchkey_test_refuse_due on lock_sync'))
-    await f.t.store.db.execute(sql.raw('drop function latchkey_test_refuse_due'))
-  }
+  const refuseLooksAt = (id: string) =>
+    refuseUpdates(f.t.store.db, {
+      table: 'lock_sync',
+      when: `new.lock_id = '${id}'`,
+      message: 'the look is not recorded',
+    })
 
   it('a create that fails leaves no code behind, and a delete that fails leaves the code as it was', async () => {
     const lock = await addLock(f, { name: 'Shed' })
@@ -678,7 +670,7 @@ describe('a change of codes whose look cannot be recorded', () => {
     ).json()
     await settle(f)
     expect((await getCode(f, kept.id)).status).toBe('set')
-    await refuseLooksAt(lock.id)
+    const allowLooks = await refuseLooksAt(lock.id)
     try {
       const created = await createCode(f, lock.id, { name: 'Roofer', kind: 'permanent', code: '375918' })
       expect(created.statusCode).toBe(500)
