@@ -29,6 +29,16 @@ afterAll(async () => {
   await t?.close()
 })
 
+/** Until a statement of the server that starts with `query` waits for a row another transaction holds. */
+async function untilWaitingForRow(what: string, query: string): Promise<void> {
+  await eventually(what, async () => {
+    const waiting = await t.server.deps.db.execute(
+      sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like ${`${query}%`}`,
+    )
+    return waiting.rows.length > 0
+  })
+}
+
 describe('command counters', () => {
   it('never seals two frames under one counter when the commit after a publish fails, and the lock takes the next command', async () => {
     const db = t.server.deps.db
@@ -106,12 +116,7 @@ describe('command counters', () => {
         await db.transaction(async (tx) => {
           await tx.execute(sql`update lock_commands set status = status where id = ${command?.id}`)
           await send()
-          await eventually('the reply waiting for the command’s row', async () => {
-            const waiting = await db.execute(
-              sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like 'update "lock_commands"%'`,
-            )
-            return waiting.rows.length > 0
-          })
+          await untilWaitingForRow('the reply waiting for the command’s row', 'update "lock_commands"')
           await tx.execute(sql`select 1 from locks where id = ${lockId} for update`)
         })
       })
@@ -137,12 +142,7 @@ describe('command counters', () => {
       await db.transaction(async (tx) => {
         await tx.execute(sql`update locks set name = name where id = ${lockId}`)
         await relay.publishLink({ inRange: true, battery: 42, at: Date.now() })
-        await eventually('the link waiting for the lock’s row', async () => {
-          const waiting = await db.execute(
-            sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like 'update "locks" set "in_range"%'`,
-          )
-          return waiting.rows.length > 0
-        })
+        await untilWaitingForRow('the link waiting for the lock’s row', 'update "locks" set "in_range"')
         await tx.execute(sql`select 1 from gateways where id = ${relay.gatewayId} for update`)
       })
       await eventually(
